@@ -1,0 +1,355 @@
+"""The model worker: a subprocess that owns llama.cpp and streams tokens over a pipe.
+
+Run as ``python -m ghostline.engine.worker --model PATH``. It reads frames (see
+`protocol.py`) on stdin and writes frames on the original stdout; fd 1 is then pointed at
+stderr so nothing llama.cpp prints can corrupt the protocol.
+
+Why a hand-written decode loop instead of ``Llama.create_completion``: we need to stop
+between any two tokens (cancel, deadline, stop strings), evaluate long prompts in slices so
+a cancel lands quickly even during prompt processing, report per-token log-probabilities
+without ``logits_all`` (which would cost a vocabulary-sized row per prompt token), and keep
+the KV cache across requests: the longest common token prefix with the previous request is
+reused, including tokens generated last time (so typing through a suggestion is cheap).
+"""
+
+from __future__ import annotations
+
+import argparse
+import codecs
+import ctypes
+import math
+import os
+import queue
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from ghostline.engine.protocol import encode_frame, read_frame_sync
+
+#: Prompt slices between cancel checks. Smaller = faster cancel, slightly slower prompts.
+PROMPT_SLICE = 64
+#: llama.cpp token attributes (llama_token_attr) that mark control / user-defined tokens.
+ATTR_CONTROL = 1 << 3
+ATTR_USER_DEFINED = 1 << 4
+
+SELF_TEST_PROMPT = "def add(a, b):\n    return"
+
+
+@dataclass
+class Job:
+    id: int
+    message: dict[str, Any]
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+
+class FrameWriter:
+    """Thread-safe frame output on the protocol fd."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def send(self, message: dict[str, Any]) -> None:
+        data = encode_frame(message)
+        with self._lock:
+            try:
+                self._stream.write(data)
+                self._stream.flush()
+            except (BrokenPipeError, OSError):
+                os._exit(0)  # the server is gone: nothing left to serve
+
+
+class ModelRunner:
+    """Owns one llama.cpp context and runs generations on it, one at a time."""
+
+    def __init__(self, model_path: str, n_ctx: int, n_threads: int) -> None:
+        import llama_cpp
+
+        self._llama_cpp = llama_cpp
+        self.llm = llama_cpp.Llama(
+            model_path=model_path,
+            n_ctx=n_ctx,
+            n_threads=n_threads or (os.cpu_count() or 1),
+            n_batch=512,
+            verbose=False,
+        )
+        self._vocab = self.llm._model.vocab
+        self.n_vocab = self.llm.n_vocab()
+        self._piece_buffer = ctypes.create_string_buffer(256)
+        self.special_tokens = self._special_tokens()
+
+    # -- vocabulary -------------------------------------------------------------------
+
+    def _special_tokens(self) -> list[str]:
+        lib = self._llama_cpp
+        found: list[str] = []
+        for token in range(self.n_vocab):
+            attr = lib.llama_vocab_get_attr(self._vocab, token)
+            if attr & (ATTR_CONTROL | ATTR_USER_DEFINED):
+                text = lib.llama_vocab_get_text(self._vocab, token).decode("utf-8", "replace")
+                if not text.startswith("<unused"):
+                    found.append(text)
+        return found
+
+    def piece(self, token: int) -> bytes:
+        n = self._llama_cpp.llama_token_to_piece(
+            self._vocab, token, self._piece_buffer, len(self._piece_buffer), 0, False
+        )
+        return self._piece_buffer.raw[: max(n, 0)]
+
+    def tokenize(self, text: str) -> list[int]:
+        return self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)
+
+    def is_end_of_generation(self, token: int) -> bool:
+        return bool(self._llama_cpp.llama_vocab_is_eog(self._vocab, token))
+
+    def chat_prompt(self, messages: list[dict[str, str]]) -> str:
+        """Render chat messages with the model's own template, or plain text without one."""
+        template = self.llm.metadata.get("tokenizer.chat_template")
+        if template:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            bos = self.llm._model.token_get_text(self.llm.token_bos())
+            eos = self.llm._model.token_get_text(self.llm.token_eos())
+            formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+            result = formatter(messages=messages)  # type: ignore[arg-type]
+            prompt = result.prompt
+            # The tokenizer adds BOS itself; do not double it.
+            return prompt[len(bos) :] if bos and prompt.startswith(bos) else prompt
+        lines = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
+        return "\n\n".join([*lines, "Assistant:"])
+
+    # -- generation ---------------------------------------------------------------------
+
+    def _logits(self) -> Any:
+        import numpy as np
+
+        pointer = self._llama_cpp.llama_get_logits_ith(self.llm.ctx, -1)
+        return np.ctypeslib.as_array(pointer, shape=(self.n_vocab,))
+
+    def _prefill(self, tokens: list[int], job: Job) -> int | None:
+        """Evaluate the prompt, reusing the cached prefix. Returns the reused count."""
+        llm = self.llm
+        cached = 0
+        for a, b in zip(llm._input_ids.tolist(), tokens, strict=False):
+            if a != b:
+                break
+            cached += 1
+        # The last prompt token is always evaluated again to get fresh logits.
+        cached = min(cached, len(tokens) - 1)
+        llm.n_tokens = cached
+        for start in range(cached, len(tokens), PROMPT_SLICE):
+            if job.cancelled.is_set():
+                return None
+            llm.eval(tokens[start : start + PROMPT_SLICE])
+        return cached
+
+    def generate(self, job: Job, send: FrameWriter) -> None:
+        import numpy as np
+
+        msg = job.message
+        started = time.perf_counter()
+        prompt = msg.get("prompt")
+        if prompt is None:
+            prompt = self.chat_prompt(msg.get("messages") or [])
+        tokens = self.tokenize(prompt)
+        max_tokens = int(msg.get("max_tokens", 64))
+        n_ctx = self.llm.n_ctx()
+        if len(tokens) + max_tokens > n_ctx:
+            # Keep the end of the prompt (the cursor side) when it does not fit.
+            tokens = tokens[: 1] + tokens[-(n_ctx - max_tokens - 1) :]
+        temperature = float(msg.get("temperature", 0.0))
+        stops: list[str] = [s for s in msg.get("stop", []) if s]
+        time_limit = msg.get("time_limit_s")
+        deadline = started + float(time_limit) if time_limit else math.inf
+        rng = np.random.default_rng()
+
+        done = {"prompt_tokens": len(tokens), "cached_tokens": 0, "generated_tokens": 0}
+        cached = self._prefill(tokens, job)
+        if cached is None:
+            send.send({"type": "done", "id": job.id, "reason": "cancelled", **done,
+                       "total_s": time.perf_counter() - started})
+            return
+        done["cached_tokens"] = cached
+
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        text = ""
+        first_token_s: float | None = None
+        reason = "length"
+        for _ in range(max_tokens):
+            if job.cancelled.is_set():
+                reason = "cancelled"
+                break
+            if time.perf_counter() > deadline:
+                reason = "time"
+                break
+            logits = self._logits()
+            token = self._pick(logits, temperature, rng)
+            if self.is_end_of_generation(token):
+                reason = "eos"
+                break
+            logprob = _log_softmax_at(logits, token)
+            piece = decoder.decode(self.piece(token))
+            self.llm.eval([token])
+            done["generated_tokens"] += 1
+            if first_token_s is None:
+                first_token_s = time.perf_counter() - started
+            if piece:
+                cut, hit = _cut_at_stop(text, piece, stops)
+                text += cut
+                if cut:
+                    send.send({"type": "token", "id": job.id, "text": cut, "logprob": logprob})
+                if hit:
+                    reason = "stop"
+                    break
+        send.send({"type": "done", "id": job.id, "reason": reason, **done,
+                   "first_token_s": first_token_s, "total_s": time.perf_counter() - started})
+
+    @staticmethod
+    def _pick(logits: Any, temperature: float, rng: Any) -> int:
+        import numpy as np
+
+        if temperature <= 0:
+            return int(np.argmax(logits))
+        scaled = logits.astype(np.float64) / temperature
+        top = np.argpartition(scaled, -40)[-40:]
+        weights = np.exp(scaled[top] - scaled[top].max())
+        weights /= weights.sum()
+        return int(rng.choice(top, p=weights))
+
+    def self_test(self) -> str:
+        """Complete a canned snippet: the answer must be code and leak no template tokens."""
+        job = Job(id=-1, message={"prompt": SELF_TEST_PROMPT, "max_tokens": 8, "stop": ["\n"]})
+        collected: list[str] = []
+
+        class Collector(FrameWriter):
+            def __init__(self) -> None:
+                pass
+
+            def send(self, message: dict[str, Any]) -> None:
+                if message["type"] == "token":
+                    collected.append(message["text"])
+
+        self.generate(job, Collector())
+        answer = "".join(collected)
+        self.llm.n_tokens = 0  # do not keep the canned prompt in the cache
+        leaked = [t for t in self.special_tokens if t and t in answer]
+        if leaked:
+            return f"failed: the model's answer leaks template tokens {leaked[:3]}"
+        if not any(name in answer for name in ("a", "b")):
+            return (f"failed: the model answered {answer!r} to {SELF_TEST_PROMPT!r}; "
+                    "it does not complete code (an instruction/chat model?)")
+        return "ok"
+
+
+def _log_softmax_at(logits: Any, token: int) -> float:
+    import numpy as np
+
+    top = float(logits.max())
+    return float(logits[token] - top - math.log(float(np.exp(logits - top).sum())))
+
+
+def _cut_at_stop(text: str, piece: str, stops: list[str]) -> tuple[str, bool]:
+    """Return the part of `piece` before the first stop string, and whether one was hit."""
+    combined = text + piece
+    best: int | None = None
+    for stop in stops:
+        index = combined.find(stop, max(0, len(text) - len(stop) + 1))
+        if index != -1 and (best is None or index < best):
+            best = index
+    if best is None:
+        return piece, False
+    return combined[len(text) : best] if best > len(text) else "", True
+
+
+def _reader(stream: BinaryIO, jobs: queue.Queue[Job | None], live: dict[int, Job]) -> None:
+    """Read frames; cancels act at once, work goes to the queue."""
+    while True:
+        try:
+            message = read_frame_sync(stream)
+        except Exception as exc:  # a broken pipe or garbage: stop serving
+            print(f"ghostline worker: bad frame: {exc}", file=sys.stderr)
+            message = None
+        if message is None or message.get("type") == "shutdown":
+            os._exit(0)
+        kind = message.get("type")
+        if kind == "cancel":
+            job = live.get(int(message.get("id", -1)))
+            if job is not None:
+                job.cancelled.set()
+            continue
+        job = Job(id=int(message.get("id", 0)), message=message)
+        live[job.id] = job
+        jobs.put(job)
+
+
+def serve(args: argparse.Namespace) -> None:
+    protocol_out = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)  # anything printed from now on (llama.cpp, Python) goes to stderr
+    send = FrameWriter(protocol_out)
+    started = time.perf_counter()
+    try:
+        if not os.path.isfile(args.model):
+            raise FileNotFoundError(f"model file not found: {args.model}")
+        with open(args.model, "rb") as handle:
+            if handle.read(4) != b"GGUF":
+                raise ValueError(f"not a GGUF file: {args.model}")
+        runner = ModelRunner(args.model, args.n_ctx, args.threads)
+    except Exception as exc:
+        send.send({"type": "load_error", "message": str(exc) or type(exc).__name__})
+        return
+    metadata = {k: v for k, v in runner.llm.metadata.items() if len(v) < 4096}
+    self_test = runner.self_test() if args.self_test else "not run"
+    send.send({
+        "type": "ready",
+        "info": {
+            "name": metadata.get("general.name", os.path.basename(args.model)),
+            "path": args.model,
+            "context_size": runner.llm.n_ctx(),
+            "special_tokens": runner.special_tokens,
+            "metadata": metadata,
+            "has_chat_template": "tokenizer.chat_template" in runner.llm.metadata,
+            "self_test": self_test,
+            "load_s": time.perf_counter() - started,
+        },
+    })
+
+    jobs: queue.Queue[Job | None] = queue.Queue()
+    live: dict[int, Job] = {}
+    stdin = sys.stdin.buffer
+    threading.Thread(target=_reader, args=(stdin, jobs, live), daemon=True).start()
+    while True:
+        job = jobs.get()
+        if job is None:
+            return
+        try:
+            kind = job.message.get("type")
+            if kind == "generate":
+                if job.cancelled.is_set():
+                    send.send({"type": "done", "id": job.id, "reason": "cancelled"})
+                else:
+                    runner.generate(job, send)
+            elif kind == "tokenize":
+                count = len(runner.tokenize(job.message.get("text", "")))
+                send.send({"type": "tokens", "id": job.id, "count": count})
+            else:
+                send.send({"type": "error", "id": job.id, "message": f"unknown request {kind}"})
+        except Exception as exc:
+            send.send({"type": "error", "id": job.id, "message": f"{type(exc).__name__}: {exc}"})
+        finally:
+            live.pop(job.id, None)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Ghostline model worker (speaks frames)")
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--n-ctx", type=int, default=2048)
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--no-self-test", dest="self_test", action="store_false")
+    serve(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()

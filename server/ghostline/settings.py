@@ -1,0 +1,139 @@
+"""Typed settings, read from `initializationOptions` and `workspace/configuration`.
+
+Clients send camelCase keys (``maxTokens``); unknown keys are ignored with a warning so an
+older server keeps working with a newer client. Every field has a default, so an empty
+dictionary is a valid configuration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BackendSettings:
+    """One inference backend. `kind` is local, llama-server, ollama or openai."""
+
+    kind: str = "local"
+    url: str = ""
+    model: str = ""
+    api_key_env: str = ""
+    timeout_s: float = 30.0
+    fim_template: str = ""  # empty: detect from the model (local) or use the server's infill
+
+
+@dataclass
+class Settings:
+    #: Path of a GGUF file; empty means the packaged default model (Gemma 3 270M Q4_K_M).
+    model: str = ""
+    context_size: int = 2048
+    threads: int = 0  # 0: llama.cpp picks (physical cores)
+    max_tokens: int = 64
+    max_tokens_multiline: int = 128
+    temperature: float = 0.0
+    debounce_ms: int = 75
+    #: Hard limit for one inline completion, seconds.
+    time_limit_s: float = 3.0
+    #: Languages (LSP language ids) with inline completion turned off.
+    disabled_languages: list[str] = field(default_factory=list)
+    enabled: bool = True
+    #: Prompt budget for inline completion, in model tokens.
+    prompt_tokens: int = 768
+    #: Files larger than this are not indexed or completed, bytes.
+    max_file_bytes: int = 1_000_000
+    #: Suppress suggestions whose mean token probability is below this (0 = show all).
+    min_confidence: float = 0.0
+    hover_time_limit_s: float = 4.0
+    run_generated_tests: bool = False
+    backends: dict[str, BackendSettings] = field(default_factory=dict)
+    routes: dict[str, str] = field(default_factory=dict)
+    fallback_to_local: bool = True
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any] | None) -> Settings:
+        """Build settings from a client dictionary (camelCase or snake_case keys)."""
+        settings = cls()
+        settings.update(raw or {})
+        return settings
+
+    def update(self, raw: dict[str, Any]) -> None:
+        """Apply the keys present in `raw`, leaving the others as they are."""
+        if not isinstance(raw, dict):
+            log.warning("ignoring settings that are not an object: %r", raw)
+            return
+        names = {f.name: f for f in dataclasses.fields(self)}
+        for key, value in raw.items():
+            name = _snake(key)
+            if name not in names:
+                log.warning("unknown setting %r ignored", key)
+                continue
+            if name == "backends":
+                self.backends = _parse_backends(value)
+                continue
+            current = getattr(self, name)
+            try:
+                setattr(self, name, _coerce(value, current))
+            except (TypeError, ValueError):
+                log.warning("setting %r: expected %s, got %r", key, type(current).__name__, value)
+
+    def language_enabled(self, language_id: str) -> bool:
+        return self.enabled and language_id not in self.disabled_languages
+
+    def backend_for(self, feature: str) -> str:
+        """Name of the backend that serves `feature` ("local" unless routed elsewhere)."""
+        name = self.routes.get(feature, "local")
+        return name if name == "local" or name in self.backends else "local"
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
+def _coerce(value: Any, current: Any) -> Any:
+    if isinstance(current, bool):
+        if not isinstance(value, bool):
+            raise TypeError
+        return value
+    if isinstance(current, int):
+        if isinstance(value, bool):
+            raise TypeError
+        return int(value)
+    if isinstance(current, float):
+        return float(value)
+    if isinstance(current, str):
+        if not isinstance(value, str):
+            raise TypeError
+        return value
+    if isinstance(current, list):
+        if not isinstance(value, list):
+            raise TypeError
+        return [str(v) for v in value]
+    if isinstance(current, dict):
+        if not isinstance(value, dict):
+            raise TypeError
+        return {str(k): str(v) for k, v in value.items()}
+    return value
+
+
+def _parse_backends(raw: Any) -> dict[str, BackendSettings]:
+    backends: dict[str, BackendSettings] = {}
+    if not isinstance(raw, dict):
+        log.warning("setting 'backends' must be an object")
+        return backends
+    fields = {f.name for f in dataclasses.fields(BackendSettings)}
+    for name, spec in raw.items():
+        if not isinstance(spec, dict):
+            log.warning("backend %r must be an object", name)
+            continue
+        known = {_snake(k): v for k, v in spec.items() if _snake(k) in fields}
+        try:
+            backends[str(name)] = BackendSettings(**known)
+        except TypeError as exc:
+            log.warning("backend %r: %s", name, exc)
+    return backends
