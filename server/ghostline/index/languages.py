@@ -19,6 +19,23 @@ QUERIES_DIR = Path(__file__).with_name("queries")
 
 
 @dataclass(frozen=True)
+class SyntaxRules:
+    """What the extractor must know about a grammar beyond its query file.
+
+    ``wrapper_types``: nodes that wrap one definition (decorators, ``export``, templates);
+    the definition's range and leading comment are taken from the outermost wrapper.
+    ``identifier_types``: leaf nodes that count as a use of a name.
+    ``skip_before_doc``: nodes allowed between a leading comment and its definition.
+    """
+
+    identifier_types: frozenset[str]
+    comment_types: frozenset[str] = frozenset({"comment"})
+    wrapper_types: frozenset[str] = frozenset()
+    skip_before_doc: frozenset[str] = frozenset()
+    python_docstrings: bool = False
+
+
+@dataclass(frozen=True)
 class LanguageSpec:
     """One language: how to recognise its files and which grammar parses them.
 
@@ -33,6 +50,8 @@ class LanguageSpec:
     module: str = field(default="", compare=False)
     factory: str = field(default="language", compare=False)
     file_names: tuple[str, ...] = field(default=(), compare=False)
+    queries: tuple[str, ...] = field(default=(), compare=False)
+    rules: SyntaxRules = field(default=SyntaxRules(frozenset({"identifier"})), compare=False)
 
     @property
     def language(self) -> tree_sitter.Language:
@@ -50,12 +69,13 @@ class LanguageSpec:
 
     @property
     def query_source(self) -> str:
-        """Text of ``queries/<name>.scm`` (empty if the language has none)."""
-        return _query_source(self.name)
+        """Text of the query files ``queries/<q>.scm`` for each q in ``queries`` (default:
+        the language name), joined."""
+        return "\n".join(_query_source(name) for name in self.queries or (self.name,))
 
     def query(self) -> tree_sitter.Query:
         """The compiled extraction query, compiled once per process."""
-        return _compile_query(self.name, self.module, self.factory)
+        return _compile_query(self.queries or (self.name,), self.module, self.factory)
 
 
 _THREAD_PARSERS = threading.local()
@@ -74,9 +94,25 @@ def _query_source(name: str) -> str:
 
 
 @functools.cache
-def _compile_query(name: str, module: str, factory: str) -> tree_sitter.Query:
-    return tree_sitter.Query(_load_language(module, factory), _query_source(name))
+def _compile_query(names: tuple[str, ...], module: str, factory: str) -> tree_sitter.Query:
+    source = "\n".join(_query_source(name) for name in names)
+    return tree_sitter.Query(_load_language(module, factory), source)
 
+
+_JS_IDS = frozenset(
+    {
+        "identifier",
+        "property_identifier",
+        "shorthand_property_identifier",
+        "shorthand_property_identifier_pattern",
+    }
+)
+_JS_WRAPPERS = frozenset({"export_statement", "lexical_declaration", "variable_declaration"})
+_TS_RULES = SyntaxRules(
+    identifier_types=_JS_IDS | {"type_identifier"},
+    wrapper_types=_JS_WRAPPERS | {"ambient_declaration", "expression_statement"},
+)
+_C_IDS = frozenset({"identifier", "field_identifier", "type_identifier"})
 
 LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec(
@@ -85,6 +121,11 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         language_ids=("python",),
         line_comment="#",
         module="tree_sitter_python",
+        rules=SyntaxRules(
+            identifier_types=frozenset({"identifier"}),
+            wrapper_types=frozenset({"decorated_definition"}),
+            python_docstrings=True,
+        ),
     ),
     LanguageSpec(
         name="javascript",
@@ -92,6 +133,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         language_ids=("javascript", "javascriptreact", "jsx"),
         line_comment="//",
         module="tree_sitter_javascript",
+        queries=("ecmascript", "javascript"),
+        rules=SyntaxRules(identifier_types=_JS_IDS, wrapper_types=_JS_WRAPPERS),
     ),
     LanguageSpec(
         name="typescript",
@@ -100,6 +143,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         line_comment="//",
         module="tree_sitter_typescript",
         factory="language_typescript",
+        queries=("ecmascript", "typescript"),
+        rules=_TS_RULES,
     ),
     LanguageSpec(
         name="tsx",
@@ -108,6 +153,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         line_comment="//",
         module="tree_sitter_typescript",
         factory="language_tsx",
+        queries=("ecmascript", "typescript"),
+        rules=_TS_RULES,
     ),
     LanguageSpec(
         name="go",
@@ -115,6 +162,10 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         language_ids=("go",),
         line_comment="//",
         module="tree_sitter_go",
+        rules=SyntaxRules(
+            identifier_types=_C_IDS | {"package_identifier"},
+            wrapper_types=frozenset({"type_declaration", "const_declaration", "var_declaration"}),
+        ),
     ),
     LanguageSpec(
         name="rust",
@@ -122,6 +173,11 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         language_ids=("rust",),
         line_comment="//",
         module="tree_sitter_rust",
+        rules=SyntaxRules(
+            identifier_types=_C_IDS,
+            comment_types=frozenset({"line_comment", "block_comment"}),
+            skip_before_doc=frozenset({"attribute_item"}),
+        ),
     ),
     LanguageSpec(
         name="java",
@@ -129,6 +185,10 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         language_ids=("java",),
         line_comment="//",
         module="tree_sitter_java",
+        rules=SyntaxRules(
+            identifier_types=frozenset({"identifier", "type_identifier"}),
+            comment_types=frozenset({"line_comment", "block_comment"}),
+        ),
     ),
     LanguageSpec(
         name="c",
@@ -136,6 +196,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         language_ids=("c",),
         line_comment="//",
         module="tree_sitter_c",
+        rules=SyntaxRules(identifier_types=_C_IDS),
     ),
     LanguageSpec(
         name="cpp",
@@ -143,6 +204,10 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         language_ids=("cpp", "cuda-cpp"),
         line_comment="//",
         module="tree_sitter_cpp",
+        rules=SyntaxRules(
+            identifier_types=_C_IDS | {"namespace_identifier"},
+            wrapper_types=frozenset({"template_declaration"}),
+        ),
     ),
 )
 

@@ -1,0 +1,50 @@
+"""Compact JSON for a file's definitions and imports, as kept in memory and in the cache.
+
+Only the per-definition fields are written; path, module and language are the file's and
+are filled back in when decoding.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ghostline.index.model import Definition, Import, ImportedName, Span
+
+_DUMP = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def encode_definitions(definitions: list[Definition]) -> str:
+    return _DUMP(
+        [
+            [d.name, d.qualified_name, d.kind, *d.span.as_tuple(), *d.name_span.as_tuple(),
+             d.signature, d.doc, d.parent]
+            for d in definitions
+        ]
+    )  # fmt: skip
+
+
+def decode_definitions(data: str, path: Path, module: str, language: str) -> list[Definition]:
+    result = []
+    for row in json.loads(data):
+        (name, qualified, kind, sl, sc, el, ec, nsl, nsc, nel, nec, signature, doc, parent) = row
+        result.append(
+            Definition(name, qualified, kind, path, Span(sl, sc, el, ec),
+                       Span(nsl, nsc, nel, nec), signature, doc, parent, module, language)
+        )  # fmt: skip
+    return result
+
+
+def encode_imports(imports: list[Import]) -> str:
+    return _DUMP(
+        [[i.module, [[n.name, n.alias] for n in i.names], i.alias, i.level, i.line]
+         for i in imports]
+    )  # fmt: skip
+
+
+def decode_imports(data: str, path: Path) -> list[Import]:
+    result = []
+    for module, names, alias, level, line in json.loads(data):
+        imported = tuple(ImportedName(name, name_alias) for name, name_alias in names)
+        result.append(Import(path, module, imported, alias, level, line))
+    return result

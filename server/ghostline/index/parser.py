@@ -1,0 +1,358 @@
+"""Definitions of one parsed file, found with the language's query (``queries/*.scm``).
+
+The query walks the tree in C; Python only looks at the few nodes it captured, which keeps
+extraction cheap next to the parse itself. Imports are read by ``imports.py``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tree_sitter
+
+from ghostline.index.imports import read_import
+from ghostline.index.languages import LanguageSpec
+from ghostline.index.model import Definition, Import, Span
+
+# Kinds whose member functions are methods.
+CONTAINER_KINDS = frozenset({"class", "struct", "interface", "trait", "enum", "impl"})
+_FUNCTION_VALUES = frozenset(
+    {"arrow_function", "function_expression", "function", "generator_function"}
+)
+_DECLARATOR_WRAPPERS = frozenset(
+    {
+        "pointer_declarator",
+        "reference_declarator",
+        "parenthesized_declarator",
+        "attributed_declarator",
+    }
+)
+_SIGNATURE_MAX = 400
+_DOC_MAX = 2000
+_WS = re.compile(r"\s+")
+_COMMENT_MARKERS = re.compile(r"^\s*(?:/\*+!?|\*+/|\*(?!/)|//[/!]?|#)\s?")
+
+
+@dataclass(slots=True)
+class FileFacts:
+    """Everything extracted from one file: its definitions, imports and package name."""
+
+    definitions: list[Definition] = field(default_factory=list)
+    imports: list[Import] = field(default_factory=list)
+    package: str = ""
+
+
+@dataclass(slots=True)
+class _Found:
+    outer: tree_sitter.Node
+    inner: tree_sitter.Node
+    name: str
+    name_node: tree_sitter.Node
+    kind: str
+    scope: str = ""  # explicit scope: Go receiver, C++ ``Class::``
+    is_scope: bool = False  # a container (Rust impl) that is not itself a definition
+
+
+def extract(
+    spec: LanguageSpec,
+    tree: tree_sitter.Tree,
+    source: bytes,
+    path: Path,
+    module: str = "",
+) -> FileFacts:
+    """Definitions and imports of ``source``; ``module`` unless the file names a package."""
+    facts = FileFacts()
+    found: list[_Found] = []
+    seen: set[tuple[int, int, str]] = set()
+    cursor = tree_sitter.QueryCursor(spec.query())
+    for _, caps in cursor.matches(tree.root_node):
+        if "import" in caps:
+            for node in caps["import"]:
+                facts.imports.extend(read_import(spec.name, node, path))
+            continue
+        if "package" in caps:
+            facts.package = _text(caps["package"][0]).replace("::", ".")
+            continue
+        item = _found_from_captures(spec, caps)
+        if item is None:
+            continue
+        key = (item.inner.start_byte, item.inner.end_byte, item.name)
+        if key in seen:
+            continue
+        seen.add(key)
+        found.append(item)
+    module = facts.package or module
+    facts.definitions = _build_definitions(spec, found, source, path, module)
+    return facts
+
+
+def _found_from_captures(
+    spec: LanguageSpec, caps: dict[str, list[tree_sitter.Node]]
+) -> _Found | None:
+    if "scope" in caps:
+        node = caps["scope"][0]
+        name_node = caps["scope.name"][0]
+        return _Found(node, node, _type_name(name_node), name_node, "impl", is_scope=True)
+    kind = next((key[4:] for key in caps if key.startswith("def.")), None)
+    if kind is None:
+        return None
+    inner = caps["def." + kind][0]
+    scope = ""
+    if "declarator" in caps:
+        resolved = _declarator_name(caps["declarator"][0])
+        if resolved is None:
+            return None
+        name_node, scope = resolved
+    elif "name" in caps:
+        name_node = caps["name"][0]
+    else:
+        return None
+    name = _text(name_node)
+    if not name:
+        return None
+    kind = _refine_kind(spec, kind, inner, name)
+    if kind is None:
+        return None
+    if inner.type == "method_declaration" and spec.name == "go":
+        scope = _go_receiver(inner)
+    return _Found(_outer(spec, inner), inner, name, name_node, kind, scope)
+
+
+def _refine_kind(spec: LanguageSpec, kind: str, inner: tree_sitter.Node, name: str) -> str | None:
+    """Language details the query cannot say: constants, function-valued variables."""
+    if kind == "variable":
+        value = inner.child_by_field_name("value") or inner.child_by_field_name("right")
+        if value is not None:
+            if value.type in _FUNCTION_VALUES:
+                return "function"
+            if value.type == "call_expression" and _is_require(value):
+                return None
+        if spec.name == "python":
+            return "constant" if name.isupper() else "variable"
+        parent = inner.parent
+        if parent is not None and parent.type == "lexical_declaration":
+            first = parent.child(0)
+            if first is not None and first.type == "const":
+                return "constant"
+        return "variable"
+    if kind == "field" and spec.name == "java":
+        modifiers = next((c for c in inner.children if c.type == "modifiers"), None)
+        if modifiers is not None:
+            words = _text(modifiers).split()
+            if "static" in words and "final" in words:
+                return "constant"
+    if kind == "type" and spec.name == "go":
+        type_node = inner.child_by_field_name("type")
+        if type_node is not None:
+            if type_node.type == "struct_type":
+                return "struct"
+            if type_node.type == "interface_type":
+                return "interface"
+    return kind
+
+
+def _is_require(call: tree_sitter.Node) -> bool:
+    function = call.child_by_field_name("function")
+    return function is not None and function.type == "identifier" and _text(function) == "require"
+
+
+def _outer(spec: LanguageSpec, node: tree_sitter.Node) -> tree_sitter.Node:
+    """Climb through wrappers (decorators, export, template) that hold only this definition."""
+    wrappers = spec.rules.wrapper_types
+    current = node
+    parent = current.parent
+    while parent is not None and parent.type in wrappers:
+        if sum(1 for child in parent.named_children if child.type == current.type) > 1:
+            break
+        current = parent
+        parent = current.parent
+    return current
+
+
+def _declarator_name(node: tree_sitter.Node) -> tuple[tree_sitter.Node, str] | None:
+    """Name node and ``A.B`` scope of a C/C++ function declarator chain, None if no function."""
+    is_function = False
+    current: tree_sitter.Node | None = node
+    while current is not None:
+        if current.type == "function_declarator":
+            is_function = True
+            current = current.child_by_field_name("declarator")
+        elif current.type in _DECLARATOR_WRAPPERS:
+            inner = current.child_by_field_name("declarator")
+            if inner is None:
+                inner = next((c for c in reversed(current.named_children)), None)
+            current = inner
+        else:
+            break
+    if current is None or not is_function:
+        return None
+    scope: list[str] = []
+    while current.type == "qualified_identifier":
+        scope_node = current.child_by_field_name("scope")
+        if scope_node is not None:
+            scope.append(_type_name(scope_node))
+        name = current.child_by_field_name("name")
+        if name is None:
+            return None
+        current = name
+    return current, ".".join(part for part in scope if part)
+
+
+def _type_name(node: tree_sitter.Node) -> str:
+    """``Foo`` for ``Foo``, ``&mut Foo<T>``, ``*pkg.Foo[T]``, ``ns::Foo<T>``."""
+    text = _text(node)
+    text = text.lstrip("*&").removeprefix("mut ").strip()
+    for stop in ("<", "["):
+        text = text.split(stop, 1)[0]
+    return text.replace("::", ".").strip()
+
+
+def _go_receiver(method: tree_sitter.Node) -> str:
+    receiver = method.child_by_field_name("receiver")
+    if receiver is None:
+        return ""
+    for param in receiver.named_children:
+        type_node = param.child_by_field_name("type")
+        if type_node is not None:
+            return _type_name(type_node)
+    return ""
+
+
+def _build_definitions(
+    spec: LanguageSpec, found: list[_Found], source: bytes, path: Path, module: str
+) -> list[Definition]:
+    """Nest the found definitions by containment to give each its parent and qualified name."""
+    found.sort(key=lambda f: (f.outer.start_byte, -f.outer.end_byte))
+    stack: list[tuple[int, str, str]] = []  # (end_byte, qualified name, kind)
+    result: list[Definition] = []
+    for item in found:
+        start = item.outer.start_byte
+        while stack and stack[-1][0] <= start:
+            stack.pop()
+        parent_qn, parent_kind = (stack[-1][1], stack[-1][2]) if stack else (None, "")
+        kind = item.kind
+        if item.scope:
+            parent_qn = f"{parent_qn}.{item.scope}" if parent_qn else item.scope
+            if kind == "function":
+                kind = "method"
+        elif kind == "function" and parent_kind in CONTAINER_KINDS:
+            kind = "method"
+        qualified = f"{parent_qn}.{item.name}" if parent_qn else item.name
+        stack.append((item.outer.end_byte, qualified, kind))
+        if item.is_scope:
+            continue
+        result.append(
+            Definition(
+                name=item.name,
+                qualified_name=qualified,
+                kind=kind,
+                path=path,
+                span=_span(item.outer),
+                name_span=_span(item.name_node),
+                signature=_signature(item, source),
+                doc=_doc(spec, item, kind),
+                parent=parent_qn,
+                module=module,
+                language=spec.name,
+            )
+        )
+    return result
+
+
+def _span(node: tree_sitter.Node) -> Span:
+    start = node.start_point
+    end = node.end_point
+    return Span(start.row, start.column, end.row, end.column)
+
+
+def _text(node: tree_sitter.Node) -> str:
+    data = node.text
+    return data.decode("utf-8", errors="replace") if data else ""
+
+
+def _signature(item: _Found, source: bytes) -> str:
+    inner = item.inner
+    start_node = item.outer if item.outer.type != "decorated_definition" else inner
+    body = inner.child_by_field_name("body")
+    if body is None:
+        value = inner.child_by_field_name("value")
+        if value is not None and value.type in _FUNCTION_VALUES:
+            body = value.child_by_field_name("body")
+    start = start_node.start_byte
+    if body is not None and body.start_byte > start:
+        raw = source[start : min(body.start_byte, start + _SIGNATURE_MAX)]
+    else:
+        raw = source[start : min(inner.end_byte, start + _SIGNATURE_MAX)].split(b"\n", 1)[0]
+    text = _WS.sub(" ", raw.decode("utf-8", errors="replace")).strip()
+    for tail in ("=>", "{", ":", ";"):
+        if text.endswith(tail):
+            text = text[: -len(tail)].rstrip()
+            break
+    return text
+
+
+def _doc(spec: LanguageSpec, item: _Found, kind: str) -> str:
+    if spec.rules.python_docstrings and kind in ("function", "method", "class"):
+        doc = _python_docstring(item.inner)
+        if doc:
+            return doc
+    return _leading_comment(spec, item.outer)
+
+
+def _python_docstring(node: tree_sitter.Node) -> str:
+    body = node.child_by_field_name("body")
+    if body is None or body.named_child_count == 0:
+        return ""
+    first = body.named_children[0]
+    if first.type != "expression_statement" or first.named_child_count != 1:
+        return ""
+    string = first.named_children[0]
+    if string.type != "string":
+        return ""
+    parts = [_text(c) for c in string.named_children if c.type == "string_content"]
+    return inspect.cleandoc("".join(parts))[:_DOC_MAX]
+
+
+def _leading_comment(spec: LanguageSpec, node: tree_sitter.Node) -> str:
+    """The comment block right above ``node`` (no blank line between), markers removed."""
+    comments = spec.rules.comment_types
+    skip = spec.rules.skip_before_doc
+    expected_row = node.start_point.row
+    lines: list[str] = []
+    sibling = node.prev_named_sibling
+    while sibling is not None:
+        if sibling.type in skip:
+            expected_row = sibling.start_point.row
+            sibling = sibling.prev_named_sibling
+            continue
+        if sibling.type not in comments or _last_row(sibling) < expected_row - 1:
+            break
+        text = _text(sibling)
+        if text.startswith(("//!", "/*!")):
+            break  # an inner doc comment documents the enclosing module
+        previous = sibling.prev_sibling
+        if previous is not None and previous.end_point.row == sibling.start_point.row:
+            break  # a trailing comment of the previous statement
+        lines[:0] = _comment_lines(text)
+        expected_row = sibling.start_point.row
+        sibling = sibling.prev_named_sibling
+    return "\n".join(lines).strip()[:_DOC_MAX]
+
+
+def _last_row(node: tree_sitter.Node) -> int:
+    """Last line a node occupies (Rust line comments end after their line break)."""
+    end = node.end_point
+    return end.row - 1 if end.column == 0 and end.row > node.start_point.row else end.row
+
+
+def _comment_lines(text: str) -> list[str]:
+    result = []
+    for line in text.splitlines():
+        cleaned = _COMMENT_MARKERS.sub("", line, count=1).rstrip()
+        if cleaned.endswith("*/"):
+            cleaned = cleaned[:-2].rstrip()
+        result.append(cleaned)
+    return result
