@@ -1,0 +1,25 @@
+--- What the plugin knows about the server beyond the client object: last error, progress.
+local M = {}
+
+---@type {message: string, time: string}?
+M.last_error = nil
+
+--- Progress reports by token: {title, message, percentage, done}.
+---@type table<string, table>
+M.progress = {}
+
+--- Remember an error for `:Ghostline status` and `:checkhealth ghostline`.
+---@param message string
+function M.set_error(message)
+  M.last_error = { message = message, time = os.date('%H:%M:%S') --[[@as string]] }
+  require('ghostline.trace').add('error', { message = message })
+end
+
+--- The ghostline clients, optionally only those attached to `bufnr`.
+---@param bufnr integer?
+---@return vim.lsp.Client[]
+function M.clients(bufnr)
+  return vim.lsp.get_clients({ name = 'ghostline', bufnr = bufnr })
+end
+
+return M
