@@ -394,3 +394,20 @@ def test_setup_rejects_bad_types(make_editor: Any, bad: dict[str, Any], tmp_path
     ed = make_editor(NVIM_BINARIES["0.11"])
     ok = ed.lua("return (pcall(require('ghostline').setup, ...))", bad)
     assert ok is False
+
+
+def test_help_file_has_valid_tags(make_editor: Any, nvim_bin: Path, tmp_path: Path) -> None:
+    """`:helptags` accepts doc/ghostline.txt (no duplicate tags) and `:help` finds its topics."""
+    doc = tmp_path / "rtp" / "doc"
+    doc.mkdir(parents=True)
+    source = Path(__file__).resolve().parents[3] / "clients" / "neovim" / "doc" / "ghostline.txt"
+    (doc / "ghostline.txt").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    ed = make_editor(nvim_bin)
+    ed.cmd(f"set runtimepath^={doc.parent}")
+    ed.cmd(f"helptags {doc}")
+    tags = (doc / "tags").read_text(encoding="utf-8")
+    for topic in ("ghostline.setup()", "ghostline-settings", ":Ghostline", "ghostline-api"):
+        assert topic + "\t" in tags
+        ed.cmd(f"help {topic}")
+        assert ed.nvim.current.buffer.name.endswith("ghostline.txt")
+        ed.cmd("close")
