@@ -89,7 +89,7 @@ class ModelRunner:
             attr = lib.llama_vocab_get_attr(self._vocab, token)
             if attr & (ATTR_CONTROL | ATTR_USER_DEFINED):
                 text = lib.llama_vocab_get_text(self._vocab, token).decode("utf-8", "replace")
-                if not text.startswith("<unused"):
+                if text.strip() and not text.startswith("<unused"):
                     found.append(text)
         return found
 

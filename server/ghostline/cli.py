@@ -1,0 +1,125 @@
+"""Command line: serve, complete, doctor, demo, bench, model."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+
+def _setup_logging(level: str) -> None:
+    # stdout is the protocol: every log line goes to stderr.
+    logging.basicConfig(
+        stream=sys.stderr, level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ghostline.lsp.server import create_server
+
+    server = create_server()
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()
+    return 0
+
+
+def cmd_complete(args: argparse.Namespace) -> int:
+    from ghostline.complete_cli import complete_at
+
+    return asyncio.run(complete_at(args.location, model=args.model))
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from ghostline.doctor import run_doctor
+
+    return asyncio.run(run_doctor(model=args.model))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ghostline.demo import run_demo
+
+    return asyncio.run(run_demo())
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    from ghostline.engine.model_files import ModelNotAvailable, default_model_path
+
+    try:
+        print(default_model_path(assemble=args.assemble))
+    except ModelNotAvailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    rest: list[str] = args.rest
+    if args.suite == "latency":
+        from ghostline.bench.latency import main as latency_main
+
+        return latency_main(rest)
+    if args.suite == "index":
+        from ghostline.bench.index import main as index_main
+
+        return int(index_main(rest) or 0)
+    if args.suite == "backends":
+        from ghostline.bench.backends import main as backends_main
+
+        return int(backends_main(rest) or 0)
+    if args.suite == "quality":
+        from ghostline.bench.quality import main as quality_main
+
+        return int(quality_main(rest) or 0)
+    print(f"unknown benchmark {args.suite}", file=sys.stderr)
+    return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ghostline", description=__doc__)
+    parser.add_argument("--log-level", default="INFO")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--log-level", default=argparse.SUPPRESS, help="log level (stderr)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", parents=[common], help="run the language server (stdio by default)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    serve.add_argument("--stdio", action="store_true", help="stdio (the default)")
+    serve.set_defaults(func=cmd_serve)
+
+    complete = sub.add_parser("complete", parents=[common], help="print the suggestion at FILE:LINE:COL (1-based)")
+    complete.add_argument("location")
+    complete.add_argument("--model", default="", help="GGUF file (default: packaged model)")
+    complete.set_defaults(func=cmd_complete)
+
+    doctor = sub.add_parser("doctor", parents=[common], help="check the model, its template and the backend")
+    doctor.add_argument("--model", default="", help="GGUF file (default: packaged model)")
+    doctor.set_defaults(func=cmd_doctor)
+
+    demo = sub.add_parser("demo", parents=[common], help="show completions through the real server, with timings")
+    demo.set_defaults(func=cmd_demo)
+
+    model = sub.add_parser("model", parents=[common], help="print the default model's path")
+    model.add_argument("--assemble", action="store_true", help="assemble it if missing")
+    model.set_defaults(func=cmd_model)
+
+    bench = sub.add_parser("bench", parents=[common], help="benchmarks: latency, index, quality, backends")
+    bench.add_argument("suite", choices=["latency", "index", "quality", "backends"])
+    bench.add_argument("rest", nargs=argparse.REMAINDER)
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.log_level)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+

@@ -1,0 +1,72 @@
+"""`ghostline demo`: the real server over stdio on a sample project, with timings."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ghostline.lsp_client import EditorSession
+
+SAMPLE = Path(__file__).parent / "demo_data" / "shop"
+
+
+@dataclass(frozen=True)
+class Cursor:
+    file: str
+    line: int  # 0-based
+    character: int
+    what: str
+
+
+CURSORS = (
+    Cursor("cart.py", 7, 11, "after `return` in a function with a docstring"),
+    Cursor("cart.py", 12, 4, "empty function body"),
+    Cursor("cart.py", 17, 17, "mid-expression in a loop"),
+)
+
+
+def _show(text: str) -> str:
+    return text.replace("\n", "⏎")
+
+
+async def run_demo() -> int:
+    with tempfile.TemporaryDirectory(prefix="ghostline-demo-") as tmp:
+        root = Path(tmp) / "shop"
+        shutil.copytree(SAMPLE, root)
+        session = EditorSession()
+        print(f"Ghostline demo on {root}")
+        ready = await session.start(root)
+        print(f"server started and model loaded in {ready:.2f} s\n")
+        try:
+            await _completions(session, root)
+        finally:
+            await session.stop()
+    return 0
+
+
+async def _completions(session: EditorSession, root: Path) -> None:
+    print("Inline completion (ghost text)")
+    uris = {name: session.open(root / name) for name in {c.file for c in CURSORS}}
+    shown: list[tuple[Cursor, str]] = []
+    for cursor in CURSORS:
+        text, latency = await session.complete(uris[cursor.file], cursor.line, cursor.character)
+        print(f"  {cursor.file}:{cursor.line + 1}:{cursor.character + 1} ({cursor.what})")
+        print(f"    cold   {latency * 1000:7.0f} ms  {_show(text)!r}")
+        shown.append((cursor, text))
+
+    print("\nWhile typing")
+    for cursor, text in shown:
+        uri = uris[cursor.file]
+        if len(text) >= 3 and "\n" not in text[:2]:
+            typed = text[:2]
+            session.insert(uri, cursor.line, cursor.character, typed)
+            rest, latency = await session.complete(uri, cursor.line, cursor.character + 2)
+            print(f"  typed {typed!r} of the suggestion: {latency * 1000:5.0f} ms  "
+                  f"{_show(rest)!r}  (served without the model)")
+            cursor = Cursor(cursor.file, cursor.line, cursor.character + 2, cursor.what)
+        session.insert(uri, cursor.line, cursor.character, " ")
+        new, latency = await session.complete(uri, cursor.line, cursor.character + 1)
+        print(f"  typed ' ' elsewhere:            {latency * 1000:5.0f} ms  {_show(new)!r}  "
+              "(warm: the prompt's prefix is cached)")

@@ -1,0 +1,220 @@
+"""Inline (ghost-text) completion: from a document and a cursor to one suggestion.
+
+The pipeline: decide the mode from the syntax at the cursor (single line, a block, or
+nothing) → answer from what was already shown if the user typed into it, or from the result
+cache → build the prompt from the local window (clean token boundary at the cursor) →
+stream from the engine through the stop rules → clean up against the suffix → keep or drop
+by confidence. Nothing here knows about LSP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from tree_sitter import Tree
+
+from ghostline.context.window import local_window
+from ghostline.engine.base import Engine, Finished, GenerationRequest, Token
+from ghostline.index.languages import LanguageSpec, spec_for_language_id, spec_for_path
+from ghostline.postprocess.cleanup import clean_completion
+from ghostline.postprocess.healing import reattach, split_trailing_whitespace
+from ghostline.postprocess.mode import CompletionMode, block_indent, decide_mode
+from ghostline.postprocess.stops import StreamingStopper
+from ghostline.prompts.fim import FimTemplate
+from ghostline.settings import Settings
+
+#: Characters of model text per token, to turn the token budget into a window (code ≈ 3).
+CHARS_PER_TOKEN = 3
+RESULT_CACHE_SIZE = 256
+CACHE_KEY_PREFIX_CHARS = 2000
+CACHE_KEY_SUFFIX_CHARS = 400
+
+Source = Literal["model", "cache", "typed", "none"]
+
+
+@dataclass(frozen=True)
+class CompletionInput:
+    """A snapshot of what the editor shows: the document and the cursor (a str offset)."""
+
+    uri: str
+    path: str
+    language_id: str
+    text: str
+    offset: int
+
+
+@dataclass
+class CompletionOutcome:
+    text: str
+    source: Source
+    mode: CompletionMode
+    confidence: float | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    finished: Finished | None = None
+    #: Why nothing is shown, for logs and `ghostline complete`.
+    reason: str = ""
+
+
+@dataclass
+class _Shown:
+    """The last suggestion shown in a document, to answer while the user types into it."""
+
+    before: str
+    after_line: str
+    text: str
+
+
+class InlineCompleter:
+    """Stateful completer: result cache and last shown suggestion per document."""
+
+    def __init__(
+        self,
+        engine: Callable[[], Engine],
+        template: Callable[[], FimTemplate],
+        special_tokens: Callable[[], list[str]] = list,
+    ) -> None:
+        self._engine = engine
+        self._template = template
+        self._special_tokens = special_tokens
+        self._cache: OrderedDict[tuple[str, str, str], str] = OrderedDict()
+        self._shown: dict[str, _Shown] = {}
+        self.model_calls = 0
+
+    def forget(self, uri: str) -> None:
+        self._shown.pop(uri, None)
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+        self._shown.clear()
+
+    async def complete(self, item: CompletionInput, settings: Settings) -> CompletionOutcome:
+        started = time.perf_counter()
+        text, offset = item.text, item.offset
+        before, after = text[:offset], text[offset:]
+        line_start = before.rfind("\n") + 1
+        line_end = after.find("\n")
+        line_prefix = before[line_start:]
+        line_suffix = after if line_end == -1 else after[:line_end]
+
+        spec = spec_for_language_id(item.language_id) or spec_for_path(item.path)
+        tree = _parse(spec, text)
+        prev_lines = before[max(0, line_start - 4000) : max(line_start - 1, 0)].split("\n")[-20:]
+        point = (before.count("\n"), len(line_prefix.encode("utf-8")))
+        mode = decide_mode(line_prefix, line_suffix, prev_lines, tree=tree, point=point)
+        if mode == "none":
+            return CompletionOutcome("", "none", mode, reason="no completion at this position")
+
+        typed = self._typed_through(item.uri, before, line_suffix)
+        if typed:
+            return CompletionOutcome(typed, "typed", mode,
+                                     timings={"total_s": time.perf_counter() - started})
+
+        key = (before[-CACHE_KEY_PREFIX_CHARS:], after[:CACHE_KEY_SUFFIX_CHARS], mode)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            self._remember(item.uri, before, line_suffix, cached)
+            return CompletionOutcome(cached, "cache", mode,
+                                     timings={"total_s": time.perf_counter() - started})
+
+        template = self._template()
+        budget_chars = settings.prompt_tokens * CHARS_PER_TOKEN
+        suffix_chars = budget_chars // 5 if template.has_fim else 1000
+        window = local_window(text, offset, budget_chars - (suffix_chars if template.has_fim
+                                                            else 0), suffix_chars)
+        clean_prefix, stripped = split_trailing_whitespace(window.prefix)
+        prompt = template.build(
+            clean_prefix, window.suffix, path=item.path,
+            line_comment=spec.line_comment if spec else "#",
+        )
+        special = [*self._special_tokens(), *template.markers]
+        stopper = StreamingStopper(
+            mode, block_indent=block_indent(line_prefix, prev_lines), suffix=after,
+            line_prefix=line_prefix, stop_tokens=special,
+        )
+        request = GenerationRequest(
+            prompt=prompt,
+            max_tokens=settings.max_tokens if mode == "single" else settings.max_tokens_multiline,
+            temperature=settings.temperature,
+            stop=list(template.stop_tokens),
+            key=item.uri,
+            time_limit_s=settings.time_limit_s,
+        )
+        raw, logprobs, finished = await self._generate(request, stopper)
+        completion = reattach(stripped, raw)
+        completion = clean_completion(
+            completion, prefix=before, suffix=after, mode=mode, special_tokens=special
+        )
+        confidence = math.exp(sum(logprobs) / len(logprobs)) if logprobs else None
+        timings = {"total_s": time.perf_counter() - started}
+        if finished and finished.first_token_s is not None:
+            timings["first_token_s"] = finished.first_token_s
+        if finished and finished.reason == "cancelled":
+            return CompletionOutcome("", "none", mode, confidence, timings, finished, "cancelled")
+        if (confidence is not None and settings.min_confidence > 0
+                and confidence < settings.min_confidence):
+            return CompletionOutcome("", "none", mode, confidence, timings, finished,
+                                     f"confidence {confidence:.2f} below the threshold")
+        self._cache[key] = completion
+        if len(self._cache) > RESULT_CACHE_SIZE:
+            self._cache.popitem(last=False)
+        if completion:
+            self._remember(item.uri, before, line_suffix, completion)
+        reason = "" if completion else "the model had nothing useful to add"
+        return CompletionOutcome(completion, "model", mode, confidence, timings, finished, reason)
+
+    async def _generate(
+        self, request: GenerationRequest, stopper: StreamingStopper
+    ) -> tuple[str, list[float], Finished | None]:
+        """Stream through the stop rules; closing the stream early cancels the generation."""
+        self.model_calls += 1
+        pieces: list[str] = []
+        logprobs: list[float] = []
+        finished: Finished | None = None
+        stream = self._engine().stream(request)
+        async with contextlib.aclosing(stream):  # type: ignore[type-var]
+            async for item in stream:
+                if isinstance(item, Token):
+                    if item.logprob is not None:
+                        logprobs.append(item.logprob)
+                    emitted, stop = stopper.feed(item.text)
+                    pieces.append(emitted)
+                    if stop:
+                        break
+                elif isinstance(item, Finished):
+                    finished = item
+        if finished is None or finished.reason != "cancelled":
+            truncated = finished is not None and finished.reason in ("time", "length")
+            pieces.append(stopper.finish(truncated=truncated))
+        return "".join(pieces), logprobs, finished
+
+    def _typed_through(self, uri: str, before: str, line_suffix: str) -> str:
+        shown = self._shown.get(uri)
+        if shown is None or shown.after_line != line_suffix:
+            return ""
+        typed_len = len(before) - len(shown.before)
+        if typed_len <= 0 or typed_len >= len(shown.text):
+            return ""
+        typed = before[len(shown.before):]
+        if not before.startswith(shown.before) or not shown.text.startswith(typed):
+            return ""
+        return shown.text[typed_len:]
+
+    def _remember(self, uri: str, before: str, line_suffix: str, text: str) -> None:
+        self._shown[uri] = _Shown(before=before, after_line=line_suffix, text=text)
+
+
+def _parse(spec: LanguageSpec | None, text: str) -> Tree | None:
+    if spec is None:
+        return None
+    try:
+        return spec.parser().parse(text.encode("utf-8"))
+    except (ValueError, RuntimeError):
+        return None
+

@@ -1,0 +1,63 @@
+"""`textDocument/inlineCompletion`: ghost text at the cursor."""
+
+from __future__ import annotations
+
+import logging
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInternalError
+
+from ghostline.engine.base import EngineError, ModelLoadError
+from ghostline.features.inline_completion import CompletionInput
+from ghostline.lsp.positions import cursor_offset
+from ghostline.lsp.server import GhostlineServer
+
+log = logging.getLogger(__name__)
+
+
+def register(server: GhostlineServer) -> None:
+    @server.feature(
+        types.TEXT_DOCUMENT_INLINE_COMPLETION,
+        types.InlineCompletionOptions(),
+    )
+    async def inline_completion(
+        ls: GhostlineServer, params: types.InlineCompletionParams
+    ) -> types.InlineCompletionList | None:
+        return await complete(ls, params)
+
+
+async def complete(
+    ls: GhostlineServer, params: types.InlineCompletionParams
+) -> types.InlineCompletionList | None:
+    doc = ls.workspace.get_text_document(params.text_document.uri)
+    settings = ls.settings
+    if not settings.language_enabled(doc.language_id or ""):
+        return None
+    source = doc.source
+    if len(source) > settings.max_file_bytes or "\x00" in source:
+        return None
+    offset, position = cursor_offset(doc, params.position)
+    if not await ls.ensure_model():
+        return None
+    item = CompletionInput(
+        uri=doc.uri, path=ls.document_path(doc.uri), language_id=doc.language_id or "",
+        text=source, offset=offset,
+    )
+    try:
+        outcome = await ls.completer.complete(item, settings)
+    except ModelLoadError as exc:
+        ls.report_model_error(str(exc))
+        return None
+    except EngineError as exc:
+        raise JsonRpcInternalError(message=f"Ghostline: {exc}") from exc
+    log.debug("completion %s/%s %r (%s)", outcome.source, outcome.mode, outcome.text,
+              outcome.reason)
+    if not outcome.text:
+        return types.InlineCompletionList(items=[])
+    return types.InlineCompletionList(items=[
+        types.InlineCompletionItem(
+            insert_text=outcome.text,
+            range=types.Range(start=position, end=position),
+        )
+    ])
+

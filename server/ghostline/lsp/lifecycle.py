@@ -1,0 +1,121 @@
+"""Initialization, configuration and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any
+
+from lsprotocol import types
+
+from ghostline.lsp.server import GhostlineServer
+
+log = logging.getLogger(__name__)
+
+CONFIG_SECTION = "ghostline"
+
+
+def register(server: GhostlineServer) -> None:
+    @server.feature(types.INITIALIZE)
+    def on_initialize(ls: GhostlineServer, params: types.InitializeParams) -> None:
+        options = params.initialization_options
+        if isinstance(options, dict):
+            ls.settings.update(options)
+            ls.engine = ls.engine_factory(ls.settings)
+
+    @server.feature(types.INITIALIZED)
+    async def on_initialized(ls: GhostlineServer, params: types.InitializedParams) -> None:
+        await pull_configuration(ls)
+        ls._engine_task = asyncio.create_task(load_model_with_progress(ls))
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def on_configuration(
+        ls: GhostlineServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        before = ls.engine_settings_key(ls.settings)
+        settings = params.settings
+        if isinstance(settings, dict) and isinstance(settings.get(CONFIG_SECTION), dict):
+            ls.settings.update(settings[CONFIG_SECTION])
+        else:
+            await pull_configuration(ls)
+        ls.completer.clear_cache()
+        if ls.engine_settings_key(ls.settings) != before:
+            await ls.replace_engine()
+            ls._engine_task = asyncio.create_task(load_model_with_progress(ls))
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def on_close(ls: GhostlineServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.completer.forget(params.text_document.uri)
+
+    @server.command("ghostline.status")
+    def on_status(ls: GhostlineServer, *args: Any) -> dict[str, Any]:
+        """State for clients' status displays and for tests."""
+        return status(ls)
+
+    @server.feature(types.SHUTDOWN)
+    async def on_shutdown(ls: GhostlineServer, params: None) -> None:
+        await ls.engine.close()
+
+
+def _supports(ls: GhostlineServer, *path: str) -> bool:
+    node: Any = ls.client_capabilities
+    for name in path:
+        node = getattr(node, name, None)
+        if node is None:
+            return False
+    return bool(node)
+
+
+async def pull_configuration(ls: GhostlineServer) -> None:
+    """Ask the client for the `ghostline` section, where it supports it."""
+    if not _supports(ls, "workspace", "configuration"):
+        return
+    try:
+        result = await asyncio.wait_for(
+            ls.workspace_configuration_async(types.ConfigurationParams(
+                items=[types.ConfigurationItem(section=CONFIG_SECTION)])),
+            timeout=5,
+        )
+    except Exception as exc:  # a client that does not answer must not block start-up
+        log.warning("workspace/configuration failed: %s", exc)
+        return
+    if result and isinstance(result[0], dict):
+        ls.settings.update(result[0])
+
+
+async def load_model_with_progress(ls: GhostlineServer) -> None:
+    """Load the model in the background, reporting `$/progress` where the client can."""
+    token = f"ghostline-model-{uuid.uuid4()}" if _supports(
+        ls, "window", "work_done_progress") else None
+    if token is not None:
+        try:
+            await asyncio.wait_for(ls.work_done_progress.create_async(token), timeout=5)
+            ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
+                title="Ghostline", message="loading model", cancellable=False))
+        except Exception as exc:
+            log.warning("progress not available: %s", exc)
+            token = None
+    ok = await ls.ensure_model()
+    if token is not None:
+        info = ls.model_info
+        message = f"{info.name} ready" if ok and info else "model failed to load"
+        ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
+
+
+def status(ls: GhostlineServer) -> dict[str, Any]:
+    info = ls.model_info
+    engine = ls.engine
+    return {
+        "version": ls.version,
+        "state": "error" if ls.model_error else ("ready" if info else "loading"),
+        "model": info.name if info else None,
+        "modelPath": info.path if info else None,
+        "template": ls.template.name,
+        "selfTest": info.self_test if info else None,
+        "error": ls.model_error,
+        "backend": engine.name,
+        "workerPid": getattr(engine, "pid", None),
+        "workerRestarts": getattr(engine, "restarts", 0),
+        "modelCalls": ls.completer.model_calls,
+    }

@@ -1,0 +1,125 @@
+"""The language server: state shared by the handlers, and the factory that wires them.
+
+Handlers live in one module per feature (`lifecycle`, `inline_completion`, …); each has a
+``register(server)`` function. Handlers are thin: parse the parameters, call a feature
+function, build the reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from ghostline import __version__
+from ghostline.engine.base import Engine, ModelInfo, ModelLoadError
+from ghostline.engine.local import LocalEngine
+from ghostline.features.inline_completion import InlineCompleter
+from ghostline.prompts.fim import FimTemplate, detect_template, template_by_name
+from ghostline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EngineFactory = Callable[[Settings], Engine]
+
+
+def default_engine_factory(settings: Settings) -> Engine:
+    return LocalEngine(settings.model, context_size=settings.context_size,
+                       threads=settings.threads)
+
+
+class GhostlineServer(LanguageServer):
+    """pygls server plus Ghostline's state: settings, engine, completer."""
+
+    def __init__(self, engine_factory: EngineFactory = default_engine_factory) -> None:
+        super().__init__(
+            "ghostline", __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+        )
+        self.settings = Settings()
+        self.engine_factory = engine_factory
+        self.engine: Engine = engine_factory(self.settings)
+        self.model_info: ModelInfo | None = None
+        self.template: FimTemplate = template_by_name("none")
+        self.model_error: str | None = None
+        self._model_error_shown: str | None = None
+        self._engine_task: asyncio.Task[None] | None = None
+        self.completer = InlineCompleter(
+            engine=lambda: self.engine,
+            template=lambda: self.template,
+            special_tokens=lambda: self.model_info.special_tokens if self.model_info else [],
+        )
+
+    # -- model ---------------------------------------------------------------------------
+
+    def engine_settings_key(self, settings: Settings) -> tuple[object, ...]:
+        return (settings.model, settings.context_size, settings.threads)
+
+    async def ensure_model(self) -> bool:
+        """Start the engine if needed; on failure tell the user once and return False."""
+        try:
+            info = await self.engine.start()
+        except ModelLoadError as exc:
+            self.report_model_error(str(exc))
+            return False
+        if info is not self.model_info:
+            self.model_info = info
+            self.template = detect_template(info.special_tokens, info.metadata)
+            self.model_error = None
+            self._model_error_shown = None
+            log.info("model %s ready; FIM template %s; self-test %s",
+                     info.name, self.template.name, info.self_test)
+            if info.self_test.startswith("failed"):
+                self.show_message(
+                    f"Ghostline: the model {info.name} failed its self-test ({info.self_test}). "
+                    "Completions may be poor; set `ghostline.model` to a code completion model.",
+                    types.MessageType.Warning,
+                )
+        return True
+
+    def report_model_error(self, message: str) -> None:
+        self.model_error = message
+        if self._model_error_shown == message:
+            return
+        self._model_error_shown = message
+        self.show_message(
+            f"Ghostline: {message}. Run `ghostline doctor` for details.",
+            types.MessageType.Error,
+        )
+
+    async def replace_engine(self) -> None:
+        old = self.engine
+        self.engine = self.engine_factory(self.settings)
+        self.model_info = None
+        self.completer.clear_cache()
+        await old.close()
+
+    def show_message(self, message: str, kind: types.MessageType) -> None:
+        log.log(logging.ERROR if kind == types.MessageType.Error else logging.INFO, message)
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    # -- documents -----------------------------------------------------------------------
+
+    def document_path(self, uri: str) -> str:
+        return to_fs_path(uri) or uri
+
+    def workspace_roots(self) -> list[Path]:
+        roots = [Path(to_fs_path(f.uri) or "") for f in self.workspace.folders.values()]
+        if not roots and self.workspace.root_path:
+            roots = [Path(self.workspace.root_path)]
+        return [r for r in roots if str(r) and r.is_dir()]
+
+
+def create_server(engine_factory: EngineFactory = default_engine_factory) -> GhostlineServer:
+    """A fully wired server. Tests pass an `engine_factory` to swap the backend."""
+    from ghostline.lsp import inline_completion, lifecycle
+
+    server = GhostlineServer(engine_factory)
+    lifecycle.register(server)
+    inline_completion.register(server)
+    return server

@@ -1,0 +1,119 @@
+"""A small LSP client that drives the real server over stdio (demo and benchmarks).
+
+It plays an editor: opens documents, edits them, asks for inline completions, and answers
+the server's `workspace/configuration` requests with the settings it was given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+
+class EditorSession:
+    """One server process and the documents opened in it."""
+
+    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        self.settings = settings or {}
+        self.client = LanguageClient("ghostline-editor", "0.1")
+        self.messages: list[types.ShowMessageParams] = []
+        self.versions: dict[str, int] = {}
+        self.texts: dict[str, str] = {}
+        self.progress_done = asyncio.Event()
+        self.progress: list[Any] = []
+
+        @self.client.feature(types.WORKSPACE_CONFIGURATION)
+        def configuration(params: types.ConfigurationParams) -> list[Any]:
+            return [self.settings for _ in params.items]
+
+        @self.client.feature(types.WINDOW_SHOW_MESSAGE)
+        def show_message(params: types.ShowMessageParams) -> None:
+            self.messages.append(params)
+
+        @self.client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
+        def progress_create(params: types.WorkDoneProgressCreateParams) -> None:
+            return None
+
+        @self.client.feature(types.PROGRESS)
+        def progress(params: types.ProgressParams) -> None:
+            self.progress.append(params.value)
+            value = params.value
+            if isinstance(value, types.WorkDoneProgressEnd) or (
+                    isinstance(value, dict) and value.get("kind") == "end"):
+                self.progress_done.set()
+
+    async def start(self, root: Path) -> float:
+        """Start the server and initialize; returns seconds until the model was ready."""
+        started = time.perf_counter()
+        await self.client.start_io(sys.executable, "-m", "ghostline", "serve",
+                                   "--log-level", "WARNING")
+        await self.client.initialize_async(types.InitializeParams(
+            process_id=None,
+            root_uri=root.resolve().as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=root.resolve().as_uri(),
+                                                     name=root.name)],
+            initialization_options=self.settings,
+            capabilities=types.ClientCapabilities(
+                workspace=types.WorkspaceClientCapabilities(configuration=True),
+                window=types.WindowClientCapabilities(work_done_progress=True),
+                general=types.GeneralClientCapabilities(
+                    position_encodings=[types.PositionEncodingKind.Utf16]),
+            ),
+        ))
+        self.client.initialized(types.InitializedParams())
+        await asyncio.wait_for(self.progress_done.wait(), 120)
+        return time.perf_counter() - started
+
+    def open(self, path: Path, language_id: str = "python") -> str:
+        uri = path.resolve().as_uri()
+        text = path.read_text(encoding="utf-8")
+        self.versions[uri] = 1
+        self.texts[uri] = text
+        self.client.text_document_did_open(types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id=language_id,
+                                                 version=1, text=text)))
+        return uri
+
+    def insert(self, uri: str, line: int, character: int, text: str) -> None:
+        """Type `text` at a position (no newlines in `text`, UTF-16 = str for ASCII)."""
+        self.versions[uri] += 1
+        position = types.Position(line=line, character=character)
+        lines = self.texts[uri].split("\n")
+        lines[line] = lines[line][:character] + text + lines[line][character:]
+        self.texts[uri] = "\n".join(lines)
+        self.client.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri,
+                                                                version=self.versions[uri]),
+            content_changes=[types.TextDocumentContentChangePartial(
+                range=types.Range(start=position, end=position), text=text)],
+        ))
+
+    async def complete(self, uri: str, line: int, character: int,
+                       timeout: float = 60) -> tuple[str, float]:
+        """Ask for inline completion; returns the first item's text and the latency."""
+        started = time.perf_counter()
+        result = await asyncio.wait_for(self.client.text_document_inline_completion_async(
+            types.InlineCompletionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=types.Position(line=line, character=character),
+                context=types.InlineCompletionContext(
+                    trigger_kind=types.InlineCompletionTriggerKind.Automatic),
+            )), timeout)
+        elapsed = time.perf_counter() - started
+        items = result.items if isinstance(result, types.InlineCompletionList) else result or []
+        text = items[0].insert_text if items else ""
+        return (text if isinstance(text, str) else text.value), elapsed
+
+    async def stop(self) -> None:
+        try:
+            await asyncio.wait_for(self.client.shutdown_async(None), 10)
+            self.client.exit(None)
+        except Exception:
+            pass
+        await self.client.stop()

@@ -1,0 +1,84 @@
+"""End-to-end fixtures: the real server over stdio (pytest-lsp) with the real default model."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+SERVER = [sys.executable, "-m", "ghostline", "serve", "--log-level", "WARNING"]
+SAMPLE = Path(__file__).parents[2] / "server" / "ghostline" / "demo_data" / "shop"
+
+
+def server_env(**extra: str) -> dict[str, str]:
+    return {**os.environ, **extra}
+
+
+def capabilities(encodings: list[str] | None = None) -> types.ClientCapabilities:
+    return types.ClientCapabilities(
+        workspace=types.WorkspaceClientCapabilities(configuration=True),
+        window=types.WindowClientCapabilities(work_done_progress=True),
+        general=types.GeneralClientCapabilities(
+            position_encodings=[types.PositionEncodingKind(e) for e in encodings]
+            if encodings else None),
+    )
+
+
+async def start_session(client: LanguageClient, root: Path,
+                        options: dict[str, object] | None = None,
+                        encodings: list[str] | None = None) -> types.InitializeResult:
+    return await client.initialize_session(types.InitializeParams(
+        process_id=os.getpid(),
+        root_uri=root.as_uri(),
+        workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
+        capabilities=capabilities(encodings),
+        # A generous time limit: CI machines are slow and shared; latency is measured by
+        # `ghostline bench latency`, not here.
+        initialization_options={"timeLimitS": 20.0, **(options or {})},
+    ))
+
+
+def open_document(client: LanguageClient, path: Path, text: str,
+                  language_id: str = "python") -> str:
+    uri = path.as_uri()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id=language_id, version=1,
+                                             text=text)))
+    return uri
+
+
+def completion_params(uri: str, line: int, character: int) -> types.InlineCompletionParams:
+    return types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        position=types.Position(line=line, character=character),
+        context=types.InlineCompletionContext(
+            trigger_kind=types.InlineCompletionTriggerKind.Automatic),
+    )
+
+
+async def server_status(client: LanguageClient) -> dict[str, object]:
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="ghostline.status"))
+    assert isinstance(result, dict)
+    return result
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
+async def client(lsp_client: LanguageClient, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A server on a fresh copy of the sample project, default settings."""
+    yield lsp_client
+    await lsp_client.shutdown_session()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    import shutil
+
+    root = tmp_path / "shop"
+    shutil.copytree(SAMPLE, root)
+    return root
