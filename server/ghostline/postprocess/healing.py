@@ -14,7 +14,7 @@ the inserted text starts exactly at the cursor.
 
 from __future__ import annotations
 
-__all__ = ["reattach", "split_trailing_whitespace"]
+__all__ = ["StreamingReattacher", "reattach", "split_trailing_whitespace"]
 
 
 def split_trailing_whitespace(prefix: str) -> tuple[str, str]:
@@ -37,3 +37,30 @@ def reattach(stripped: str, completion: str) -> str:
     if completion.startswith(stripped):
         return completion[len(stripped) :]
     return completion.lstrip(" \t")
+
+
+class StreamingReattacher:
+    """``reattach`` for streamed text: leading whitespace is held until it can be decided."""
+
+    def __init__(self, stripped: str) -> None:
+        self._stripped = stripped
+        self._buffer = ""
+        self._decided = not stripped
+
+    def feed(self, chunk: str) -> str:
+        """Return the part of the stream that is final."""
+        if self._decided:
+            return chunk
+        self._buffer += chunk
+        if self._buffer.startswith(self._stripped) or self._buffer.lstrip(" \t"):
+            self._decided = True
+            text, self._buffer = self._buffer, ""
+            return reattach(self._stripped, text)
+        return ""
+
+    def finish(self) -> str:
+        """The stream ended: release whatever is still held."""
+        if self._decided:
+            return ""
+        self._decided = True
+        return reattach(self._stripped, self._buffer)

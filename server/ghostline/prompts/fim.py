@@ -16,6 +16,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from .text import comment_out
+
 __all__ = [
     "TEMPLATES",
     "ContextStyle",
@@ -115,10 +117,7 @@ class FimTemplate:
                 parts.append(f"{line_comment} {file_path}\n{_with_newline(text)}")
             else:
                 parts.append(f"{line_comment} Path: {file_path}\n")
-                parts.extend(
-                    f"{line_comment} {line}\n" if line.strip() else f"{line_comment}\n"
-                    for line in text.rstrip("\n").split("\n")
-                )
+                parts.append(comment_out(text, line_comment))
         if path:
             label = "" if style == "path_comment" else "Path: "
             parts.append(f"{line_comment} {label}{path}\n")

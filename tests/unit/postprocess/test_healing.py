@@ -6,7 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ghostline.postprocess.healing import reattach, split_trailing_whitespace
+from ghostline.postprocess.healing import (
+    StreamingReattacher,
+    reattach,
+    split_trailing_whitespace,
+)
 
 
 @pytest.mark.parametrize(
@@ -58,3 +62,27 @@ def test_round_trip_rebuilds_the_models_text() -> None:
     model_output = " sum(values)"
     inserted = reattach(stripped, model_output)
     assert prefix + inserted == clean + model_output
+
+
+@given(
+    st.sampled_from(["", " ", "    ", "\t"]),
+    st.text(alphabet=" \tab\n", max_size=12),
+    st.lists(st.integers(min_value=1, max_value=4), min_size=1, max_size=12),
+)
+def test_streaming_reattach_matches_whole_text(stripped: str, text: str, cuts: list[int]) -> None:
+    stream = StreamingReattacher(stripped)
+    out, pos, i = [], 0, 0
+    while pos < len(text):
+        size = cuts[i % len(cuts)]
+        out.append(stream.feed(text[pos : pos + size]))
+        pos, i = pos + size, i + 1
+    out.append(stream.finish())
+    assert "".join(out) == reattach(stripped, text)
+
+
+def test_streaming_reattach_holds_only_leading_whitespace() -> None:
+    stream = StreamingReattacher("    ")
+    assert stream.feed("  ") == ""
+    assert stream.feed("  ret") == "ret"
+    assert stream.feed("urn") == "urn"
+    assert stream.finish() == ""
