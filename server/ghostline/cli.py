@@ -14,6 +14,8 @@ def _setup_logging(level: str) -> None:
         stream=sys.stderr, level=getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if level.upper() != "DEBUG":
+        logging.getLogger("pygls").setLevel(logging.WARNING)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -43,6 +45,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from ghostline.demo import run_demo
 
+    logging.getLogger().setLevel(logging.WARNING)
     return asyncio.run(run_demo())
 
 

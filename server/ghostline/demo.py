@@ -47,26 +47,23 @@ async def run_demo() -> int:
 
 
 async def _completions(session: EditorSession, root: Path) -> None:
-    print("Inline completion (ghost text)")
-    uris = {name: session.open(root / name) for name in {c.file for c in CURSORS}}
-    shown: list[tuple[Cursor, str]] = []
+    print("Inline completion (ghost text): cold, then while typing")
+    uris = {name: session.open(root / name) for name in sorted({c.file for c in CURSORS})}
     for cursor in CURSORS:
-        text, latency = await session.complete(uris[cursor.file], cursor.line, cursor.character)
-        print(f"  {cursor.file}:{cursor.line + 1}:{cursor.character + 1} ({cursor.what})")
-        print(f"    cold   {latency * 1000:7.0f} ms  {_show(text)!r}")
-        shown.append((cursor, text))
-
-    print("\nWhile typing")
-    for cursor, text in shown:
         uri = uris[cursor.file]
+        line, column = cursor.line, cursor.character
+        text, latency = await session.complete(uri, line, column)
+        print(f"  {cursor.file}:{line + 1}:{column + 1} ({cursor.what})")
+        print(f"    cold                      {latency * 1000:6.0f} ms  {_show(text)!r}")
         if len(text) >= 3 and "\n" not in text[:2]:
             typed = text[:2]
-            session.insert(uri, cursor.line, cursor.character, typed)
-            rest, latency = await session.complete(uri, cursor.line, cursor.character + 2)
-            print(f"  typed {typed!r} of the suggestion: {latency * 1000:5.0f} ms  "
-                  f"{_show(rest)!r}  (served without the model)")
-            cursor = Cursor(cursor.file, cursor.line, cursor.character + 2, cursor.what)
-        session.insert(uri, cursor.line, cursor.character, " ")
-        new, latency = await session.complete(uri, cursor.line, cursor.character + 1)
-        print(f"  typed ' ' elsewhere:            {latency * 1000:5.0f} ms  {_show(new)!r}  "
-              "(warm: the prompt's prefix is cached)")
+            session.insert(uri, line, column, typed)
+            column += len(typed)
+            rest, latency = await session.complete(uri, line, column)
+            print(f"    typed {typed!r} of it           {latency * 1000:6.0f} ms  {_show(rest)!r}"
+                  "  (no model call)")
+        session.insert(uri, line, column, " ")
+        column += 1
+        new, latency = await session.complete(uri, line, column)
+        print(f"    typed ' ' instead         {latency * 1000:6.0f} ms  {_show(new)!r}"
+              "  (warm: cached prompt prefix)")

@@ -25,7 +25,6 @@ class EditorSession:
         self.messages: list[types.ShowMessageParams] = []
         self.versions: dict[str, int] = {}
         self.texts: dict[str, str] = {}
-        self.progress_done = asyncio.Event()
         self.progress: list[Any] = []
 
         @self.client.feature(types.WORKSPACE_CONFIGURATION)
@@ -43,41 +42,54 @@ class EditorSession:
         @self.client.feature(types.PROGRESS)
         def progress(params: types.ProgressParams) -> None:
             self.progress.append(params.value)
-            value = params.value
-            if isinstance(value, types.WorkDoneProgressEnd) or (
-                    isinstance(value, dict) and value.get("kind") == "end"):
-                self.progress_done.set()
 
     async def start(self, root: Path) -> float:
         """Start the server and initialize; returns seconds until the model was ready."""
         started = time.perf_counter()
-        await self.client.start_io(sys.executable, "-m", "ghostline", "serve",
-                                   "--log-level", "WARNING")
-        await self.client.initialize_async(types.InitializeParams(
-            process_id=None,
-            root_uri=root.resolve().as_uri(),
-            workspace_folders=[types.WorkspaceFolder(uri=root.resolve().as_uri(),
-                                                     name=root.name)],
-            initialization_options=self.settings,
-            capabilities=types.ClientCapabilities(
-                workspace=types.WorkspaceClientCapabilities(configuration=True),
-                window=types.WindowClientCapabilities(work_done_progress=True),
-                general=types.GeneralClientCapabilities(
-                    position_encodings=[types.PositionEncodingKind.Utf16]),
-            ),
-        ))
+        await self.client.start_io(
+            sys.executable, "-m", "ghostline", "serve", "--log-level", "WARNING"
+        )
+        await self.client.initialize_async(
+            types.InitializeParams(
+                process_id=None,
+                root_uri=root.resolve().as_uri(),
+                workspace_folders=[
+                    types.WorkspaceFolder(uri=root.resolve().as_uri(), name=root.name)
+                ],
+                initialization_options=self.settings,
+                capabilities=types.ClientCapabilities(
+                    workspace=types.WorkspaceClientCapabilities(configuration=True),
+                    window=types.WindowClientCapabilities(work_done_progress=True),
+                    general=types.GeneralClientCapabilities(
+                        position_encodings=[types.PositionEncodingKind.Utf16]
+                    ),
+                ),
+            )
+        )
         self.client.initialized(types.InitializedParams())
-        await asyncio.wait_for(self.progress_done.wait(), 120)
+        deadline = time.monotonic() + 120
+        while (await self.status())["state"] == "loading" and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         return time.perf_counter() - started
+
+    async def status(self) -> dict[str, Any]:
+        result = await self.client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="ghostline.status")
+        )
+        return result if isinstance(result, dict) else {}
 
     def open(self, path: Path, language_id: str = "python") -> str:
         uri = path.resolve().as_uri()
         text = path.read_text(encoding="utf-8")
         self.versions[uri] = 1
         self.texts[uri] = text
-        self.client.text_document_did_open(types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(uri=uri, language_id=language_id,
-                                                 version=1, text=text)))
+        self.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(
+                    uri=uri, language_id=language_id, version=1, text=text
+                )
+            )
+        )
         return uri
 
     def insert(self, uri: str, line: int, character: int, text: str) -> None:
@@ -87,24 +99,36 @@ class EditorSession:
         lines = self.texts[uri].split("\n")
         lines[line] = lines[line][:character] + text + lines[line][character:]
         self.texts[uri] = "\n".join(lines)
-        self.client.text_document_did_change(types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=uri,
-                                                                version=self.versions[uri]),
-            content_changes=[types.TextDocumentContentChangePartial(
-                range=types.Range(start=position, end=position), text=text)],
-        ))
+        self.client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(
+                    uri=uri, version=self.versions[uri]
+                ),
+                content_changes=[
+                    types.TextDocumentContentChangePartial(
+                        range=types.Range(start=position, end=position), text=text
+                    )
+                ],
+            )
+        )
 
-    async def complete(self, uri: str, line: int, character: int,
-                       timeout: float = 60) -> tuple[str, float]:
+    async def complete(
+        self, uri: str, line: int, character: int, timeout: float = 60
+    ) -> tuple[str, float]:
         """Ask for inline completion; returns the first item's text and the latency."""
         started = time.perf_counter()
-        result = await asyncio.wait_for(self.client.text_document_inline_completion_async(
-            types.InlineCompletionParams(
-                text_document=types.TextDocumentIdentifier(uri=uri),
-                position=types.Position(line=line, character=character),
-                context=types.InlineCompletionContext(
-                    trigger_kind=types.InlineCompletionTriggerKind.Automatic),
-            )), timeout)
+        result = await asyncio.wait_for(
+            self.client.text_document_inline_completion_async(
+                types.InlineCompletionParams(
+                    text_document=types.TextDocumentIdentifier(uri=uri),
+                    position=types.Position(line=line, character=character),
+                    context=types.InlineCompletionContext(
+                        trigger_kind=types.InlineCompletionTriggerKind.Automatic
+                    ),
+                )
+            ),
+            timeout,
+        )
         elapsed = time.perf_counter() - started
         items = result.items if isinstance(result, types.InlineCompletionList) else result or []
         text = items[0].insert_text if items else ""

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from typing import Any
 
 from lsprotocol import types
 
+from ghostline.lsp.documents import start_index
 from ghostline.lsp.server import GhostlineServer
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ def register(server: GhostlineServer) -> None:
     async def on_initialized(ls: GhostlineServer, params: types.InitializedParams) -> None:
         await pull_configuration(ls)
         ls._engine_task = asyncio.create_task(load_model_with_progress(ls))
+        ls._index_task = asyncio.create_task(start_index(ls))
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def on_configuration(
@@ -44,10 +45,6 @@ def register(server: GhostlineServer) -> None:
             await ls.replace_engine()
             ls._engine_task = asyncio.create_task(load_model_with_progress(ls))
 
-    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-    def on_close(ls: GhostlineServer, params: types.DidCloseTextDocumentParams) -> None:
-        ls.completer.forget(params.text_document.uri)
-
     @server.command("ghostline.status")
     def on_status(ls: GhostlineServer, *args: Any) -> dict[str, Any]:
         """State for clients' status displays and for tests."""
@@ -55,26 +52,21 @@ def register(server: GhostlineServer) -> None:
 
     @server.feature(types.SHUTDOWN)
     async def on_shutdown(ls: GhostlineServer, params: None) -> None:
+        ls.index_stop.set()
+        if ls.index is not None:
+            ls.index.close()
         await ls.engine.close()
-
-
-def _supports(ls: GhostlineServer, *path: str) -> bool:
-    node: Any = ls.client_capabilities
-    for name in path:
-        node = getattr(node, name, None)
-        if node is None:
-            return False
-    return bool(node)
 
 
 async def pull_configuration(ls: GhostlineServer) -> None:
     """Ask the client for the `ghostline` section, where it supports it."""
-    if not _supports(ls, "workspace", "configuration"):
+    if not ls.client_supports("workspace", "configuration"):
         return
     try:
         result = await asyncio.wait_for(
-            ls.workspace_configuration_async(types.ConfigurationParams(
-                items=[types.ConfigurationItem(section=CONFIG_SECTION)])),
+            ls.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section=CONFIG_SECTION)])
+            ),
             timeout=5,
         )
     except Exception as exc:  # a client that does not answer must not block start-up
@@ -86,16 +78,7 @@ async def pull_configuration(ls: GhostlineServer) -> None:
 
 async def load_model_with_progress(ls: GhostlineServer) -> None:
     """Load the model in the background, reporting `$/progress` where the client can."""
-    token = f"ghostline-model-{uuid.uuid4()}" if _supports(
-        ls, "window", "work_done_progress") else None
-    if token is not None:
-        try:
-            await asyncio.wait_for(ls.work_done_progress.create_async(token), timeout=5)
-            ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
-                title="Ghostline", message="loading model", cancellable=False))
-        except Exception as exc:
-            log.warning("progress not available: %s", exc)
-            token = None
+    token = await ls.begin_progress("loading model")
     ok = await ls.ensure_model()
     if token is not None:
         info = ls.model_info

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -20,6 +23,7 @@ from ghostline import __version__
 from ghostline.engine.base import Engine, ModelInfo, ModelLoadError
 from ghostline.engine.local import LocalEngine
 from ghostline.features.inline_completion import InlineCompleter
+from ghostline.index.workspace import WorkspaceIndex
 from ghostline.prompts.fim import FimTemplate, detect_template, template_by_name
 from ghostline.settings import Settings
 
@@ -29,8 +33,7 @@ EngineFactory = Callable[[Settings], Engine]
 
 
 def default_engine_factory(settings: Settings) -> Engine:
-    return LocalEngine(settings.model, context_size=settings.context_size,
-                       threads=settings.threads)
+    return LocalEngine(settings.model, context_size=settings.context_size, threads=settings.threads)
 
 
 class GhostlineServer(LanguageServer):
@@ -38,7 +41,8 @@ class GhostlineServer(LanguageServer):
 
     def __init__(self, engine_factory: EngineFactory = default_engine_factory) -> None:
         super().__init__(
-            "ghostline", __version__,
+            "ghostline",
+            __version__,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
         )
         self.settings = Settings()
@@ -49,6 +53,9 @@ class GhostlineServer(LanguageServer):
         self.model_error: str | None = None
         self._model_error_shown: str | None = None
         self._engine_task: asyncio.Task[None] | None = None
+        self.index: WorkspaceIndex | None = None
+        self.index_stop = threading.Event()
+        self._index_task: asyncio.Task[None] | None = None
         self.completer = InlineCompleter(
             engine=lambda: self.engine,
             template=lambda: self.template,
@@ -72,8 +79,12 @@ class GhostlineServer(LanguageServer):
             self.template = detect_template(info.special_tokens, info.metadata)
             self.model_error = None
             self._model_error_shown = None
-            log.info("model %s ready; FIM template %s; self-test %s",
-                     info.name, self.template.name, info.self_test)
+            log.info(
+                "model %s ready; FIM template %s; self-test %s",
+                info.name,
+                self.template.name,
+                info.self_test,
+            )
             if info.self_test.startswith("failed"):
                 self.show_message(
                     f"Ghostline: the model {info.name} failed its self-test ({info.self_test}). "
@@ -103,6 +114,39 @@ class GhostlineServer(LanguageServer):
         log.log(logging.ERROR if kind == types.MessageType.Error else logging.INFO, message)
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
+    def engine_for(self, feature: str) -> Engine:
+        """The engine that serves `feature` (inlineCompletion, generateTests, hover)."""
+        return self.engine
+
+    # -- client ----------------------------------------------------------------------------
+
+    def client_supports(self, *path: str) -> bool:
+        """True if the client capability at `path` (snake_case attribute names) is set."""
+        node: Any = self.client_capabilities
+        for name in path:
+            node = getattr(node, name, None)
+            if node is None:
+                return False
+        return bool(node)
+
+    async def begin_progress(self, message: str, cancellable: bool = False) -> str | None:
+        """Start a `$/progress` where the client supports it; returns the token."""
+        if not self.client_supports("window", "work_done_progress"):
+            return None
+        token = f"ghostline-{uuid.uuid4()}"
+        try:
+            await asyncio.wait_for(self.work_done_progress.create_async(token), timeout=5)
+        except Exception as exc:
+            log.warning("progress not available: %s", exc)
+            return None
+        self.work_done_progress.begin(
+            token,
+            types.WorkDoneProgressBegin(
+                title="Ghostline", message=message, cancellable=cancellable
+            ),
+        )
+        return token
+
     # -- documents -----------------------------------------------------------------------
 
     def document_path(self, uri: str) -> str:
@@ -117,9 +161,11 @@ class GhostlineServer(LanguageServer):
 
 def create_server(engine_factory: EngineFactory = default_engine_factory) -> GhostlineServer:
     """A fully wired server. Tests pass an `engine_factory` to swap the backend."""
-    from ghostline.lsp import inline_completion, lifecycle
+    from ghostline.lsp import code_actions, documents, inline_completion, lifecycle
 
     server = GhostlineServer(engine_factory)
     lifecycle.register(server)
+    documents.register(server)
     inline_completion.register(server)
+    code_actions.register(server)
     return server
