@@ -11,7 +11,8 @@ import sys
 def _setup_logging(level: str) -> None:
     # stdout is the protocol: every log line goes to stderr.
     logging.basicConfig(
-        stream=sys.stderr, level=getattr(logging, level.upper(), logging.INFO),
+        stream=sys.stderr,
+        level=getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if level.upper() != "DEBUG":
@@ -89,28 +90,38 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--log-level", default=argparse.SUPPRESS, help="log level (stderr)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", parents=[common], help="run the language server (stdio by default)")
+    serve = sub.add_parser(
+        "serve", parents=[common], help="run the language server (stdio by default)"
+    )
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
     serve.add_argument("--stdio", action="store_true", help="stdio (the default)")
     serve.set_defaults(func=cmd_serve)
 
-    complete = sub.add_parser("complete", parents=[common], help="print the suggestion at FILE:LINE:COL (1-based)")
+    complete = sub.add_parser(
+        "complete", parents=[common], help="print the suggestion at FILE:LINE:COL (1-based)"
+    )
     complete.add_argument("location")
     complete.add_argument("--model", default="", help="GGUF file (default: packaged model)")
     complete.set_defaults(func=cmd_complete)
 
-    doctor = sub.add_parser("doctor", parents=[common], help="check the model, its template and the backend")
+    doctor = sub.add_parser(
+        "doctor", parents=[common], help="check the model, its template and the backend"
+    )
     doctor.add_argument("--model", default="", help="GGUF file (default: packaged model)")
     doctor.set_defaults(func=cmd_doctor)
 
-    demo = sub.add_parser("demo", parents=[common], help="show completions through the real server, with timings")
+    demo = sub.add_parser(
+        "demo", parents=[common], help="show completions through the real server, with timings"
+    )
     demo.set_defaults(func=cmd_demo)
 
     model = sub.add_parser("model", parents=[common], help="print the default model's path")
     model.add_argument("--assemble", action="store_true", help="assemble it if missing")
     model.set_defaults(func=cmd_model)
 
-    bench = sub.add_parser("bench", parents=[common], help="benchmarks: latency, index, quality, backends")
+    bench = sub.add_parser(
+        "bench", parents=[common], help="benchmarks: latency, index, quality, backends"
+    )
     bench.add_argument("suite", choices=["latency", "index", "quality", "backends"])
     bench.add_argument("rest", nargs=argparse.REMAINDER)
     bench.set_defaults(func=cmd_bench)
@@ -125,4 +136,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-
