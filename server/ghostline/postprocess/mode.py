@@ -3,8 +3,8 @@
 - ``none``: the cursor is before an identifier character (inside or at the start of a word):
   any insertion would split a word.
 - ``multi``: a block was just opened and is empty (the line ends with ``:`` / ``{`` / ``=>``,
-  or the cursor is on a blank line below such a line, or tree-sitter shows an empty block
-  body or a parse error around a blank cursor line).
+  or the cursor is on a blank line below such a line, or tree-sitter shows a block body
+  with nothing but comments or a docstring, or a parse error around a blank cursor line).
 - ``single``: everything else (mid-expression, a blank line in a block that has code,
   strings and comments): the rest of the current line.
 
@@ -144,8 +144,18 @@ def _is_block(node: Node) -> bool:
     )
 
 
+def _is_placeholder(node: Node) -> bool:
+    """A comment, or a lone string statement (a docstring) that holds no code yet."""
+    if "comment" in node.type:
+        return True
+    children = node.named_children
+    return node.type == "expression_statement" and len(children) == 1 and (
+        children[0].type == "string"
+    )
+
+
 def _is_empty_block(node: Node) -> bool:
-    return _is_block(node) and all("comment" in c.type for c in node.named_children)
+    return _is_block(node) and all(_is_placeholder(c) for c in node.named_children)
 
 
 def _tree_shows_open_block(

@@ -59,6 +59,8 @@ def test_text_rules(source: str, expected: CompletionMode) -> None:
         ("def f(x):  # todo\n    |\n\nprint(1)\n", "multi"),
         ("class A:\n    def m(self):  # x\n        |\n", "multi"),
         ("def f(x):\n    a = 1\n    |\n    return a\n", "single"),
+        ('def read(p):\n    """Read p."""\n    |\n\n\ndef main():\n    pass\n', "multi"),
+        ('def read(p):\n    """Read p."""\n    x = 1\n    |\n', "single"),
         ('def f():\n    s = """doc:\n    |\n    """\n', "single"),  # inside a string
         ("x = foo(a, |)\n", "single"),
         ("# hello wor|\n", "single"),
