@@ -1,0 +1,242 @@
+"""Per-feature routing between the local engine and HTTP backends, with optional fallback.
+
+Settings name a backend per feature (`routes`: inlineCompletion, generateTests, hover); an
+unrouted feature, or one routed to an unknown name, uses the local engine. When
+`fallback_to_local` is on and the routed remote backend fails before its first token
+(`EngineError`: unreachable, HTTP error, bad answer) or sends no first token within its
+`timeout_s`, the request is answered by the local engine instead; `Finished.backend` always
+names the backend that answered, and `on_fallback` (if given) hears why the remote one did not.
+
+A request can be a ready `GenerationRequest` or an async builder `(engine, info) -> request`,
+called with the engine that will serve it and its `ModelInfo` (again for the local engine on
+fallback), so prompts follow the FIM template of whichever model answers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+from ghostline.engine.base import (
+    Engine,
+    EngineError,
+    Finished,
+    GenerationRequest,
+    ModelInfo,
+    StreamItem,
+    Superseded,
+)
+from ghostline.engine.http import create_http_engine
+from ghostline.engine.http.http_base import closing_stream, estimate_tokens, next_within
+from ghostline.settings import BackendSettings, Settings
+
+log = logging.getLogger(__name__)
+
+LOCAL = "local"
+FEATURES = ("inlineCompletion", "generateTests", "hover")
+
+RequestBuilder = Callable[[Engine, ModelInfo], Awaitable[GenerationRequest]]
+RequestLike = GenerationRequest | RequestBuilder
+RemoteFactory = Callable[[str, BackendSettings], Engine]
+
+
+@dataclass
+class FallbackEvent:
+    """The local engine answered `feature` because backend `backend` failed for `reason`."""
+
+    feature: str
+    backend: str
+    reason: str
+
+
+class UnavailableEngine:
+    """Stands in for a backend whose settings are unusable: every call raises `EngineError`."""
+
+    def __init__(self, name: str, message: str) -> None:
+        self.name = name
+        self.message = message
+
+    async def start(self) -> ModelInfo:
+        raise EngineError(self.message)
+
+    def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
+        return self._fail()
+
+    async def _fail(self) -> AsyncIterator[StreamItem]:
+        raise EngineError(self.message)
+        yield  # pragma: no cover - makes this an async generator
+
+    async def count_tokens(self, text: str) -> int:
+        return estimate_tokens(text)
+
+    async def close(self) -> None:
+        return None
+
+
+class EngineRouter:
+    """Owns the engines of all configured backends and picks one per feature."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        local_factory: Callable[[], Engine],
+        *,
+        remote_factory: RemoteFactory = create_http_engine,
+        on_fallback: Callable[[FallbackEvent], None] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._local_factory = local_factory
+        self._remote_factory = remote_factory
+        self._local: Engine | None = None
+        self._remote: dict[str, Engine] = {}
+        #: The settings each remote engine was built from (to notice changes in `update`).
+        self._specs: dict[str, BackendSettings] = {}
+        self._infos: dict[str, ModelInfo] = {}
+        self.on_fallback = on_fallback
+        self.last_fallback: FallbackEvent | None = None
+
+    # -- choosing --------------------------------------------------------------------------
+
+    @property
+    def local(self) -> Engine:
+        """The local engine, created by `local_factory` on first use."""
+        if self._local is None:
+            self._local = self._local_factory()
+        return self._local
+
+    def backend_name(self, feature: str) -> str:
+        """The backend that serves `feature`: a configured remote name, or "local"."""
+        name = self._settings.backend_for(feature)
+        spec = self._settings.backends.get(name)
+        if name == LOCAL or spec is None:
+            return LOCAL
+        if spec.kind.strip().lower() == LOCAL:
+            log.warning("backend %r is of kind local: served by the local engine", name)
+            return LOCAL
+        return name
+
+    def engine_for(self, feature: str) -> Engine:
+        name = self.backend_name(feature)
+        return self.local if name == LOCAL else self._remote_engine(name)
+
+    def _remote_engine(self, name: str) -> Engine:
+        engine = self._remote.get(name)
+        if engine is None:
+            spec = dataclasses.replace(self._settings.backends[name])
+            try:
+                engine = self._remote_factory(name, spec)
+            except EngineError as exc:
+                engine = UnavailableEngine(name, str(exc))
+            self._remote[name] = engine
+            self._specs[name] = spec
+        return engine
+
+    async def info_for(self, feature: str) -> ModelInfo:
+        """`ModelInfo` of the engine serving `feature` (its `start()`, called once per engine)."""
+        name = self.backend_name(feature)
+        return await self._info(name, self.engine_for(feature))
+
+    async def _info(self, name: str, engine: Engine) -> ModelInfo:
+        info = self._infos.get(name)
+        if info is None:
+            info = await engine.start()
+            self._infos[name] = info
+        return info
+
+    # -- streaming -------------------------------------------------------------------------
+
+    def stream(self, feature: str, request: RequestLike) -> AsyncIterator[StreamItem]:
+        """Tokens then one `Finished` from the backend routed for `feature` (or its fallback).
+
+        Closing the iterator closes the stream of whichever engine is answering.
+        """
+        return self._stream(feature, request)
+
+    async def _stream(self, feature: str, request: RequestLike) -> AsyncIterator[StreamItem]:
+        name = self.backend_name(feature)
+        if name == LOCAL:
+            async for item in self._answer(LOCAL, self.local, feature, request):
+                yield item
+            return
+        engine = self._remote_engine(name)
+        if not self._settings.fallback_to_local:
+            async for item in self._answer(name, engine, feature, request):
+                yield item
+            return
+        timeout = self._specs[name].timeout_s or None
+        async with closing_stream(self._answer(name, engine, feature, request)) as remote:
+            try:
+                first = await next_within(remote, timeout)
+            except Superseded:
+                raise
+            except EngineError as exc:
+                reason = str(exc)
+            except TimeoutError:
+                reason = f"backend '{name}' sent no first token within {timeout:g} s"
+            except StopAsyncIteration:
+                return
+            else:
+                yield first
+                async for item in remote:
+                    yield item
+                return
+        self._note_fallback(FallbackEvent(feature, name, reason))
+        async for item in self._answer(LOCAL, self.local, feature, request):
+            yield item
+
+    async def _answer(
+        self, name: str, engine: Engine, feature: str, request: RequestLike
+    ) -> AsyncIterator[StreamItem]:
+        if isinstance(request, GenerationRequest):
+            ready = dataclasses.replace(request, feature=feature)
+        else:
+            ready = await request(engine, await self._info(name, engine))
+        async with closing_stream(engine.stream(ready)) as items:
+            async for item in items:
+                if isinstance(item, Finished) and not item.backend:
+                    item.backend = name
+                yield item
+
+    def _note_fallback(self, event: FallbackEvent) -> None:
+        log.warning("%s: answered locally; %s", event.feature, event.reason)
+        self.last_fallback = event
+        if self.on_fallback is not None:
+            try:
+                self.on_fallback(event)
+            except Exception:  # a broken listener must not break completion
+                log.exception("on_fallback listener failed")
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def update(self, settings: Settings) -> None:
+        """Take new settings; engines of removed or changed backends are closed and dropped."""
+        self._settings = settings
+        for name in list(self._remote):
+            spec = settings.backends.get(name)
+            if spec is not None and spec == self._specs.get(name):
+                continue
+            engine = self._remote.pop(name)
+            self._specs.pop(name, None)
+            self._infos.pop(name, None)
+            await self._close(engine)
+
+    async def close(self) -> None:
+        """Close every engine this router created, the local one included."""
+        engines = list(self._remote.values())
+        self._remote.clear()
+        self._specs.clear()
+        self._infos.clear()
+        if self._local is not None:
+            engines.append(self._local)
+            self._local = None
+        for engine in engines:
+            await self._close(engine)
+
+    @staticmethod
+    async def _close(engine: Engine) -> None:
+        try:
+            await engine.close()
+        except Exception:
+            log.exception("closing engine %r failed", getattr(engine, "name", engine))
