@@ -149,9 +149,6 @@ class StreamingStopper:
             if self.mode == "single" and ended_by_newline:
                 self._stop("newline")
             return
-        if self.mode == "single":  # unreachable: single mode stops at line 0
-            self._stop("newline")
-            return
         if not line.strip():
             self._blank_run += 1
             if self._blank_run >= 2:
