@@ -49,12 +49,9 @@ export class Controller implements vscode.Disposable {
       }),
       vscode.window.onDidChangeActiveTextEditor(() => this.refreshEnabled()),
     );
-    void onActiveInterpreterChange(() => {
-      if (this.interpreterInUse?.source !== 'setting') {
-        this.log.info('The Python extension switched interpreters; restarting Ghostline.');
-        void this.restart();
-      }
-    }).then((d) => this.disposables.push(d));
+    void onActiveInterpreterChange(() => void this.followPythonExtension()).then((d) =>
+      this.disposables.push(d),
+    );
     this.refreshEnabled();
   }
 
@@ -260,6 +257,18 @@ export class Controller implements vscode.Disposable {
       },
     };
     return new LanguageClient('ghostline', 'Ghostline', serverOptions, clientOptions);
+  }
+
+  /** Restarts on the Python extension's interpreter when that is the one in use and it changed. */
+  private async followPythonExtension(): Promise<void> {
+    if (this.interpreterInUse?.source === 'setting') {
+      return;
+    }
+    const next = await this.resolveInterpreter();
+    if (next.command !== this.interpreterInUse?.command) {
+      this.log.info(`The Python extension switched to ${next.command}; restarting Ghostline.`);
+      await this.restart();
+    }
   }
 
   /** Asks the server whether its model failed (`ghostline.status`), where it offers that. */

@@ -89,23 +89,35 @@ describe('activate (bundled extension, fake VS Code)', () => {
     }
   });
 
-  it('takes the interpreter from the Python extension when the setting is empty', async () => {
+  it('follows the Python extension’s interpreter when the setting is empty', async () => {
     const state = newFakeState({ 'ghostline.interpreter': '' });
+    let active = '/from/python/extension/bin/python';
+    const listeners: (() => void)[] = [];
     state.pythonExtension = {
       isActive: true,
       exports: {
         environments: {
-          getActiveEnvironmentPath: () => ({ id: 'venv', path: '/from/python/extension/bin/python' }),
+          getActiveEnvironmentPath: () => ({ id: 'venv', path: active }),
           resolveEnvironment: () => Promise.resolve(undefined),
-          onDidChangeActiveEnvironmentPath: () => ({ dispose: () => undefined }),
+          onDidChangeActiveEnvironmentPath: (listener: () => void) => {
+            listeners.push(listener);
+            return { dispose: () => undefined };
+          },
         },
       },
     };
     const { ext } = await activateWith(state);
-    assert.ok(
-      state.log.some((l) => l.includes('/from/python/extension/bin/python (from python-extension)')),
-      state.log.join('\n'),
-    );
+    const logged = (text: string): boolean => state.log.some((l) => l.includes(text));
+    assert.ok(logged(`${active} (from python-extension)`), state.log.join('\n'));
+    assert.equal(listeners.length, 1, 'no listener for interpreter changes');
+
+    active = '/other/venv/bin/python';
+    listeners[0]?.();
+    for (let i = 0; i < 100 && !logged(`${active} (from python-extension)`); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.ok(logged(`switched to ${active}`), state.log.join('\n'));
+    assert.ok(logged(`${active} (from python-extension)`), state.log.join('\n'));
     await ext.deactivate();
   });
 });
