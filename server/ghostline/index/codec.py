@@ -8,31 +8,33 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from ghostline.index.model import Definition, Import, ImportedName, Span
 
 _DUMP = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def encode_definitions(definitions: list[Definition]) -> str:
-    return _DUMP(
-        [
-            [d.name, d.qualified_name, d.kind, *d.span.as_tuple(), *d.name_span.as_tuple(),
-             d.signature, d.doc, d.parent]
-            for d in definitions
-        ]
-    )  # fmt: skip
+def encode_rows(rows: list[list[Any]]) -> str:
+    """JSON of definition rows (see ``parser.DefinitionRow``)."""
+    return _DUMP(rows)
 
 
-def decode_definitions(data: str, path: Path, module: str, language: str) -> list[Definition]:
+def rows_to_definitions(
+    rows: list[list[Any]], path: Path, module: str, language: str
+) -> list[Definition]:
     result = []
-    for row in json.loads(data):
+    for row in rows:
         (name, qualified, kind, sl, sc, el, ec, nsl, nsc, nel, nec, signature, doc, parent) = row
         result.append(
             Definition(name, qualified, kind, path, Span(sl, sc, el, ec),
                        Span(nsl, nsc, nel, nec), signature, doc, parent, module, language)
         )  # fmt: skip
     return result
+
+
+def decode_definitions(data: str, path: Path, module: str, language: str) -> list[Definition]:
+    return rows_to_definitions(json.loads(data), path, module, language)
 
 
 def encode_imports(imports: list[Import]) -> str:

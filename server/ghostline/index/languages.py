@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -26,6 +27,9 @@ class SyntaxRules:
     the definition's range and leading comment are taken from the outermost wrapper.
     ``identifier_types``: leaf nodes that count as a use of a name.
     ``skip_before_doc``: nodes allowed between a leading comment and its definition.
+    ``max_depth``: deepest node at which a query pattern may start. The query walk costs
+    about a third of the parse when it visits every node; definitions and imports sit near
+    the top (a method in a class in a namespace), so the walk stops well above expressions.
     """
 
     identifier_types: frozenset[str]
@@ -33,6 +37,7 @@ class SyntaxRules:
     wrapper_types: frozenset[str] = frozenset()
     skip_before_doc: frozenset[str] = frozenset()
     python_docstrings: bool = False
+    max_depth: int | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,7 @@ _JS_WRAPPERS = frozenset({"export_statement", "lexical_declaration", "variable_d
 _TS_RULES = SyntaxRules(
     identifier_types=_JS_IDS | {"type_identifier"},
     wrapper_types=_JS_WRAPPERS | {"ambient_declaration", "expression_statement"},
+    max_depth=9,
 )
 _C_IDS = frozenset({"identifier", "field_identifier", "type_identifier"})
 
@@ -125,6 +131,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
             identifier_types=frozenset({"identifier"}),
             wrapper_types=frozenset({"decorated_definition"}),
             python_docstrings=True,
+            max_depth=7,
         ),
     ),
     LanguageSpec(
@@ -134,7 +141,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         line_comment="//",
         module="tree_sitter_javascript",
         queries=("ecmascript", "javascript"),
-        rules=SyntaxRules(identifier_types=_JS_IDS, wrapper_types=_JS_WRAPPERS),
+        rules=SyntaxRules(identifier_types=_JS_IDS, wrapper_types=_JS_WRAPPERS, max_depth=9),
     ),
     LanguageSpec(
         name="typescript",
@@ -165,6 +172,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         rules=SyntaxRules(
             identifier_types=_C_IDS | {"package_identifier"},
             wrapper_types=frozenset({"type_declaration", "const_declaration", "var_declaration"}),
+            max_depth=6,
         ),
     ),
     LanguageSpec(
@@ -177,6 +185,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
             identifier_types=_C_IDS,
             comment_types=frozenset({"line_comment", "block_comment"}),
             skip_before_doc=frozenset({"attribute_item"}),
+            max_depth=9,
         ),
     ),
     LanguageSpec(
@@ -188,6 +197,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         rules=SyntaxRules(
             identifier_types=frozenset({"identifier", "type_identifier"}),
             comment_types=frozenset({"line_comment", "block_comment"}),
+            max_depth=8,
         ),
     ),
     LanguageSpec(
@@ -196,7 +206,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         language_ids=("c",),
         line_comment="//",
         module="tree_sitter_c",
-        rules=SyntaxRules(identifier_types=_C_IDS),
+        rules=SyntaxRules(identifier_types=_C_IDS, max_depth=7),
     ),
     LanguageSpec(
         name="cpp",
@@ -207,6 +217,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         rules=SyntaxRules(
             identifier_types=_C_IDS | {"namespace_identifier"},
             wrapper_types=frozenset({"template_declaration"}),
+            max_depth=11,
         ),
     ),
 )
@@ -225,11 +236,11 @@ _BY_LANGUAGE_ID: dict[str, LanguageSpec] = {
 
 def spec_for_path(path: str | PurePath) -> LanguageSpec | None:
     """The language of a file by its name, or None if the index does not handle it."""
-    pure = PurePath(path)
-    by_name = _BY_FILE_NAME.get(pure.name)
+    name = os.path.basename(path) if isinstance(path, str) else path.name
+    by_name = _BY_FILE_NAME.get(name)
     if by_name is not None:
         return by_name
-    return _BY_EXTENSION.get(pure.suffix.lower())
+    return _BY_EXTENSION.get(os.path.splitext(name)[1].lower())
 
 
 def spec_for_language_id(lang_id: str) -> LanguageSpec | None:

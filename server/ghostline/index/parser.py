@@ -10,12 +10,14 @@ import inspect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import tree_sitter
 
+from ghostline.index.codec import rows_to_definitions
 from ghostline.index.imports import read_import
 from ghostline.index.languages import LanguageSpec
-from ghostline.index.model import Definition, Import, Span
+from ghostline.index.model import Definition, Import
 
 # Kinds whose member functions are methods.
 CONTAINER_KINDS = frozenset({"class", "struct", "interface", "trait", "enum", "impl"})
@@ -32,17 +34,37 @@ _DECLARATOR_WRAPPERS = frozenset(
 )
 _SIGNATURE_MAX = 400
 _DOC_MAX = 2000
-_WS = re.compile(r"\s+")
 _COMMENT_MARKERS = re.compile(r"^\s*(?:/\*+!?|\*+/|\*(?!/)|//[/!]?|#)\s?")
+
+
+DefinitionRow = list[Any]
+"""A definition as stored: name, qualified name, kind, span (4 ints), name span (4 ints),
+signature, doc, parent. ``codec.rows_to_definitions`` turns rows into ``Definition``s."""
 
 
 @dataclass(slots=True)
 class FileFacts:
-    """Everything extracted from one file: its definitions, imports and package name."""
+    """Everything extracted from one file: definitions (as rows), imports, package name.
 
-    definitions: list[Definition] = field(default_factory=list)
+    Rows are cheap to make and to store; ``definitions`` builds the public objects on
+    first use.
+    """
+
+    path: Path
+    module: str
+    language: str
+    rows: list[DefinitionRow] = field(default_factory=list)
     imports: list[Import] = field(default_factory=list)
     package: str = ""
+    _definitions: list[Definition] | None = None
+
+    @property
+    def definitions(self) -> list[Definition]:
+        if self._definitions is None:
+            self._definitions = rows_to_definitions(
+                self.rows, self.path, self.module, self.language
+            )
+        return self._definitions
 
 
 @dataclass(slots=True)
@@ -64,10 +86,12 @@ def extract(
     module: str = "",
 ) -> FileFacts:
     """Definitions and imports of ``source``; ``module`` unless the file names a package."""
-    facts = FileFacts()
+    facts = FileFacts(path, module, spec.name)
     found: list[_Found] = []
     seen: set[tuple[int, int, str]] = set()
     cursor = tree_sitter.QueryCursor(spec.query())
+    if spec.rules.max_depth is not None:
+        cursor.set_max_start_depth(spec.rules.max_depth)
     for _, caps in cursor.matches(tree.root_node):
         if "import" in caps:
             for node in caps["import"]:
@@ -84,8 +108,8 @@ def extract(
             continue
         seen.add(key)
         found.append(item)
-    module = facts.package or module
-    facts.definitions = _build_definitions(spec, found, source, path, module)
+    facts.module = facts.package or module
+    facts.rows = _build_rows(spec, found, source)
     return facts
 
 
@@ -96,8 +120,12 @@ def _found_from_captures(
         node = caps["scope"][0]
         name_node = caps["scope.name"][0]
         return _Found(node, node, _type_name(name_node), name_node, "impl", is_scope=True)
-    kind = next((key[4:] for key in caps if key.startswith("def.")), None)
-    if kind is None:
+    kind = ""
+    for key in caps:
+        if key.startswith("def."):
+            kind = key[4:]
+            break
+    else:
         return None
     inner = caps["def." + kind][0]
     scope = ""
@@ -116,7 +144,7 @@ def _found_from_captures(
     kind = _refine_kind(spec, kind, inner, name)
     if kind is None:
         return None
-    if inner.type == "method_declaration" and spec.name == "go":
+    if spec.name == "go" and kind == "method" and inner.type == "method_declaration":
         scope = _go_receiver(inner)
     return _Found(_outer(spec, inner), inner, name, name_node, kind, scope)
 
@@ -162,14 +190,26 @@ def _is_require(call: tree_sitter.Node) -> bool:
 def _outer(spec: LanguageSpec, node: tree_sitter.Node) -> tree_sitter.Node:
     """Climb through wrappers (decorators, export, template) that hold only this definition."""
     wrappers = spec.rules.wrapper_types
+    if not wrappers:
+        return node
     current = node
     parent = current.parent
-    while parent is not None and parent.type in wrappers:
-        if sum(1 for child in parent.named_children if child.type == current.type) > 1:
-            break
+    while parent is not None and parent.type in wrappers and _alone(current):
         current = parent
         parent = current.parent
     return current
+
+
+def _alone(node: tree_sitter.Node) -> bool:
+    """No sibling of the same type (``const a = 1, b = 2`` holds two declarators)."""
+    kind = node.type
+    for step in ("prev_named_sibling", "next_named_sibling"):
+        sibling = getattr(node, step)
+        while sibling is not None:
+            if sibling.type == kind:
+                return False
+            sibling = getattr(sibling, step)
+    return True
 
 
 def _declarator_name(node: tree_sitter.Node) -> tuple[tree_sitter.Node, str] | None:
@@ -221,15 +261,15 @@ def _go_receiver(method: tree_sitter.Node) -> str:
     return ""
 
 
-def _build_definitions(
-    spec: LanguageSpec, found: list[_Found], source: bytes, path: Path, module: str
-) -> list[Definition]:
+def _build_rows(spec: LanguageSpec, found: list[_Found], source: bytes) -> list[DefinitionRow]:
     """Nest the found definitions by containment to give each its parent and qualified name."""
     found.sort(key=lambda f: (f.outer.start_byte, -f.outer.end_byte))
     stack: list[tuple[int, str, str]] = []  # (end_byte, qualified name, kind)
-    result: list[Definition] = []
+    rows: list[DefinitionRow] = []
+    python = spec.rules.python_docstrings
     for item in found:
-        start = item.outer.start_byte
+        outer = item.outer
+        start = outer.start_byte
         while stack and stack[-1][0] <= start:
             stack.pop()
         parent_qn, parent_kind = (stack[-1][1], stack[-1][2]) if stack else (None, "")
@@ -241,31 +281,24 @@ def _build_definitions(
         elif kind == "function" and parent_kind in CONTAINER_KINDS:
             kind = "method"
         qualified = f"{parent_qn}.{item.name}" if parent_qn else item.name
-        stack.append((item.outer.end_byte, qualified, kind))
+        stack.append((outer.end_byte, qualified, kind))
         if item.is_scope:
             continue
-        result.append(
-            Definition(
-                name=item.name,
-                qualified_name=qualified,
-                kind=kind,
-                path=path,
-                span=_span(item.outer),
-                name_span=_span(item.name_node),
-                signature=_signature(item, source),
-                doc=_doc(spec, item, kind),
-                parent=parent_qn,
-                module=module,
-                language=spec.name,
-            )
-        )
-    return result
-
-
-def _span(node: tree_sitter.Node) -> Span:
-    start = node.start_point
-    end = node.end_point
-    return Span(start.row, start.column, end.row, end.column)
+        span_start, span_end = outer.start_point, outer.end_point
+        name_start, name_end = item.name_node.start_point, item.name_node.end_point
+        body = _body(item.inner)
+        doc = ""
+        if python and kind in ("function", "method", "class") and body is not None:
+            doc = _python_docstring(body, source)
+        if not doc and _comment_above(source, start):
+            doc = _leading_comment(spec, outer)
+        rows.append(
+            [item.name, qualified, kind,
+             span_start[0], span_start[1], span_end[0], span_end[1],
+             name_start[0], name_start[1], name_end[0], name_end[1],
+             _signature(item, body, source), doc, parent_qn]
+        )  # fmt: skip
+    return rows
 
 
 def _text(node: tree_sitter.Node) -> str:
@@ -273,47 +306,64 @@ def _text(node: tree_sitter.Node) -> str:
     return data.decode("utf-8", errors="replace") if data else ""
 
 
-def _signature(item: _Found, source: bytes) -> str:
-    inner = item.inner
-    start_node = item.outer if item.outer.type != "decorated_definition" else inner
+def _body(inner: tree_sitter.Node) -> tree_sitter.Node | None:
     body = inner.child_by_field_name("body")
     if body is None:
         value = inner.child_by_field_name("value")
         if value is not None and value.type in _FUNCTION_VALUES:
             body = value.child_by_field_name("body")
+    return body
+
+
+def _signature(item: _Found, body: tree_sitter.Node | None, source: bytes) -> str:
+    inner = item.inner
+    start_node = (
+        item.outer if item.outer is inner or item.outer.type != "decorated_definition" else inner
+    )
     start = start_node.start_byte
-    if body is not None and body.start_byte > start:
-        raw = source[start : min(body.start_byte, start + _SIGNATURE_MAX)]
+    body_start = body.start_byte if body is not None else -1
+    if body_start > start:
+        raw = source[start : min(body_start, start + _SIGNATURE_MAX)]
     else:
         raw = source[start : min(inner.end_byte, start + _SIGNATURE_MAX)].split(b"\n", 1)[0]
-    text = _WS.sub(" ", raw.decode("utf-8", errors="replace")).strip()
-    for tail in ("=>", "{", ":", ";"):
-        if text.endswith(tail):
-            text = text[: -len(tail)].rstrip()
-            break
+    text = " ".join(raw.decode("utf-8", errors="replace").split())
+    if text.endswith(("{", ":", ";")):
+        return text[:-1].rstrip()
+    if text.endswith("=>"):
+        return text[:-2].rstrip()
     return text
 
 
-def _doc(spec: LanguageSpec, item: _Found, kind: str) -> str:
-    if spec.rules.python_docstrings and kind in ("function", "method", "class"):
-        doc = _python_docstring(item.inner)
-        if doc:
-            return doc
-    return _leading_comment(spec, item.outer)
+_QUOTES = frozenset(b"\"'")
+_STRING_PREFIX = frozenset(b"rRbBuUfF")
+_COMMENT_STARTS = (b"#", b"//", b"/*", b"*")
 
 
-def _python_docstring(node: tree_sitter.Node) -> str:
-    body = node.child_by_field_name("body")
-    if body is None or body.named_child_count == 0:
+def _python_docstring(body: tree_sitter.Node, source: bytes) -> str:
+    """The docstring: a string literal as the body's first statement."""
+    at = body.start_byte
+    head = source[at : at + 4].lstrip()
+    if not head or (head[0] not in _QUOTES and head[0] not in _STRING_PREFIX):
+        return ""  # cheap byte test first: most bodies start with code
+    first = body.named_child(0)
+    if first is None or first.type != "expression_statement" or first.named_child_count != 1:
         return ""
-    first = body.named_children[0]
-    if first.type != "expression_statement" or first.named_child_count != 1:
-        return ""
-    string = first.named_children[0]
-    if string.type != "string":
+    string = first.named_child(0)
+    if string is None or string.type != "string":
         return ""
     parts = [_text(c) for c in string.named_children if c.type == "string_content"]
-    return inspect.cleandoc("".join(parts))[:_DOC_MAX]
+    text = "".join(parts)
+    return (inspect.cleandoc(text) if "\n" in text else text.strip())[:_DOC_MAX]
+
+
+def _comment_above(source: bytes, start: int) -> bool:
+    """Whether the line above ``start`` looks like a comment or an attribute (a cheap
+    byte test that spares the tree walk for most definitions)."""
+    line_start = source.rfind(b"\n", 0, start) + 1
+    if line_start <= 1:
+        return False
+    above = source[source.rfind(b"\n", 0, line_start - 1) + 1 : line_start - 1].strip()
+    return above.startswith(_COMMENT_STARTS) or above.endswith(b"*/")
 
 
 def _leading_comment(spec: LanguageSpec, node: tree_sitter.Node) -> str:

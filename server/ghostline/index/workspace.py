@@ -23,11 +23,10 @@ from pathlib import Path
 
 import tree_sitter
 
+from ghostline.index.build import BuildJob, build_all, default_workers
 from ghostline.index.codec import (
     decode_definitions,
     decode_imports,
-    encode_definitions,
-    encode_imports,
 )
 from ghostline.index.conventions import find_test_files
 from ghostline.index.documents import OpenDocument
@@ -38,9 +37,9 @@ from ghostline.index.languages import (
     spec_for_path,
 )
 from ghostline.index.model import Definition, Import, ScanStats, Usage
-from ghostline.index.parser import FileFacts, extract
+from ghostline.index.parser import FileFacts
 from ghostline.index.resolve import Resolver, python_module
-from ghostline.index.store import FileRecord, IndexCache, content_digest
+from ghostline.index.store import FileRecord, IndexCache
 from ghostline.index.walker import FoundFile, IgnoreRules
 from ghostline.index.watcher import DebouncedWatcher
 
@@ -50,11 +49,9 @@ ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
 ChangeCallback = Callable[[list[Path]], None]
 
-_WORDS = re.compile(rb"[A-Za-z_$][A-Za-z0-9_$]*")
 _FACTS_LRU = 512
 _TREES_LRU = 8
 _INSTALL_BATCH = 64
-_BINARY_PROBE = 8192
 
 
 def _key(path: str | Path) -> str:
@@ -65,7 +62,9 @@ class WorkspaceIndex:
     """Definitions, imports and usages of every source file under ``roots``.
 
     ``cache_dir`` overrides the persistent cache folder (tests use ``tmp_path``);
-    ``use_cache=False`` keeps everything in memory.
+    ``use_cache=False`` keeps everything in memory. ``workers``: processes that parse a big
+    batch of files (cold scan, ``git checkout``); 1 parses in the calling thread; default
+    one per CPU, at most 4.
     """
 
     def __init__(
@@ -75,9 +74,11 @@ class WorkspaceIndex:
         cache_dir: Path | None = None,
         max_file_bytes: int = 1_000_000,
         use_cache: bool = True,
+        workers: int | None = None,
     ) -> None:
         self.roots = [Path(_key(r)) for r in roots]
         self.max_file_bytes = max_file_bytes
+        self.workers = default_workers() if workers is None else workers
         self._rules = IgnoreRules(self.roots, max_file_bytes)
         self._cache = IndexCache(self.roots, cache_dir) if use_cache else None
         self._cache_loaded = False
@@ -122,32 +123,7 @@ class WorkspaceIndex:
             files = walk.files
             stats.files_total = len(files)
             packages = {str(f.path.parent) for f in files if f.path.name == "__init__.py"}
-            to_save: list[FileRecord] = []
-            batch: list[tuple[FileRecord, list[Definition] | None]] = []
-            step = max(1, len(files) // 100)
-            if progress is not None:
-                progress(0, len(files))
-            for done, found in enumerate(files, 1):
-                if cancelled is not None and done % 16 == 0 and cancelled():
-                    stats.cancelled = True
-                    break
-                key = str(found.path)
-                with self._lock:
-                    current = self._records.get(key)
-                known = current or stored.get(key)
-                outcome = self._refresh(found, known, packages, stats)
-                if outcome is not None:
-                    record, definitions, changed = outcome
-                    if changed:
-                        to_save.append(record)
-                    if record is not current:
-                        batch.append((record, definitions))
-                if len(batch) >= _INSTALL_BATCH:
-                    self._install(batch)
-                    batch = []
-                if progress is not None and done % step == 0:
-                    progress(done, len(files))
-            self._install(batch)
+            to_save = self._sync(files, stored, packages, stats, progress, cancelled)
             removed: list[str] = []
             if not stats.cancelled:
                 present = {str(f.path) for f in files}
@@ -170,69 +146,81 @@ class WorkspaceIndex:
         self._cache_loaded = True
         return self._cache.load()
 
-    def _refresh(
+    def _sync(
         self,
-        found: FoundFile,
-        known: FileRecord | None,
+        files: list[FoundFile],
+        stored: dict[str, FileRecord],
         packages: set[str] | None,
         stats: ScanStats,
-    ) -> tuple[FileRecord, list[Definition] | None, bool] | None:
-        """(record, fresh definitions or None, needs saving) for one file; None if skipped."""
-        spec = spec_for_path(found.path)
-        if spec is None:
-            return None
-        module = self._module_for(found.path, spec, packages)
-        if (
-            known is not None
-            and known.size == found.size
-            and known.mtime_ns == found.mtime_ns
-            and known.module == module
-            and known.language == spec.name
-        ):
-            stats.files_cached += 1
-            return known, None, False
-        try:
-            with open(found.path, "rb") as handle:
-                data = handle.read(self.max_file_bytes + 1)
-        except OSError as exc:
-            stats.files_skipped += 1
-            stats.skipped.append(f"{found.path}: unreadable: {exc.strerror}")
-            return None
-        if len(data) > self.max_file_bytes or b"\0" in data[:_BINARY_PROBE]:
-            stats.files_skipped += 1
-            stats.skipped.append(f"{found.path}: binary or too large")
-            return None
-        digest = content_digest(data)
-        if known is not None and known.digest == digest and known.module == module:
-            stats.files_cached += 1
-            record = replace(known, size=found.size, mtime_ns=found.mtime_ns)
-            return record, None, True
-        record, definitions = self._parse_file(found, spec, data, digest, module)
-        stats.files_parsed += 1
-        return record, definitions, True
-
-    def _parse_file(
-        self, found: FoundFile, spec: LanguageSpec, data: bytes, digest: str, module: str
-    ) -> tuple[FileRecord, list[Definition]]:
-        tree = spec.parser().parse(data)
-        facts = extract(spec, tree, data, found.path, module)
-        self.parse_count += 1
-        names = "\n".join(dict.fromkeys(d.name for d in facts.definitions))
-        words = set(_WORDS.findall(data))
-        tokens = (b" " + b" ".join(words) + b" ").decode("ascii")
-        record = FileRecord(
-            path=str(found.path),
-            language=spec.name,
-            size=found.size,
-            mtime_ns=found.mtime_ns,
-            digest=digest,
-            module=facts.package or module,
-            names=names,
-            tokens=tokens,
-            defs_json=encode_definitions(facts.definitions),
-            imports_json=encode_imports(facts.imports),
-        )
-        return record, facts.definitions
+        progress: ProgressCallback | None = None,
+        cancelled: CancelCheck | None = None,
+    ) -> list[FileRecord]:
+        """Install up-to-date records for ``files``: unchanged ones from memory or the
+        cache, the others rebuilt (in worker processes when there are many). Returns the
+        records the persistent cache must be told about."""
+        to_save: list[FileRecord] = []
+        batch: list[FileRecord] = []
+        jobs: list[BuildJob] = []
+        known_by_path: dict[str, FileRecord] = {}
+        for found in files:
+            key = str(found.path)
+            spec = spec_for_path(key)
+            if spec is None:
+                continue
+            with self._lock:
+                current = self._records.get(key)
+            known = current or stored.get(key)
+            hint = self._module_for(found.path, spec, packages)
+            fresh = known is not None and known.language == spec.name
+            if fresh and known is not None and spec.name == "python":
+                fresh = known.module == hint
+            if fresh and known is not None:
+                if known.size == found.size and known.mtime_ns == found.mtime_ns:
+                    stats.files_cached += 1
+                    if known is not current:
+                        batch.append(known)
+                    continue
+                known_by_path[key] = known
+            jobs.append(
+                BuildJob(key, spec.name, found.size, found.mtime_ns, hint,
+                         known.digest if fresh and known is not None else None)
+            )  # fmt: skip
+        self._install(batch)
+        batch = []
+        total = len(files)
+        done = total - len(jobs)
+        step = max(1, total // 100)
+        if progress is not None:
+            progress(done, total)
+        built = 0
+        for job, result in build_all(jobs, self.max_file_bytes, self.workers, cancelled):
+            built += 1
+            done += 1
+            if result.status == "skipped":
+                stats.files_skipped += 1
+                stats.skipped.append(f"{job.path}: {result.reason}")
+                if self._remove(job.path):
+                    stats.files_removed += 1
+            elif result.status == "same":
+                stats.files_cached += 1
+                known = known_by_path[job.path]
+                record = replace(known, size=job.size, mtime_ns=job.mtime_ns)
+                to_save.append(record)
+                batch.append(record)
+            elif result.record is not None:
+                stats.files_parsed += 1
+                self.parse_count += 1
+                to_save.append(result.record)
+                batch.append(result.record)
+            if len(batch) >= _INSTALL_BATCH:
+                self._install(batch)
+                batch = []
+            if progress is not None and done % step == 0:
+                progress(done, total)
+        self._install(batch)
+        if built < len(jobs):
+            stats.cancelled = True
+        return to_save
 
     def _module_for(self, path: Path, spec: LanguageSpec, packages: set[str] | None) -> str:
         if spec.name == "python":
@@ -241,11 +229,11 @@ class WorkspaceIndex:
 
     # --- in-memory state (call with self._lock held, or let these take it) ----------------
 
-    def _install(self, batch: list[tuple[FileRecord, list[Definition] | None]]) -> None:
+    def _install(self, batch: list[FileRecord]) -> None:
         if not batch:
             return
         with self._lock:
-            for record, definitions in batch:
+            for record in batch:
                 key = record.path
                 old = self._records.get(key)
                 self._records[key] = record
@@ -257,8 +245,6 @@ class WorkspaceIndex:
                         self._unindex_names(key, old)
                         self._index_names(key, record)
                     self._importers = None
-                if definitions is not None:
-                    self._remember_defs(key, definitions)
                 if old is None:
                     self._file_set_changed()
 
@@ -457,28 +443,22 @@ class WorkspaceIndex:
                 for key in inside:
                     self._remove(key)
             removed.extend(inside)
-        to_save: list[FileRecord] = []
-        changed = [Path(k) for k in removed]
-        for item in found:
-            key = str(item.path)
-            with self._lock:
-                known = self._records.get(key)
-            outcome = self._refresh(item, known, None, stats)
-            if outcome is None:
-                if self._remove(key):
-                    changed.append(item.path)
+        with self._lock:
+            previous = {str(f.path): self._records.get(str(f.path)) for f in found}
+        to_save = self._sync(found, {}, None, stats)
+        changed = {Path(k) for k in removed}
+        with self._lock:
+            for key, old in previous.items():
+                new = self._records.get(key)
+                if (old is None) != (new is None) or (
+                    old is not None and new is not None and old.digest != new.digest
+                ):
+                    changed.add(Path(key))
+                if old is not None and new is None:
                     removed.append(key)
-                continue
-            record, definitions, needs_save = outcome
-            if needs_save:
-                to_save.append(record)
-            if record is not known:
-                self._install([(record, definitions)])
-                if known is None or known.digest != record.digest:
-                    changed.append(item.path)
         if self._cache is not None and (to_save or removed):
             self._cache.save(to_save, removed)
-        return sorted(set(changed))
+        return sorted(changed)
 
     def start_watching(self, on_change: ChangeCallback | None = None) -> None:
         """Follow disk changes with watchdog; ``on_change(paths)`` after each batch."""
