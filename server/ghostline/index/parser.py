@@ -141,12 +141,12 @@ def _found_from_captures(
     name = _text(name_node)
     if not name:
         return None
-    kind = _refine_kind(spec, kind, inner, name)
-    if kind is None:
+    refined = _refine_kind(spec, kind, inner, name)
+    if refined is None:
         return None
-    if spec.name == "go" and kind == "method" and inner.type == "method_declaration":
+    if spec.name == "go" and refined == "method" and inner.type == "method_declaration":
         scope = _go_receiver(inner)
-    return _Found(_outer(spec, inner), inner, name, name_node, kind, scope)
+    return _Found(_outer(spec, inner), inner, name, name_node, refined, scope)
 
 
 def _refine_kind(spec: LanguageSpec, kind: str, inner: tree_sitter.Node, name: str) -> str | None:
