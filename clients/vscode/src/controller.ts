@@ -252,6 +252,8 @@ export class Controller implements vscode.Disposable {
         },
         provideInlineCompletionItems: (document, position, context, token, next) =>
           this.trackBusy(() => next(document, position, context, token)),
+        // Picking "Generate tests for NAME" resolves the action: that is where the model runs.
+        resolveCodeAction: (item, token, next) => this.trackBusy(() => next(item, token)),
         executeCommand: (command, args, next) =>
           this.trackBusy<unknown>(() => next(command, args) as unknown),
       },
