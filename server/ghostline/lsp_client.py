@@ -92,6 +92,19 @@ class EditorSession:
         )
         return uri
 
+    def close(self, uri: str) -> None:
+        self.client.text_document_did_close(types.DidCloseTextDocumentParams(
+            text_document=types.TextDocumentIdentifier(uri=uri)))
+
+    def reopen(self, uri: str, text: str, language_id: str = "python") -> None:
+        """Close and open again with `text` (the server forgets what it showed there)."""
+        self.close(uri)
+        self.versions[uri] += 1
+        self.texts[uri] = text
+        self.client.text_document_did_open(types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id=language_id,
+                                                 version=self.versions[uri], text=text)))
+
     def insert(self, uri: str, line: int, character: int, text: str) -> None:
         """Type `text` at a position (no newlines in `text`, UTF-16 = str for ASCII)."""
         self.versions[uri] += 1

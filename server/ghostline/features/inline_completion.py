@@ -23,7 +23,7 @@ from ghostline.context.window import local_window
 from ghostline.engine.base import Engine, Finished, GenerationRequest, Token
 from ghostline.index.languages import LanguageSpec, spec_for_language_id, spec_for_path
 from ghostline.postprocess.cleanup import clean_completion
-from ghostline.postprocess.healing import reattach, split_trailing_whitespace
+from ghostline.postprocess.healing import StreamingReattacher, split_trailing_whitespace
 from ghostline.postprocess.mode import CompletionMode, block_indent, decide_mode
 from ghostline.postprocess.stops import StreamingStopper
 from ghostline.prompts.fim import FimTemplate
@@ -124,15 +124,7 @@ class InlineCompleter:
                                      timings={"total_s": time.perf_counter() - started})
 
         template = self._template()
-        budget_chars = settings.prompt_tokens * CHARS_PER_TOKEN
-        suffix_chars = budget_chars // 5 if template.has_fim else 1000
-        window = local_window(text, offset, budget_chars - (suffix_chars if template.has_fim
-                                                            else 0), suffix_chars)
-        clean_prefix, stripped = split_trailing_whitespace(window.prefix)
-        prompt = template.build(
-            clean_prefix, window.suffix, path=item.path,
-            line_comment=spec.line_comment if spec else "#",
-        )
+        prompt, stripped = build_prompt(item, settings, template, spec)
         special = [*self._special_tokens(), *template.markers]
         stopper = StreamingStopper(
             mode, block_indent=block_indent(line_prefix, prev_lines), suffix=after,
@@ -146,10 +138,10 @@ class InlineCompleter:
             key=item.uri,
             time_limit_s=settings.time_limit_s,
         )
-        raw, logprobs, finished = await self._generate(request, stopper)
-        completion = reattach(stripped, raw)
+        raw, logprobs, finished = await self._generate(
+            request, StreamingReattacher(stripped), stopper)
         completion = clean_completion(
-            completion, prefix=before, suffix=after, mode=mode, special_tokens=special
+            raw, prefix=before, suffix=after, mode=mode, special_tokens=special
         )
         confidence = math.exp(sum(logprobs) / len(logprobs)) if logprobs else None
         timings = {"total_s": time.perf_counter() - started}
@@ -170,7 +162,8 @@ class InlineCompleter:
         return CompletionOutcome(completion, "model", mode, confidence, timings, finished, reason)
 
     async def _generate(
-        self, request: GenerationRequest, stopper: StreamingStopper
+        self, request: GenerationRequest, reattacher: StreamingReattacher,
+        stopper: StreamingStopper,
     ) -> tuple[str, list[float], Finished | None]:
         """Stream through the stop rules; closing the stream early cancels the generation."""
         self.model_calls += 1
@@ -183,7 +176,7 @@ class InlineCompleter:
                 if isinstance(item, Token):
                     if item.logprob is not None:
                         logprobs.append(item.logprob)
-                    emitted, stop = stopper.feed(item.text)
+                    emitted, stop = stopper.feed(reattacher.feed(item.text))
                     pieces.append(emitted)
                     if stop:
                         break
@@ -191,6 +184,8 @@ class InlineCompleter:
                     finished = item
         if finished is None or finished.reason != "cancelled":
             truncated = finished is not None and finished.reason in ("time", "length")
+            if not stopper.stopped:
+                pieces.append(stopper.feed(reattacher.finish())[0])
             pieces.append(stopper.finish(truncated=truncated))
         return "".join(pieces), logprobs, finished
 
@@ -208,6 +203,23 @@ class InlineCompleter:
 
     def _remember(self, uri: str, before: str, line_suffix: str, text: str) -> None:
         self._shown[uri] = _Shown(before=before, after_line=line_suffix, text=text)
+
+
+def build_prompt(
+    item: CompletionInput, settings: Settings, template: FimTemplate,
+    spec: LanguageSpec | None,
+) -> tuple[str, str]:
+    """The prompt for a cursor, and the whitespace cut at the cursor (see `healing`)."""
+    budget_chars = settings.prompt_tokens * CHARS_PER_TOKEN
+    suffix_chars = budget_chars // 5 if template.has_fim else 1000
+    prefix_chars = budget_chars - (suffix_chars if template.has_fim else 0)
+    window = local_window(item.text, item.offset, prefix_chars, suffix_chars)
+    clean_prefix, stripped = split_trailing_whitespace(window.prefix)
+    prompt = template.build(
+        clean_prefix, window.suffix, path=item.path,
+        line_comment=spec.line_comment if spec else "#",
+    )
+    return prompt, stripped
 
 
 def _parse(spec: LanguageSpec | None, text: str) -> Tree | None:

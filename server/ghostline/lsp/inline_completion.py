@@ -50,6 +50,7 @@ async def complete(
         return None
     except EngineError as exc:
         raise JsonRpcInternalError(message=f"Ghostline: {exc}") from exc
+    ls.last_completion = outcome
     log.debug("completion %s/%s %r (%s)", outcome.source, outcome.mode, outcome.text,
               outcome.reason)
     if not outcome.text:

@@ -101,4 +101,20 @@ def status(ls: GhostlineServer) -> dict[str, Any]:
         "workerPid": getattr(engine, "pid", None),
         "workerRestarts": getattr(engine, "restarts", 0),
         "modelCalls": ls.completer.model_calls,
+        "lastCompletion": _completion_stats(ls),
+        "indexedFiles": len(ls.index.all_files()) if ls.index is not None else None,
     }
+
+
+def _completion_stats(ls: GhostlineServer) -> dict[str, Any] | None:
+    outcome = ls.last_completion
+    if outcome is None:
+        return None
+    stats: dict[str, Any] = {"source": outcome.source, "mode": outcome.mode,
+                             "confidence": outcome.confidence, **outcome.timings}
+    if outcome.finished is not None:
+        finished = outcome.finished
+        stats.update(promptTokens=finished.prompt_tokens, cachedTokens=finished.cached_tokens,
+                     generatedTokens=finished.generated_tokens, stopReason=finished.reason,
+                     backend=finished.backend)
+    return stats

@@ -22,7 +22,7 @@ from pygls.uris import to_fs_path
 from ghostline import __version__
 from ghostline.engine.base import Engine, ModelInfo, ModelLoadError
 from ghostline.engine.local import LocalEngine
-from ghostline.features.inline_completion import InlineCompleter
+from ghostline.features.inline_completion import CompletionOutcome, InlineCompleter
 from ghostline.index.workspace import WorkspaceIndex
 from ghostline.prompts.fim import FimTemplate, detect_template, template_by_name
 from ghostline.settings import Settings
@@ -53,6 +53,7 @@ class GhostlineServer(LanguageServer):
         self.model_error: str | None = None
         self._model_error_shown: str | None = None
         self._engine_task: asyncio.Task[None] | None = None
+        self.last_completion: CompletionOutcome | None = None
         self.index: WorkspaceIndex | None = None
         self.index_stop = threading.Event()
         self._index_task: asyncio.Task[None] | None = None

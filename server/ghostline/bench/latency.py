@@ -1,0 +1,220 @@
+"""`ghostline bench latency`: what the server adds on top of llama.cpp, and what users feel.
+
+The same cursors in real code (Python's own standard library: code nobody here wrote,
+present wherever Python is) go through
+  (a) raw llama-cpp-python in this process, with the prompt the server would build, and
+  (b) the full server over stdio, as an editor drives it.
+Scenarios: a cold request; a warm request after typing 1-3 new characters; typing through a
+shown suggestion. Time to first token through the server is the latency of the same
+request with ``maxTokens: 1`` (what a streaming client would see first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import statistics
+import sysconfig
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ghostline.engine.model_files import resolve_model_path
+from ghostline.features.inline_completion import CompletionInput, build_prompt
+from ghostline.index.languages import spec_for_path
+from ghostline.lsp_client import EditorSession
+from ghostline.prompts.fim import detect_template
+from ghostline.prompts.gguf_meta import read_gguf_vocabulary
+from ghostline.settings import Settings
+
+STDLIB_FILES = ("textwrap.py", "shlex.py", "fractions.py", "argparse.py", "ipaddress.py",
+                "configparser.py")
+_CURSOR_LINE = re.compile(r"^(\s+)(return|if|elif|while|raise|for) (\S.{8,})$")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    name: str
+    text: str  # the file with the rest of the cursor line removed
+    line: int
+    column: int
+    truth: str  # what was removed
+
+
+def pick_cursors(count: int, min_offset: int = 3000) -> list[Cursor]:
+    """Cursors after a keyword on lines deep enough in a file for a full prompt."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    per_file = max(1, -(-count // len(STDLIB_FILES)))
+    cursors: list[Cursor] = []
+    for name in STDLIB_FILES:
+        source = (stdlib / name).read_text(encoding="utf-8")
+        lines = source.split("\n")
+        offset = 0
+        candidates: list[tuple[int, re.Match[str]]] = []
+        for number, line in enumerate(lines):
+            match = _CURSOR_LINE.match(line)
+            if match and offset > min_offset:
+                candidates.append((number, match))
+            offset += len(line) + 1
+        step = max(1, len(candidates) // per_file)
+        for number, match in candidates[::step][:per_file]:
+            column = len(match.group(1)) + len(match.group(2)) + 1
+            edited = lines.copy()
+            edited[number] = edited[number][:column]
+            cursors.append(Cursor(name, "\n".join(edited), number, column, match.group(3)))
+    return cursors[:count]
+
+
+def _offset(text: str, line: int, column: int) -> int:
+    lines = text.split("\n")
+    return sum(len(previous) + 1 for previous in lines[:line]) + column
+
+
+def _typed(cursor: Cursor, n: int) -> Cursor:
+    """The same cursor after the user typed the first `n` characters of the truth."""
+    lines = cursor.text.split("\n")
+    lines[cursor.line] += cursor.truth[:n]
+    return Cursor(cursor.name, "\n".join(lines), cursor.line, cursor.column + n,
+                  cursor.truth[n:])
+
+
+# -- (a) raw llama-cpp-python -----------------------------------------------------------
+
+
+def run_raw(cursors: list[Cursor], settings: Settings, model: Path) -> dict[str, list[float]]:
+    import llama_cpp
+
+    specials, metadata = read_gguf_vocabulary(model)
+    template = detect_template(specials, metadata)
+    llm = llama_cpp.Llama(model_path=str(model), n_ctx=settings.context_size,
+                          n_threads=settings.threads or os.cpu_count() or 1, verbose=False)
+    results: dict[str, list[float]] = {k: [] for k in
+                                        ("cold_total", "cold_first", "warm_total", "warm_first",
+                                         "prompt_tokens")}
+
+    def prompt_for(cursor: Cursor) -> str:
+        item = CompletionInput(uri="file:///" + cursor.name, path=cursor.name,
+                               language_id="python", text=cursor.text,
+                               offset=_offset(cursor.text, cursor.line, cursor.column))
+        return build_prompt(item, settings, template, spec_for_path(cursor.name))[0]
+
+    def timed(prompt: str) -> tuple[float, float]:
+        started = time.perf_counter()
+        first = None
+        for _ in llm.create_completion(prompt, max_tokens=settings.max_tokens, temperature=0.0,
+                                       stop=["\n"], stream=True):
+            if first is None:
+                first = time.perf_counter() - started
+        total = time.perf_counter() - started
+        return total, first if first is not None else total
+
+    for index, cursor in enumerate(cursors):
+        prompt = prompt_for(cursor)
+        results["prompt_tokens"].append(len(llm.tokenize(prompt.encode(), special=True)))
+        llm.reset()
+        total, first = timed(prompt)
+        results["cold_total"].append(total)
+        results["cold_first"].append(first)
+        typed = _typed(cursor, 1 + index % 3)
+        total, first = timed(prompt_for(typed))
+        results["warm_total"].append(total)
+        results["warm_first"].append(first)
+    return results
+
+
+# -- (b) the server over stdio -----------------------------------------------------------
+
+
+async def run_server(cursors: list[Cursor], settings: dict[str, Any]) -> dict[str, list[float]]:
+    results: dict[str, list[float]] = {k: [] for k in ("cold_total", "warm_total",
+                                                        "typed_through", "cached_tokens")}
+    with tempfile.TemporaryDirectory(prefix="ghostline-bench-") as tmp:
+        root = Path(tmp)
+        session = EditorSession(settings)
+        await session.start(root)
+        try:
+            for index, cursor in enumerate(cursors):
+                path = root / f"{index}_{cursor.name}"
+                path.write_text(cursor.text, encoding="utf-8")
+                uri = session.open(path)
+                _, latency = await session.complete(uri, cursor.line, cursor.column)
+                results["cold_total"].append(latency)
+                n = 1 + index % 3
+                # Re-open with the typed text, so the server cannot answer from what it
+                # showed: this measures a model request on a warm KV cache.
+                typed = _typed(cursor, n)
+                session.reopen(uri, typed.text)
+                _, latency = await session.complete(uri, typed.line, typed.column)
+                results["warm_total"].append(latency)
+                stats = (await session.status()).get("lastCompletion") or {}
+                if stats.get("promptTokens"):
+                    results["cached_tokens"].append(stats["cachedTokens"] / stats["promptTokens"])
+                shown, _ = await session.complete(uri, typed.line, typed.column)
+                if len(shown) >= 2:
+                    session.insert(uri, typed.line, typed.column, shown[0])
+                    _, latency = await session.complete(uri, typed.line, typed.column + 1)
+                    results["typed_through"].append(latency)
+        finally:
+            await session.stop()
+    return results
+
+
+# -- report ------------------------------------------------------------------------------
+
+
+def _p(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _row(name: str, raw: list[float] | None, server: list[float], target: str) -> str:
+    raw_p50 = _p(raw, 0.5) if raw else float("nan")
+    ratio = _p(server, 0.5) / raw_p50 if raw else float("nan")
+    raw_text = f"{raw_p50 * 1000:8.0f} {_p(raw, 0.9) * 1000:8.0f}" if raw else f"{'-':>8} {'-':>8}"
+    return (f"{name:<32} {raw_text} {_p(server, 0.5) * 1000:8.0f} "
+            f"{_p(server, 0.9) * 1000:8.0f} {ratio:7.2f}  {target}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ghostline bench latency")
+    parser.add_argument("--cursors", type=int, default=12)
+    parser.add_argument("--model", default="")
+    parser.add_argument("--prompt-tokens", type=int, default=768)
+    args = parser.parse_args(argv)
+    model = resolve_model_path(args.model)
+    settings = Settings(model=args.model, prompt_tokens=args.prompt_tokens, time_limit_s=30.0)
+    server_settings = {"model": args.model, "promptTokens": args.prompt_tokens,
+                       "timeLimitS": 30.0}
+    cursors = pick_cursors(args.cursors)
+    print(f"{len(cursors)} cursors in {', '.join(sorted({c.name for c in cursors}))} "
+          f"(Python {sysconfig.get_python_version()} standard library); model {model.name}; "
+          f"{os.cpu_count()} CPUs")
+
+    raw = run_raw(cursors, settings, model)
+    server = asyncio.run(run_server(cursors, server_settings))
+    first = asyncio.run(run_server(cursors, {**server_settings, "maxTokens": 1}))
+    for path in Path(tempfile.gettempdir()).glob("ghostline-bench-*"):
+        shutil.rmtree(path, ignore_errors=True)
+
+    print(f"prompt tokens (cold): median {statistics.median(raw['prompt_tokens']):.0f}, "
+          f"max {max(raw['prompt_tokens']):.0f}; share of the warm prompt reused from the "
+          f"KV cache: median {_p(server['cached_tokens'], 0.5):.1%}")
+    print(f"\n{'ms':<32} {'raw p50':>8} {'raw p90':>8} {'srv p50':>8} {'srv p90':>8} "
+          f"{'ratio':>7}  target")
+    print(_row("cold, one line (total)", raw["cold_total"], server["cold_total"],
+               "srv p50 <= 1500 ms; ratio <= 1.10"))
+    print(_row("cold, first token", raw["cold_first"], first["cold_total"], ""))
+    print(_row("warm after 1-3 chars (total)", raw["warm_total"], server["warm_total"],
+               "ratio <= 1.10"))
+    print(_row("warm after 1-3 chars, 1st token", raw["warm_first"], first["warm_total"],
+               "srv p50 <= 100 ms"))
+    print(_row("typing through a suggestion", None, server["typed_through"],
+               "srv p50 <= 20 ms"))
+    return 0

@@ -1,0 +1,101 @@
+"""The completion pipeline with a labelled fake engine (the real model is covered in e2e)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from ghostline.engine.base import Finished, GenerationRequest, StreamItem, Token
+from ghostline.features.inline_completion import CompletionInput, InlineCompleter
+from ghostline.prompts.fim import template_by_name
+from ghostline.settings import Settings
+
+SOURCE = (
+    "def area(width: float, height: float) -> float:\n"
+    '    """Area of a rectangle."""\n'
+    "    return \n"
+)
+CURSOR = SOURCE.index("return ") + len("return ")
+
+
+class FakeEngine:
+    """Replays scripted token lists; records the requests it got."""
+
+    name = "fake"
+
+    def __init__(self, *scripts: list[str], logprob: float = -0.05) -> None:
+        self.scripts = list(scripts)
+        self.requests: list[GenerationRequest] = []
+        self.closed_early = 0
+        self.logprob = logprob
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
+        self.requests.append(request)
+        script = self.scripts.pop(0)
+        finished = False
+        try:
+            for piece in script:
+                yield Token(piece, self.logprob)
+            finished = True
+            yield Finished("eos", prompt_tokens=10, generated_tokens=len(script))
+        finally:
+            if not finished:
+                self.closed_early += 1
+
+
+def _completer(engine: FakeEngine) -> InlineCompleter:
+    return InlineCompleter(lambda: engine, lambda: template_by_name("none"))
+
+
+def _input(text: str = SOURCE, offset: int = CURSOR) -> CompletionInput:
+    return CompletionInput(uri="file:///a.py", path="a.py", language_id="python",
+                           text=text, offset=offset)
+
+
+async def test_single_line_stops_at_end_of_line_and_closes_the_stream() -> None:
+    engine = FakeEngine([" width", " * height", "\n", "    print(1)\n"])
+    outcome = await _completer(engine).complete(_input(), Settings())
+    assert outcome.text == "width * height"
+    assert outcome.mode == "single" and outcome.source == "model"
+    assert engine.closed_early == 1  # the generation was cancelled once the line ended
+    assert engine.requests[0].prompt is not None
+    assert engine.requests[0].prompt.endswith("return")  # clean token boundary
+
+
+async def test_typing_through_and_cache_do_not_call_the_model() -> None:
+    engine = FakeEngine([" width * height"])
+    completer = _completer(engine)
+    await completer.complete(_input(), Settings())
+    typed = SOURCE[:CURSOR] + "wi" + SOURCE[CURSOR:]
+    outcome = await completer.complete(_input(typed, CURSOR + 2), Settings())
+    assert (outcome.source, outcome.text) == ("typed", "dth * height")
+    again = await completer.complete(_input(), Settings())
+    assert (again.source, again.text) == ("cache", "width * height")
+    assert len(engine.requests) == 1
+
+
+async def test_mid_word_asks_nothing() -> None:
+    engine = FakeEngine()
+    text = "value = compute_total(x)\n"
+    outcome = await _completer(engine).complete(_input(text, text.index("total")), Settings())
+    assert outcome.mode == "none" and outcome.text == ""
+    assert engine.requests == []
+
+
+async def test_low_confidence_is_suppressed() -> None:
+    engine = FakeEngine([" width * height"], logprob=-3.0)
+    outcome = await _completer(engine).complete(_input(), Settings(min_confidence=0.5))
+    assert outcome.text == "" and "confidence" in outcome.reason
+
+
+async def test_leaked_template_tokens_never_reach_the_user() -> None:
+    engine = FakeEngine([" width * height", "<end_of_turn>", "junk"])
+    completer = InlineCompleter(lambda: engine, lambda: template_by_name("none"),
+                                lambda: ["<end_of_turn>", "<eos>"])
+    outcome = await completer.complete(_input(), Settings())
+    assert outcome.text == "width * height"
+
+
+async def test_newest_request_carries_the_document_key() -> None:
+    engine = FakeEngine([" 1"])
+    await _completer(engine).complete(_input(), Settings())
+    assert engine.requests[0].key == "file:///a.py"
