@@ -13,7 +13,7 @@ import contextlib
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -93,7 +93,12 @@ class InlineCompleter:
         self._cache.clear()
         self._shown.clear()
 
-    async def complete(self, item: CompletionInput, settings: Settings) -> CompletionOutcome:
+    async def complete(
+        self, item: CompletionInput, settings: Settings,
+        before_model: Callable[[], Awaitable[bool]] | None = None,
+    ) -> CompletionOutcome:
+        """One suggestion for `item`. `before_model` runs just before the model is asked
+        (the server debounces there); if it returns False, nothing is generated."""
         started = time.perf_counter()
         text, offset = item.text, item.offset
         before, after = text[:offset], text[offset:]
@@ -123,6 +128,8 @@ class InlineCompleter:
             return CompletionOutcome(cached, "cache", mode,
                                      timings={"total_s": time.perf_counter() - started})
 
+        if before_model is not None and not await before_model():
+            return CompletionOutcome("", "none", mode, reason="superseded by a newer request")
         template = self._template()
         prompt, stripped = build_prompt(item, settings, template, spec)
         special = [*self._special_tokens(), *template.markers]

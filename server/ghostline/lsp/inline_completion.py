@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInternalError
@@ -43,8 +45,13 @@ async def complete(
         uri=doc.uri, path=ls.document_path(doc.uri), language_id=doc.language_id or "",
         text=source, offset=offset,
     )
+    arrived = _arrival(ls, doc.uri)
+
+    async def still_wanted() -> bool:
+        return await _debounce(ls, doc.uri, *arrived)
+
     try:
-        outcome = await ls.completer.complete(item, settings)
+        outcome = await ls.completer.complete(item, settings, before_model=still_wanted)
     except ModelLoadError as exc:
         ls.report_model_error(str(exc))
         return None
@@ -62,3 +69,25 @@ async def complete(
         )
     ])
 
+
+
+def _arrival(ls: GhostlineServer, uri: str) -> tuple[int, float]:
+    """Number this request for its document; returns (sequence, seconds since the last)."""
+    now = time.monotonic()
+    gap = now - ls.last_request_at.get(uri, float("-inf"))
+    ls.last_request_at[uri] = now
+    ls.request_seq[uri] = seq = ls.request_seq.get(uri, 0) + 1
+    return seq, gap
+
+
+async def _debounce(ls: GhostlineServer, uri: str, seq: int, gap: float) -> bool:
+    """Adaptive debounce before a model call; False if a newer request took over.
+
+    The first request after a pause goes straight to the model (no added latency); during
+    fast typing each request waits `debounce_ms` and gives way if a newer one arrived.
+    Answers from the cache or from a shown suggestion never wait.
+    """
+    delay = ls.settings.debounce_ms / 1000
+    if delay > 0 and gap < delay:
+        await asyncio.sleep(delay)
+    return ls.request_seq.get(uri) == seq

@@ -54,6 +54,9 @@ class GhostlineServer(LanguageServer):
         self._model_error_shown: str | None = None
         self._engine_task: asyncio.Task[None] | None = None
         self.last_completion: CompletionOutcome | None = None
+        #: Per document: when the last completion request came, and its sequence number.
+        self.last_request_at: dict[str, float] = {}
+        self.request_seq: dict[str, int] = {}
         self.index: WorkspaceIndex | None = None
         self.index_stop = threading.Event()
         self._index_task: asyncio.Task[None] | None = None
