@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import signal
 import socket
@@ -174,9 +175,18 @@ async def complete_once(engine: Engine, request: GenerationRequest) -> Timing:
     return Timing(first if first is not None else total, total, tokens, "".join(pieces))
 
 
-async def latency(engine: Engine, request: GenerationRequest, runs: int) -> list[Timing]:
+async def latency(
+    engine: Engine, request: GenerationRequest, runs: int
+) -> tuple[list[Timing], list[Timing]]:
+    """(warm, cold) timings: the same prompt again (its KV cache reused), then prompts with a
+    new first line each (nothing to reuse)."""
     await complete_once(engine, request)  # warm-up: model pages, prompt cache
-    return [await complete_once(engine, request) for _ in range(runs)]
+    warm = [await complete_once(engine, request) for _ in range(runs)]
+    cold = []
+    for run in range(runs):
+        prompt = f"# {time.time_ns()} run {run}\n{request.prompt}"
+        cold.append(await complete_once(engine, dataclasses.replace(request, prompt=prompt)))
+    return warm, cold
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -234,31 +244,56 @@ async def load(
     return LoadResult(len(latencies), errors, time.perf_counter() - started, latencies)
 
 
-def _row(name: str, timings: list[Timing]) -> str:
-    first = statistics.median(t.first_token_s for t in timings) * 1000
-    total = statistics.median(t.total_s for t in timings) * 1000
-    tokens = statistics.median(t.tokens for t in timings)
-    return f"{name:<28} {first:>9.0f} {total:>9.0f} {tokens:>7.0f}"
+def _row(name: str, warm: list[Timing], cold: list[Timing]) -> str:
+    def ms(values: list[float]) -> str:
+        return f"{statistics.median(values) * 1000:>9.0f}"
+
+    return (
+        f"{name:<26}"
+        + ms([t.first_token_s for t in warm])
+        + ms([t.total_s for t in warm])
+        + ms([t.first_token_s for t in cold])
+        + ms([t.total_s for t in cold])
+        + f"{statistics.median(t.tokens for t in warm):>8.0f}"
+    )
 
 
 LocalArg = Engine | Callable[[], Engine] | None
 
 
+def _embedded_worker(model: str, n_ctx: int, threads: int) -> Callable[[], Engine]:
+    """A factory of the embedded worker engine with the server's model and settings."""
+
+    def make() -> Engine:
+        from ghostline.engine.local import LocalEngine
+
+        return LocalEngine(model, context_size=n_ctx, threads=threads, self_test=False)
+
+    return make
+
+
 async def run(args: argparse.Namespace, local_arg: LocalArg) -> int:
     model = args.model or default_model_path()
+    threads = args.threads or os.cpu_count() or 1
+    if local_arg is None and not args.no_local:
+        local_arg = _embedded_worker(model, args.n_ctx, threads)
     request = GenerationRequest(prompt=PROMPT, max_tokens=args.max_tokens, stop=["\n\n"])
     print(f"model: {model}", flush=True)
     print(f"prompt: {len(PROMPT)} characters, max {args.max_tokens} tokens, {args.runs} runs\n")
-    print(f"{'backend':<28} {'first ms':>9} {'total ms':>9} {'tokens':>7}")
+    print(f"{'':<26}{'warm prompt (cached)':>18}{'cold prompt':>20}")
+    print(
+        f"{'backend':<26}{'first ms':>9}{'total ms':>9}{'first ms':>9}{'total ms':>9}{'tokens':>8}"
+    )
     rows: list[tuple[str, list[Timing]]] = []
-    server = LlamaCppServer(model, n_ctx=args.n_ctx, threads=args.threads)
+    server = LlamaCppServer(model, n_ctx=args.n_ctx, threads=threads)
     with server:
         settings = BackendSettings(kind="openai", url=server.url, timeout_s=60.0)
         remote = OpenAIEngine("llama-cpp-python", settings)
         try:
             await remote.start()
-            rows.append(("openai (llama-cpp-python)", await latency(remote, request, args.runs)))
-            print(_row(*rows[-1]), flush=True)
+            warm, cold = await latency(remote, request, args.runs)
+            rows.append(("openai (llama-cpp-python)", warm))
+            print(_row("openai (llama-cpp-python)", warm, cold), flush=True)
         finally:
             await remote.close()
         if local_arg is not None:
@@ -267,13 +302,14 @@ async def run(args: argparse.Namespace, local_arg: LocalArg) -> int:
             try:
                 if owned:
                     await local.start()
-                rows.append(("local", await latency(local, request, args.runs)))
-                print(_row(*rows[-1]), flush=True)
+                warm, cold = await latency(local, request, args.runs)
+                rows.append(("local (embedded worker)", warm))
+                print(_row("local (embedded worker)", warm, cold), flush=True)
             finally:
                 if owned:
                     await local.close()
         else:
-            print(f"{'local':<28} (no local engine passed in)")
+            print(f"{'local':<26} (skipped)")
         if len(rows) == 2 and rows[0][1][0].text != rows[1][1][0].text:
             print("note: the two backends completed differently (sampling or template differs)")
         print(
@@ -299,7 +335,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=10.0, help="length of the load test")
     p.add_argument("--load-tokens", type=int, default=16, help="max tokens a load-test request")
     p.add_argument("--n-ctx", type=int, default=1024)
-    p.add_argument("--threads", type=int, default=0, help="server threads (0: llama.cpp picks)")
+    p.add_argument("--threads", type=int, default=0, help="threads of both (0: all CPUs)")
+    p.add_argument("--no-local", action="store_true", help="skip the embedded worker")
     return p
 
 

@@ -177,7 +177,10 @@ async def next_within(iterator: AsyncIterator[T], seconds: float | None) -> T:
     if sys.version_info >= (3, 11):
         async with asyncio.timeout(seconds):
             return await anext(iterator)
-    return await asyncio.wait_for(anext(iterator), seconds)  # pragma: no cover - 3.10
+    try:  # pragma: no cover - Python 3.10, where asyncio.TimeoutError is another class
+        return await asyncio.wait_for(anext(iterator), seconds)
+    except asyncio.TimeoutError as exc:
+        raise TimeoutError from exc
 
 
 @asynccontextmanager
