@@ -32,7 +32,7 @@ def _receive(sock: socket.socket) -> dict[str, object]:
     return result
 
 
-def test_initialize_over_tcp_advertises_inline_completion() -> None:
+def test_tcp_initialize_invalid_params_and_shutdown() -> None:
     port = _free_port()
     server = subprocess.Popen([sys.executable, "-m", "ghostline", "serve", "--tcp",
                                f"127.0.0.1:{port}"], stderr=subprocess.DEVNULL)
@@ -52,6 +52,12 @@ def test_initialize_over_tcp_advertises_inline_completion() -> None:
             capabilities = reply["result"]["capabilities"]  # type: ignore[index]
             assert capabilities["inlineCompletionProvider"] is not None
             assert capabilities["codeActionProvider"]["resolveProvider"] is True
+            # Parameters of the wrong type get -32602 instead of no answer at all.
+            _send(sock, {"jsonrpc": "2.0", "id": "bad", "method": "textDocument/hover",
+                         "params": {"textDocument": 5, "position": "here"}})
+            reply = _receive(sock)
+            assert reply["id"] == "bad"
+            assert reply["error"]["code"] == -32602  # type: ignore[index]
             _send(sock, {"jsonrpc": "2.0", "id": 2, "method": "shutdown"})
             assert _receive(sock)["id"] == 2
             _send(sock, {"jsonrpc": "2.0", "method": "exit"})

@@ -24,6 +24,7 @@ from ghostline.engine.base import Engine, ModelInfo, ModelLoadError
 from ghostline.engine.local import LocalEngine
 from ghostline.features.inline_completion import CompletionOutcome, InlineCompleter
 from ghostline.index.workspace import WorkspaceIndex
+from ghostline.lsp.protocol import GhostlineProtocol
 from ghostline.prompts.fim import FimTemplate, detect_template, template_by_name
 from ghostline.settings import Settings
 
@@ -44,6 +45,7 @@ class GhostlineServer(LanguageServer):
             "ghostline",
             __version__,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            protocol_cls=GhostlineProtocol,
         )
         self.settings = Settings()
         self.engine_factory = engine_factory
