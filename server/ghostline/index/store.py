@@ -173,7 +173,7 @@ class IndexCache:
                     return {}
                 try:
                     rows = conn.execute(f"SELECT {_COLUMNS} FROM files").fetchall()
-                    return {row[0]: FileRecord(*row) for row in rows}
+                    return {row[0]: FileRecord(*row) for row in rows if _well_formed(row)}
                 except (sqlite3.Error, TypeError, ValueError) as exc:
                     log.warning("index cache %s corrupt (%s); rebuilding it", self.path, exc)
                     self._discard_file()
@@ -211,3 +211,13 @@ class IndexCache:
                 with contextlib.suppress(sqlite3.Error):
                     self._conn.close()
                 self._conn = None
+
+
+def _well_formed(row: tuple[object, ...]) -> bool:
+    """Columns of the expected types (a damaged row is dropped and its file re-parsed)."""
+    return (
+        len(row) == 10
+        and isinstance(row[2], int)
+        and isinstance(row[3], int)
+        and all(isinstance(row[i], str) for i in (0, 1, 4, 5, 6, 7, 8, 9))
+    )

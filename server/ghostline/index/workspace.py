@@ -23,7 +23,7 @@ from pathlib import Path
 
 import tree_sitter
 
-from ghostline.index.build import BuildJob, build_all, default_workers
+from ghostline.index.build import BuildJob, build, build_all, default_workers
 from ghostline.index.codec import (
     decode_definitions,
     decode_imports,
@@ -310,9 +310,17 @@ class WorkspaceIndex:
         record = self._records.get(key)
         if record is None:
             return []
-        definitions = decode_definitions(
-            record.defs_json, Path(key), record.module, record.language
-        )
+        try:
+            definitions = decode_definitions(
+                record.defs_json, Path(key), record.module, record.language
+            )
+        except (ValueError, TypeError):
+            record = self._rebuild_damaged(record)
+            if record is None:
+                return []
+            definitions = decode_definitions(
+                record.defs_json, Path(key), record.module, record.language
+            )
         self._remember_defs(key, definitions)
         return definitions
 
@@ -325,9 +333,37 @@ class WorkspaceIndex:
             record = self._records.get(key)
             if record is None:
                 return []
-            cached = decode_imports(record.imports_json, Path(key))
+            try:
+                cached = decode_imports(record.imports_json, Path(key))
+            except (ValueError, TypeError):
+                record = self._rebuild_damaged(record)
+                if record is None:
+                    return []
+                cached = decode_imports(record.imports_json, Path(key))
             self._imports[key] = cached
         return cached
+
+    def _rebuild_damaged(self, record: FileRecord) -> FileRecord | None:
+        """A cached record whose facts do not decode: parse the file again, replace it."""
+        log.warning("index cache entry for %s is damaged; re-parsing it", record.path)
+        job = BuildJob(
+            record.path,
+            record.language,
+            record.size,
+            record.mtime_ns,
+            record.module if record.language == "python" else "",
+        )
+        result = build(job, self.max_file_bytes)
+        if result.record is None:
+            self._remove(record.path)
+            if self._cache is not None:
+                self._cache.save([], [record.path])
+            return None
+        self.parse_count += 1
+        self._install([result.record])
+        if self._cache is not None:
+            self._cache.save([result.record])
+        return result.record
 
     def _language_of(self, key: str) -> str:
         doc = self._docs.get(key)
@@ -460,8 +496,11 @@ class WorkspaceIndex:
             self._cache.save(to_save, removed)
         return sorted(changed)
 
-    def start_watching(self, on_change: ChangeCallback | None = None) -> None:
-        """Follow disk changes with watchdog; ``on_change(paths)`` after each batch."""
+    def start_watching(
+        self, on_change: ChangeCallback | None = None, *, quiet_s: float = 0.2
+    ) -> None:
+        """Follow disk changes with watchdog; ``on_change(paths)`` (from the watcher's
+        thread) after each batch. A batch closes once the disk was quiet for ``quiet_s``."""
         if self._watcher is not None:
             return
 
@@ -470,7 +509,7 @@ class WorkspaceIndex:
             if changed and on_change is not None:
                 on_change(changed)
 
-        self._watcher = DebouncedWatcher(self.roots, apply)
+        self._watcher = DebouncedWatcher(self.roots, apply, quiet_s=quiet_s)
         self._watcher.start()
 
     def stop_watching(self) -> None:
