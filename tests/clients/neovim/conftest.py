@@ -80,7 +80,8 @@ class Editor:
         self._sockdir = tempfile.mkdtemp(prefix="gl-nvim-")
         self.socket = os.path.join(self._sockdir, "s")
         env = dict(os.environ)
-        for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        # Not XDG_CACHE_HOME: the server keeps the assembled default model there.
+        for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
             env[var] = str(home / var.lower())
         env.pop("NVIM", None)
         env.pop("NVIM_LISTEN_ADDRESS", None)
@@ -139,8 +140,20 @@ class Editor:
             if value:
                 return value
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout:.1f}s waiting for {what}")
+                raise AssertionError(
+                    f"timed out after {timeout:.1f}s waiting for {what}\n{self.diagnostics()}"
+                )
             time.sleep(0.03)
+
+    def diagnostics(self) -> str:
+        """The plugin's trace and the end of the LSP log (server stderr), for failure messages."""
+        try:
+            trace = "\n".join(self.lua("return require('ghostline.trace').lines()"))
+            log = Path(self.lua("return vim.lsp.log.get_filename()"))
+            tail = log.read_text(errors="replace").splitlines()[-25:] if log.exists() else []
+        except Exception as exc:  # the editor may be gone
+            return f"(no diagnostics: {exc})"
+        return "plugin trace:\n" + trace + "\nLSP log tail:\n" + "\n".join(tail)
 
     # -- plugin state ------------------------------------------------------------------------
 
@@ -151,6 +164,8 @@ class Editor:
         return list(self.nvim.current.buffer[:])
 
     def trace(self, event: str | None = None) -> list[dict[str, Any]]:
+        if event is None:  # a None argument arrives in Lua as vim.NIL, not nil
+            return list(self.lua("return require('ghostline.trace').events()"))
         return list(self.lua("return require('ghostline.trace').events(...)", event))
 
     def ghost_path(self) -> str:

@@ -62,6 +62,11 @@ async def on_initialized(ls: LanguageServer, _params: types.InitializedParams) -
         ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="6 files"))
 
 
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+def on_configuration(params: types.DidChangeConfigurationParams) -> None:
+    _log("didChangeConfiguration", settings=params.settings)
+
+
 @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
 async def on_inline_completion(
     params: types.InlineCompletionParams,

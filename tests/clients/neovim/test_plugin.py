@@ -339,6 +339,27 @@ def test_progress_and_error_message_are_kept(
     assert "model file not found: /x.gguf" in "\n".join(ed.lines())
 
 
+def test_setup_again_sends_new_settings_to_the_running_server(
+    make_editor: Any, nvim_bin: Path, tmp_path: Path
+) -> None:
+    ed, log = start(make_editor, nvim_bin, tmp_path, fake={"items": []})
+    ed.lua(
+        "local c = require('ghostline.config').options "
+        "require('ghostline').setup({ cmd = c.cmd, cmd_env = c.cmd_env, keymaps = false, "
+        "settings = { maxTokens = 7 } })"
+    )
+    ed.wait(
+        lambda: any(
+            e["settings"] == {"ghostline": {"maxTokens": 7}}
+            for e in server_events(log, "didChangeConfiguration")
+        ),
+        5,
+        "workspace/didChangeConfiguration with the new settings",
+    )
+    # Re-attached with the new options: keymaps = false removed the keys.
+    assert ed.lua("return vim.fn.maparg('<Tab>', 'i', false, true).desc") != "Ghostline: accept"
+
+
 def test_restart_starts_a_new_client(make_editor: Any, nvim_bin: Path, tmp_path: Path) -> None:
     ed, _ = start(make_editor, nvim_bin, tmp_path, file="sample/main.py")
     old = ed.lua("return vim.lsp.get_clients({name='ghostline'})[1].id")

@@ -140,6 +140,9 @@ local function check_model(cfg)
       end
     end
   end
+  for _, line in ipairs(state.finished) do
+    vim.health.info('server reported: ' .. line)
+  end
   for _, line in ipairs(vim.split(require('ghostline.progress').text(), '; ')) do
     if line ~= '' then
       vim.health.info('in progress: ' .. line)

@@ -14,8 +14,13 @@ local M = {}
 function M.setup(opts)
   local o = config.set(opts)
   vim.lsp.config('ghostline', config.lsp_config(o))
-  -- Buffers attached before setup() get the new ghost-text path and keymaps.
   for _, client in ipairs(state.clients()) do
+    -- A running server gets the new settings at once.
+    local settings = vim.deepcopy(client.settings or {})
+    settings.ghostline = vim.deepcopy(o.settings)
+    client.settings = settings
+    client:notify('workspace/didChangeConfiguration', { settings = client.settings })
+    -- Buffers attached before setup() get the new ghost-text path and keymaps.
     for bufnr in pairs(client.attached_buffers) do
       M.detach(bufnr)
       M.attach(bufnr, client)

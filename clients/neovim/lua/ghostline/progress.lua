@@ -50,6 +50,10 @@ function M.on_progress(args)
   if value.kind == 'end' then
     state.progress[token] = nil
     line = (p.title or 'done') .. (value.message and (': ' .. value.message) or '')
+    table.insert(state.finished, line)
+    if #state.finished > 5 then
+      table.remove(state.finished, 1)
+    end
   else
     state.progress[token] = p
     line = format(p)

@@ -4,9 +4,13 @@ local M = {}
 ---@type {message: string, time: string}?
 M.last_error = nil
 
---- Progress reports by token: {title, message, percentage, done}.
+--- Progress reports in flight, by token: {title, message, percentage}.
 ---@type table<string, table>
 M.progress = {}
+
+--- The last finished progress reports, newest last (e.g. "Ghostline: <model> ready").
+---@type string[]
+M.finished = {}
 
 --- Remember an error for `:Ghostline status` and `:checkhealth ghostline`.
 ---@param message string
