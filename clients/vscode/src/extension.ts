@@ -6,12 +6,19 @@ import { LANGUAGE_IDS } from './core/languages';
 
 let controller: Controller | undefined;
 
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
+/** What `activate` returns (the extension's exports). */
+export interface GhostlineApi {
+  /** Settles when the first start attempt is over (server running, or the failure shown). */
+  readonly started: Promise<void>;
+}
+
+export function activate(context: vscode.ExtensionContext): GhostlineApi {
   // Read by the editor context menu's `when` clause (package.json).
   void vscode.commands.executeCommand('setContext', 'ghostline.languages', LANGUAGE_IDS);
   controller = new Controller();
   context.subscriptions.push(controller, ...registerCommands(controller));
-  await controller.start();
+  // Not awaited: a slow interpreter or model must not hold up VS Code's activation.
+  return { started: controller.start() };
 }
 
 export async function deactivate(): Promise<void> {

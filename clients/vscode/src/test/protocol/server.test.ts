@@ -19,6 +19,8 @@ import {
   InlineCompletionTriggerKind,
   MarkupContent,
   MarkedString,
+  TextDocumentEdit,
+  WorkspaceEdit,
 } from 'vscode-languageserver-protocol/node';
 import { findGenerateTests } from '../../core/codeActions';
 import { LANGUAGE_IDS } from '../../core/languages';
@@ -73,11 +75,28 @@ function hoverText(hover: Hover | null): string {
   return parts.map((p) => (typeof p === 'string' ? p : p.value)).join('\n');
 }
 
+/** Every (uri, inserted text) pair of a workspace edit, in either of its two shapes. */
+function insertedTexts(edit: WorkspaceEdit | undefined): { uri: string; text: string }[] {
+  const out: { uri: string; text: string }[] = [];
+  for (const [uri, edits] of Object.entries(edit?.changes ?? {})) {
+    out.push(...edits.map((e) => ({ uri, text: e.newText })));
+  }
+  for (const change of edit?.documentChanges ?? []) {
+    if (TextDocumentEdit.is(change)) {
+      for (const e of change.edits) {
+        out.push({ uri: change.textDocument.uri, text: 'newText' in e ? e.newText : e.snippet.value });
+      }
+    }
+  }
+  return out;
+}
+
 describe('ghostline serve over stdio, as VS Code drives it', { timeout: 300_000 }, () => {
   let project: SampleProject;
   let session: ServerSession;
   let initializeResult: InitializeResult;
   let settings = extensionSettings();
+  let generateTests: CodeAction | Command | undefined;
 
   const completionAtCursor = (): Promise<InlineCompletionList | InlineCompletionItem[] | null> =>
     session.request('textDocument/inlineCompletion', {
@@ -198,6 +217,23 @@ describe('ghostline serve over stdio, as VS Code drives it', { timeout: 300_000 
     const action = findGenerateTests(actions);
     assert.ok(action, `no "Generate tests for" action in ${JSON.stringify(actions)}`);
     assert.match(action.title, /total_area/);
+    generateTests = action;
+  });
+
+  it('resolves "Generate tests for" into an edit that adds tests (VS Code resolves `edit`)', async (t) => {
+    assert.ok(generateTests, 'no action to resolve (previous test failed)');
+    let resolved: CodeAction | Command = generateTests;
+    if (CodeAction.is(resolved) && resolved.edit === undefined) {
+      resolved = await timed('generate tests (codeAction/resolve)', () =>
+        session.request<CodeAction>('codeAction/resolve', generateTests, REQUEST_TIMEOUT_MS),
+      );
+    }
+    assert.ok(CodeAction.is(resolved), `resolved to a bare command: ${JSON.stringify(resolved)}`);
+    const inserted = insertedTexts(resolved.edit);
+    const tests = inserted.filter((i) => /def test_\w+/.test(i.text));
+    assert.ok(tests.length > 0, `no test function in the edit: ${JSON.stringify(resolved.edit)}`);
+    assert.ok(tests.some((i) => i.text.includes('total_area')), JSON.stringify(tests));
+    t.diagnostic(`tests go to ${tests.map((i) => i.uri).join(', ')}`);
   });
 
   it('applies a settings change without a restart', async () => {

@@ -12,7 +12,7 @@ import { FakeState, createFakeVscode, loadWithFakeVscode, newFakeState } from '.
 import { EXTENSION_ROOT, readPackageJson } from './packageJson';
 
 interface ExtensionModule {
-  activate(context: { subscriptions: { dispose(): unknown }[] }): Promise<void>;
+  activate(context: { subscriptions: { dispose(): unknown }[] }): { started: Promise<void> };
   deactivate(): Promise<void>;
 }
 
@@ -21,7 +21,7 @@ const BUNDLE = path.join(EXTENSION_ROOT, readPackageJson().main);
 async function activateWith(state: FakeState): Promise<{ ext: ExtensionModule; subscriptions: { dispose(): unknown }[] }> {
   const ext = loadWithFakeVscode(BUNDLE, createFakeVscode(state)) as ExtensionModule;
   const context = { subscriptions: [] as { dispose(): unknown }[] };
-  await ext.activate(context);
+  await ext.activate(context).started;
   return { ext, subscriptions: context.subscriptions };
 }
 
