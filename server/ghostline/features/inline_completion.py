@@ -13,7 +13,7 @@ import contextlib
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -36,6 +36,8 @@ CACHE_KEY_PREFIX_CHARS = 2000
 CACHE_KEY_SUFFIX_CHARS = 400
 
 Source = Literal["model", "cache", "typed", "none"]
+#: Cross-file context: (path, text) snippets for a cursor, most relevant last.
+ContextProvider = Callable[["CompletionInput", Settings], Awaitable[list[tuple[str, str]]]]
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,10 @@ class InlineCompleter:
         engine: Callable[[], Engine],
         template: Callable[[], FimTemplate],
         special_tokens: Callable[[], list[str]] = list,
+        context: ContextProvider | None = None,
     ) -> None:
+        """`context` supplies cross-file snippets for a cursor (none when not given)."""
+        self._context = context
         self._engine = engine
         self._template = template
         self._special_tokens = special_tokens
@@ -131,7 +136,8 @@ class InlineCompleter:
         if before_model is not None and not await before_model():
             return CompletionOutcome("", "none", mode, reason="superseded by a newer request")
         template = self._template()
-        prompt, stripped = build_prompt(item, settings, template, spec)
+        extra = await self._context(item, settings) if self._context is not None else []
+        prompt, stripped = build_prompt(item, settings, template, spec, extra)
         special = [*self._special_tokens(), *template.markers]
         stopper = StreamingStopper(
             mode, block_indent=block_indent(line_prefix, prev_lines), suffix=after,
@@ -214,16 +220,20 @@ class InlineCompleter:
 
 def build_prompt(
     item: CompletionInput, settings: Settings, template: FimTemplate,
-    spec: LanguageSpec | None,
+    spec: LanguageSpec | None, extra_files: Sequence[tuple[str, str]] = (),
 ) -> tuple[str, str]:
-    """The prompt for a cursor, and the whitespace cut at the cursor (see `healing`)."""
+    """The prompt for a cursor, and the whitespace cut at the cursor (see `healing`).
+
+    `extra_files` are (path, text) snippets of other files, most relevant last; they come
+    first in the prompt and stay stable while the user types, so the KV cache keeps them.
+    """
     budget_chars = settings.prompt_tokens * CHARS_PER_TOKEN
     suffix_chars = budget_chars // 5 if template.has_fim else 1000
     prefix_chars = budget_chars - (suffix_chars if template.has_fim else 0)
     window = local_window(item.text, item.offset, prefix_chars, suffix_chars)
     clean_prefix, stripped = split_trailing_whitespace(window.prefix)
     prompt = template.build(
-        clean_prefix, window.suffix, path=item.path,
+        clean_prefix, window.suffix, path=item.path, extra_files=extra_files,
         line_comment=spec.line_comment if spec else "#",
     )
     return prompt, stripped
