@@ -106,13 +106,16 @@ class Editor:
             stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 10
-        while not os.path.exists(self.socket):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                self.close()
-                raise RuntimeError(f"nvim did not start: {err}")
-            time.sleep(0.02)
-        self.nvim = pynvim.attach("socket", path=self.socket)
+        while True:  # the socket file appears on bind(), connecting works after listen()
+            try:
+                self.nvim = pynvim.attach("socket", path=self.socket)
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                    self.close()
+                    raise RuntimeError(f"nvim did not start: {err}") from None
+                time.sleep(0.02)
 
     # -- driving -----------------------------------------------------------------------------
 
