@@ -129,8 +129,9 @@ def run_index_bench(
     total_bytes = _warm_os_cache(files)
     languages = Counter(spec.name for f in files if (spec := spec_for_path(f.path)))
     with tempfile.TemporaryDirectory(prefix="ghostline-bench-") as tmp:
-        single_s, single_cpu, parsed, rss_single = _cold_scan(directory, Path(tmp) / "1", 1)
-        cold_s, _, _, rss_pool = _cold_scan(directory, Path(tmp) / "pool", workers)
+        # The pool scan first: its RSS is measured on a fresh process. The in-process scan
+        # needs more memory than that, so measuring it second is not skewed by the first.
+        cold_s, _, parsed, rss_pool = _cold_scan(directory, Path(tmp) / "pool", workers)
         warm_index = WorkspaceIndex([directory], cache_dir=Path(tmp) / "pool", workers=workers)
         started = time.perf_counter()
         warm = warm_index.scan()
@@ -140,6 +141,8 @@ def run_index_bench(
             _edit_bench(warm_index, edit_path, edits) if edit_path else ([], 0)
         )
         warm_index.close()
+        del warm_index
+        single_s, single_cpu, _, rss_single = _cold_scan(directory, Path(tmp) / "1", 1)
     raw_s, raw_cpu = _raw_parse_seconds(files)
     edit_ms = statistics.median(timings) if timings else float("nan")
     count = len(files)
@@ -172,7 +175,7 @@ def run_index_bench(
         "rss_indexed_pool_mb": rss_pool,
         "cold_single_vs_parse": single_s / raw_s if raw_s else float("nan"),
         "cold_vs_parse": cold_s / raw_s if raw_s else float("nan"),
-        "warm_vs_cold": warm_s / single_s if single_s else float("nan"),
+        "warm_vs_cold": warm_s / cold_s if cold_s else float("nan"),
     }
 
 
@@ -209,9 +212,10 @@ def format_table(result: dict[str, Any]) -> str:
          f"(target <= {TARGET_EDIT_MS:.0f} ms)",
          verdict(result["edit_ms_median"] <= TARGET_EDIT_MS)),
         ("RSS after indexing", f"{result['rss_indexed_mb']:.0f} MB",
-         f"in-process scan; {result['rss_indexed_pool_mb']:.0f} MB with workers, "
-         f"{result['rss_start_mb']:.0f} MB before (target <= {TARGET_RSS_MB:.0f} MB "
-         "for 10,000 files)", verdict(result["rss_indexed_mb"] <= TARGET_RSS_MB)),
+         f"after the in-process scan; {result['rss_indexed_pool_mb']:.0f} MB after the one "
+         f"with workers; {result['rss_start_mb']:.0f} MB before (target <= "
+         f"{TARGET_RSS_MB:.0f} MB for 10,000 files)",
+         verdict(result["rss_indexed_mb"] <= TARGET_RSS_MB)),
     ]  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = [

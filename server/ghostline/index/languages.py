@@ -172,7 +172,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         rules=SyntaxRules(
             identifier_types=_C_IDS | {"package_identifier"},
             wrapper_types=frozenset({"type_declaration", "const_declaration", "var_declaration"}),
-            max_depth=6,
+            max_depth=5,
         ),
     ),
     LanguageSpec(

@@ -21,6 +21,7 @@ from ghostline.index.model import Definition, Import
 
 # Kinds whose member functions are methods.
 CONTAINER_KINDS = frozenset({"class", "struct", "interface", "trait", "enum", "impl"})
+_BODYLESS = frozenset({"constant", "variable", "field", "type", "macro"})
 _FUNCTION_VALUES = frozenset(
     {"arrow_function", "function_expression", "function", "generator_function"}
 )
@@ -67,15 +68,11 @@ class FileFacts:
         return self._definitions
 
 
-@dataclass(slots=True)
-class _Found:
-    outer: tree_sitter.Node
-    inner: tree_sitter.Node
-    name: str
-    name_node: tree_sitter.Node
-    kind: str
-    scope: str = ""  # explicit scope: Go receiver, C++ ``Class::``
-    is_scope: bool = False  # a container (Rust impl) that is not itself a definition
+# A found definition before nesting: (start byte, -end byte, name, kind, outer node, inner
+# node, name node, explicit scope (Go receiver, C++ ``Class::``), is a scope only (Rust impl)).
+# A plain tuple: it sorts by position and costs little to make, which matters at 300k a scan.
+_Found = tuple[int, int, str, str, tree_sitter.Node, tree_sitter.Node, tree_sitter.Node, str, bool]
+_REFINED = frozenset({"variable", "field", "type"})
 
 
 def extract(
@@ -92,22 +89,42 @@ def extract(
     cursor = tree_sitter.QueryCursor(spec.query())
     if spec.rules.max_depth is not None:
         cursor.set_max_start_depth(spec.rules.max_depth)
+    language = spec.name
+    wrapped = bool(spec.rules.wrapper_types)
     for _, caps in cursor.matches(tree.root_node):
-        if "import" in caps:
+        item: _Found | None
+        names = caps.get("name")
+        if names is not None and len(caps) == 2:  # the usual shape: @def.<kind> @name
+            key = next(k for k in caps if k != "name")
+            inner = caps[key][0]
+            name_node = names[0]
+            name = source[name_node.start_byte : name_node.end_byte].decode("utf-8", "replace")
+            kind: str | None = key[4:]
+            if kind in _REFINED:
+                kind = _refine_kind(spec, key[4:], inner, name)
+            if kind is None or not name:
+                continue
+            scope = ""
+            if language == "go" and kind == "method" and inner.type == "method_declaration":
+                scope = _go_receiver(inner)
+            outer = _outer(spec, inner) if wrapped else inner
+            item = (outer.start_byte, -outer.end_byte, name, kind, outer, inner, name_node,
+                    scope, False)  # fmt: skip
+        elif "import" in caps:
             for node in caps["import"]:
-                facts.imports.extend(read_import(spec.name, node, path))
+                facts.imports.extend(read_import(language, node, path))
             continue
-        if "package" in caps:
+        elif "package" in caps:
             facts.package = _text(caps["package"][0]).replace("::", ".")
             continue
-        item = _found_from_captures(spec, caps)
-        if item is None:
-            continue
-        key = (item.inner.start_byte, item.inner.end_byte, item.name)
-        if key in seen:
-            continue
-        seen.add(key)
-        found.append(item)
+        else:
+            item = _found_from_captures(spec, caps)
+            if item is None:
+                continue
+        dedupe = (item[0], item[1], item[2])
+        if dedupe not in seen:
+            seen.add(dedupe)
+            found.append(item)
     facts.module = facts.package or module
     facts.rows = _build_rows(spec, found, source)
     return facts
@@ -116,18 +133,16 @@ def extract(
 def _found_from_captures(
     spec: LanguageSpec, caps: dict[str, list[tree_sitter.Node]]
 ) -> _Found | None:
+    """The less usual capture shapes: Rust ``impl`` scopes, C/C++ declarators."""
     if "scope" in caps:
         node = caps["scope"][0]
         name_node = caps["scope.name"][0]
-        return _Found(node, node, _type_name(name_node), name_node, "impl", is_scope=True)
-    kind = ""
-    for key in caps:
-        if key.startswith("def."):
-            kind = key[4:]
-            break
-    else:
+        name = _type_name(name_node)
+        return (node.start_byte, -node.end_byte, name, "impl", node, node, name_node, "", True)
+    key = next((k for k in caps if k.startswith("def.")), None)
+    if key is None:
         return None
-    inner = caps["def." + kind][0]
+    inner = caps[key][0]
     scope = ""
     if "declarator" in caps:
         resolved = _declarator_name(caps["declarator"][0])
@@ -139,14 +154,11 @@ def _found_from_captures(
     else:
         return None
     name = _text(name_node)
-    if not name:
+    kind = _refine_kind(spec, key[4:], inner, name)
+    if kind is None or not name:
         return None
-    refined = _refine_kind(spec, kind, inner, name)
-    if refined is None:
-        return None
-    if spec.name == "go" and refined == "method" and inner.type == "method_declaration":
-        scope = _go_receiver(inner)
-    return _Found(_outer(spec, inner), inner, name, name_node, refined, scope)
+    outer = _outer(spec, inner)
+    return (outer.start_byte, -outer.end_byte, name, kind, outer, inner, name_node, scope, False)
 
 
 def _refine_kind(spec: LanguageSpec, kind: str, inner: tree_sitter.Node, name: str) -> str | None:
@@ -263,40 +275,38 @@ def _go_receiver(method: tree_sitter.Node) -> str:
 
 def _build_rows(spec: LanguageSpec, found: list[_Found], source: bytes) -> list[DefinitionRow]:
     """Nest the found definitions by containment to give each its parent and qualified name."""
-    found.sort(key=lambda f: (f.outer.start_byte, -f.outer.end_byte))
+    found.sort(key=lambda f: (f[0], f[1]))
     stack: list[tuple[int, str, str]] = []  # (end_byte, qualified name, kind)
     rows: list[DefinitionRow] = []
     python = spec.rules.python_docstrings
-    for item in found:
-        outer = item.outer
-        start = outer.start_byte
+    for start, neg_end, name, kind, outer, inner, name_node, scope, is_scope in found:
         while stack and stack[-1][0] <= start:
             stack.pop()
         parent_qn, parent_kind = (stack[-1][1], stack[-1][2]) if stack else (None, "")
-        kind = item.kind
-        if item.scope:
-            parent_qn = f"{parent_qn}.{item.scope}" if parent_qn else item.scope
+        if scope:
+            parent_qn = f"{parent_qn}.{scope}" if parent_qn else scope
             if kind == "function":
                 kind = "method"
         elif kind == "function" and parent_kind in CONTAINER_KINDS:
             kind = "method"
-        qualified = f"{parent_qn}.{item.name}" if parent_qn else item.name
-        stack.append((outer.end_byte, qualified, kind))
-        if item.is_scope:
+        qualified = f"{parent_qn}.{name}" if parent_qn else name
+        stack.append((-neg_end, qualified, kind))
+        if is_scope:
             continue
         span_start, span_end = outer.start_point, outer.end_point
-        name_start, name_end = item.name_node.start_point, item.name_node.end_point
-        body = _body(item.inner)
+        name_start, name_end = name_node.start_point, name_node.end_point
+        body = None if kind in _BODYLESS else _body(inner)
         doc = ""
-        if python and kind in ("function", "method", "class") and body is not None:
+        if python and body is not None and kind in ("function", "method", "class"):
             doc = _python_docstring(body, source)
         if not doc and _comment_above(source, start):
             doc = _leading_comment(spec, outer)
+        sig_start = inner.start_byte if outer.type == "decorated_definition" else start
         rows.append(
-            [item.name, qualified, kind,
+            [name, qualified, kind,
              span_start[0], span_start[1], span_end[0], span_end[1],
              name_start[0], name_start[1], name_end[0], name_end[1],
-             _signature(item, body, source), doc, parent_qn]
+             _signature(source, sig_start, body, -neg_end), doc, parent_qn]
         )  # fmt: skip
     return rows
 
@@ -315,17 +325,13 @@ def _body(inner: tree_sitter.Node) -> tree_sitter.Node | None:
     return body
 
 
-def _signature(item: _Found, body: tree_sitter.Node | None, source: bytes) -> str:
-    inner = item.inner
-    start_node = (
-        item.outer if item.outer is inner or item.outer.type != "decorated_definition" else inner
-    )
-    start = start_node.start_byte
+def _signature(source: bytes, start: int, body: tree_sitter.Node | None, end: int) -> str:
+    """The header: from ``start`` to the body, else the first line; whitespace collapsed."""
     body_start = body.start_byte if body is not None else -1
     if body_start > start:
         raw = source[start : min(body_start, start + _SIGNATURE_MAX)]
     else:
-        raw = source[start : min(inner.end_byte, start + _SIGNATURE_MAX)].split(b"\n", 1)[0]
+        raw = source[start : min(end, start + _SIGNATURE_MAX)].split(b"\n", 1)[0]
     text = " ".join(raw.decode("utf-8", errors="replace").split())
     if text.endswith(("{", ":", ";")):
         return text[:-1].rstrip()

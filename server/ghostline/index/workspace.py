@@ -52,6 +52,7 @@ ChangeCallback = Callable[[list[Path]], None]
 _FACTS_LRU = 512
 _TREES_LRU = 8
 _INSTALL_BATCH = 64
+_SAVE_BATCH = 1000
 
 
 def _key(path: str | Path) -> str:
@@ -89,7 +90,7 @@ class WorkspaceIndex:
         self._defs_lru: OrderedDict[str, list[Definition]] = OrderedDict()
         self._imports: dict[str, list[Import]] = {}
         self._trees: OrderedDict[str, tuple[int, tree_sitter.Tree, bytes]] = OrderedDict()
-        self._names: dict[str, list[str]] | None = None
+        self._names: dict[str, list[str]] = {}  # definition name -> files, kept current
         self._resolver: Resolver | None = None
         self._importers: tuple[dict[str, set[str]], dict[str, set[str]]] | None = None
         self._basenames: dict[str, list[Path]] | None = None
@@ -215,6 +216,9 @@ class WorkspaceIndex:
             if len(batch) >= _INSTALL_BATCH:
                 self._install(batch)
                 batch = []
+            if len(to_save) >= _SAVE_BATCH and self._cache is not None:
+                self._cache.save(to_save)  # while workers parse on; keeps a cancelled scan
+                to_save = []
             if progress is not None and done % step == 0:
                 progress(done, total)
         self._install(batch)
@@ -241,9 +245,8 @@ class WorkspaceIndex:
                     self._defs_lru.pop(key, None)
                     self._imports.pop(key, None)
                     self._trees.pop(key, None)
-                    if self._names is not None:
-                        self._unindex_names(key, old)
-                        self._index_names(key, record)
+                    self._unindex_names(key, old)
+                    self._index_names(key, record)
                     self._importers = None
                 if old is None:
                     self._file_set_changed()
@@ -256,8 +259,7 @@ class WorkspaceIndex:
             self._defs_lru.pop(key, None)
             self._imports.pop(key, None)
             self._trees.pop(key, None)
-            if self._names is not None:
-                self._unindex_names(key, old)
+            self._unindex_names(key, old)
             self._file_set_changed()
             return True
 
@@ -267,13 +269,11 @@ class WorkspaceIndex:
         self._basenames = None
 
     def _index_names(self, key: str, record: FileRecord) -> None:
-        assert self._names is not None
         for name in record.names.split("\n"):
             if name:
                 self._names.setdefault(name, []).append(key)
 
     def _unindex_names(self, key: str, record: FileRecord | None) -> None:
-        assert self._names is not None
         if record is None:
             return
         for name in record.names.split("\n"):
@@ -282,16 +282,6 @@ class WorkspaceIndex:
                 keys.remove(key)
                 if not keys:
                     del self._names[name]
-
-    def _name_index(self) -> dict[str, list[str]]:
-        if self._names is None:
-            names: dict[str, list[str]] = {}
-            for key, record in self._records.items():
-                for name in record.names.split("\n"):
-                    if name:
-                        names.setdefault(name, []).append(key)
-            self._names = names
-        return self._names
 
     def _remember_defs(self, key: str, definitions: list[Definition]) -> None:
         self._defs_lru[key] = definitions
@@ -523,6 +513,13 @@ class WorkspaceIndex:
         if self._cache is not None:
             self._cache.close()
 
+    def warm_up(self) -> None:
+        """Build the lazily made lookup tables (import graph, file names) now, e.g. in the
+        scan thread right after ``scan``, so the first query does not pay for them."""
+        with self._lock:
+            self._importers_index()
+            self._basename_index()
+
     # --- queries ------------------------------------------------------------------------
 
     def all_files(self) -> list[Path]:
@@ -534,7 +531,7 @@ class WorkspaceIndex:
         """Every definition called ``name`` (the short name, not qualified)."""
         with self._lock:
             result: list[Definition] = []
-            for key in self._name_index().get(name, ()):
+            for key in self._names.get(name, ()):
                 if key not in self._docs:
                     result.extend(d for d in self._definitions_of(key) if d.name == name)
             for doc in self._docs.values():
@@ -618,15 +615,18 @@ class WorkspaceIndex:
         """Test files that belong to ``path`` by its language's conventions, nearest first."""
         key = Path(_key(path))
         with self._lock:
-            if self._basenames is None:
-                names: dict[str, list[Path]] = defaultdict(list)
-                for item in self._records.keys() | self._docs.keys():
-                    names[os.path.basename(item)].append(Path(item))
-                self._basenames = dict(names)
-            basenames = self._basenames
+            basenames = self._basename_index()
         return find_test_files(
             key, lambda name: basenames.get(name, ()), self.file_text, self._rules.root_of(key)
         )
+
+    def _basename_index(self) -> dict[str, list[Path]]:
+        if self._basenames is None:
+            names: dict[str, list[Path]] = defaultdict(list)
+            for item in self._records.keys() | self._docs.keys():
+                names[os.path.basename(item)].append(Path(item))
+            self._basenames = dict(names)
+        return self._basenames
 
     def file_text(self, path: Path) -> str | None:
         """The editor's text of an open document, else the file on disk (None if unreadable)."""

@@ -58,6 +58,7 @@ def test_scan_and_definition_queries(python_ws: tuple[Path, WorkspaceIndex]) -> 
 
 def test_imports_importers_and_tests(python_ws: tuple[Path, WorkspaceIndex]) -> None:
     root, index = python_ws
+    index.warm_up()
     shapes = root / "pkg/shapes.py"
     resolved = [(i.module, i.level, i.resolved) for i in index.imports(root / "pkg/util.py")]
     assert resolved == [("", 1, shapes), ("shapes", 1, shapes), ("outside", 2, None)]
