@@ -175,18 +175,33 @@ async def complete_once(engine: Engine, request: GenerationRequest) -> Timing:
     return Timing(first if first is not None else total, total, tokens, "".join(pieces))
 
 
-async def latency(
-    engine: Engine, request: GenerationRequest, runs: int
-) -> tuple[list[Timing], list[Timing]]:
-    """(warm, cold) timings: the same prompt again (its KV cache reused), then prompts with a
-    new first line each (nothing to reuse)."""
-    await complete_once(engine, request)  # warm-up: model pages, prompt cache
-    warm = [await complete_once(engine, request) for _ in range(runs)]
-    cold = []
+@dataclass
+class Latencies:
+    warm: list[Timing]
+    cold: list[Timing]
+
+
+async def compare(
+    engines: Sequence[Engine], request: GenerationRequest, runs: int
+) -> list[Latencies]:
+    """Warm and cold timings per engine, the engines taking turns so that a burst of load
+    from elsewhere on the machine hits all of them alike.
+
+    Warm: the same prompt again (its KV cache reused). Cold: a new first line each run, the
+    same for every engine (nothing to reuse)."""
+    for engine in engines:
+        await complete_once(engine, request)  # warm-up: model pages, prompt cache
+    results = [Latencies([], []) for _ in engines]
+    for _ in range(runs):
+        for engine, result in zip(engines, results, strict=True):
+            result.warm.append(await complete_once(engine, request))
     for run in range(runs):
-        prompt = f"# {time.time_ns()} run {run}\n{request.prompt}"
-        cold.append(await complete_once(engine, dataclasses.replace(request, prompt=prompt)))
-    return warm, cold
+        cold = dataclasses.replace(
+            request, prompt=f"# {time.time_ns()} run {run}\n{request.prompt}"
+        )
+        for engine, result in zip(engines, results, strict=True):
+            result.cold.append(await complete_once(engine, cold))
+    return results
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -284,34 +299,31 @@ async def run(args: argparse.Namespace, local_arg: LocalArg) -> int:
     print(
         f"{'backend':<26}{'first ms':>9}{'total ms':>9}{'first ms':>9}{'total ms':>9}{'tokens':>8}"
     )
-    rows: list[tuple[str, list[Timing]]] = []
     server = LlamaCppServer(model, n_ctx=args.n_ctx, threads=threads)
     with server:
         settings = BackendSettings(kind="openai", url=server.url, timeout_s=60.0)
-        remote = OpenAIEngine("llama-cpp-python", settings)
-        try:
-            await remote.start()
-            warm, cold = await latency(remote, request, args.runs)
-            rows.append(("openai (llama-cpp-python)", warm))
-            print(_row("openai (llama-cpp-python)", warm, cold), flush=True)
-        finally:
-            await remote.close()
+        names = ["openai (llama-cpp-python)"]
+        engines: list[Engine] = [OpenAIEngine("llama-cpp-python", settings)]
+        owned = [True]  # started and closed here
         if local_arg is not None:
-            owned = not isinstance(local_arg, Engine)
-            local = local_arg() if not isinstance(local_arg, Engine) else local_arg
-            try:
-                if owned:
-                    await local.start()
-                warm, cold = await latency(local, request, args.runs)
-                rows.append(("local (embedded worker)", warm))
-                print(_row("local (embedded worker)", warm, cold), flush=True)
-            finally:
-                if owned:
-                    await local.close()
-        else:
+            names.append("local (embedded worker)")
+            engines.append(local_arg if isinstance(local_arg, Engine) else local_arg())
+            owned.append(not isinstance(local_arg, Engine))
+        try:
+            for engine, mine in zip(engines, owned, strict=True):
+                if mine:
+                    await engine.start()
+            results = await compare(engines, request, args.runs)
+        finally:
+            for engine, mine in zip(engines, owned, strict=True):
+                if mine:
+                    await engine.close()
+        for name, timings in zip(names, results, strict=True):
+            print(_row(name, timings.warm, timings.cold), flush=True)
+        if local_arg is None:
             print(f"{'local':<26} (skipped)")
-        if len(rows) == 2 and rows[0][1][0].text != rows[1][1][0].text:
-            print("note: the two backends completed differently (sampling or template differs)")
+        if len({timings.warm[0].text for timings in results}) > 1:
+            print("note: the backends completed differently (sampling or template differs)")
         print(
             f"\n{args.clients} concurrent editors against one server for {args.seconds:g} s "
             f"(max {args.load_tokens} tokens a request):"
