@@ -481,3 +481,20 @@ def test_unknown_kind_is_an_engine_error() -> None:
     assert isinstance(
         create_http_engine("x", BackendSettings(kind="Ollama", model="m")), OllamaEngine
     )
+
+
+async def test_closing_the_engine_mid_stream_is_an_engine_error_and_it_reopens(
+    replay: ReplayServer,
+) -> None:
+    """`EngineRouter.update` may close an engine while one of its streams is running."""
+    replay.serve("POST", "/api/generate", "ollama/generate_raw_stream.jsonl", delay_s=0.05)
+    eng = engine("ollama", replay.url)
+    seen: list[StreamItem] = []
+    with pytest.raises(EngineError, match="closed the connection"):
+        async for item in eng.stream(GenerationRequest(prompt="x")):
+            seen.append(item)
+            await eng.close()
+    assert len(seen) == 1
+    again = await collect(eng, GenerationRequest(prompt="x"))  # a closed engine starts afresh
+    await eng.close()
+    assert text_of(again) == "\n    return a"
