@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Editor, server_env, write_sample_project
+from nvim_harness import Editor, server_env, write_sample_project
 
 pytestmark = pytest.mark.model
 

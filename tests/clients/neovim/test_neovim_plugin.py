@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Editor, fake_server_cmd, read_jsonl, write_sample_project
+from nvim_harness import Editor, fake_server_cmd, read_jsonl, write_sample_project
 
 DEF_HELLO = "def hello(name):\n    return name"
 
@@ -410,7 +410,7 @@ def test_text_helpers(make_editor: Any, nvim_bin: Path) -> None:
 
 @pytest.mark.parametrize("bad", [{"cmd": "ghostline"}, {"debounce_ms": "fast"}])
 def test_setup_rejects_bad_types(make_editor: Any, bad: dict[str, Any], tmp_path: Path) -> None:
-    from conftest import NVIM_BINARIES
+    from nvim_harness import NVIM_BINARIES
 
     ed = make_editor(NVIM_BINARIES["0.11"])
     ok = ed.lua("return (pcall(require('ghostline').setup, ...))", bad)
