@@ -122,8 +122,8 @@ class ScanStats:
 
     ``files_parsed`` were read and parsed; ``files_cached`` were taken from the persistent
     cache without parsing; ``files_removed`` had disappeared since the cache was written;
-    ``files_skipped`` were too large, binary or unreadable. ``cancelled`` is True when the
-    ``cancelled`` callback stopped the scan early.
+    ``files_skipped`` were too large, binary or unreadable (``skipped`` says which and why).
+    ``cancelled`` is True when the ``cancelled`` callback stopped the scan early.
     """
 
     files_total: int = 0
@@ -131,7 +131,6 @@ class ScanStats:
     files_cached: int = 0
     files_removed: int = 0
     files_skipped: int = 0
-    errors: int = 0
     cancelled: bool = False
     seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)
