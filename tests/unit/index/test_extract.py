@@ -243,6 +243,7 @@ def test_c_definitions() -> None:
         ("SHAPES_H", "constant"),
         ("MAX_SIDES", "constant"),
         ("circle", "struct"),
+        ("circle.radius", "field"),
         ("circle_t", "type"),
         ("color", "enum"),
         ("circle_area", "function"),
@@ -265,9 +266,12 @@ def test_cpp_definitions() -> None:
         ("geo.Shape.~Shape", "method"),
         ("geo.Shape.area", "method"),
         ("geo.Point", "struct"),
+        ("geo.Point.x", "field"),
+        ("geo.Point.y", "field"),
         ("geo.Circle", "class"),
         ("geo.Circle.Circle", "method"),
         ("geo.Circle.area", "method"),
+        ("geo.Circle.radius_", "field"),
         ("geo.twice", "function"),
     ]
     twice = by_qn(header)["geo.twice"]

@@ -353,3 +353,42 @@ def test_worker_processes_give_the_same_index(
     for path in plain.all_files():
         assert pooled.symbols(path) == plain.symbols(path)
         assert pooled.imports(path) == plain.imports(path)
+
+
+JAVA_CIRCLE = "src/main/java/com/example/shapes/Circle.java"
+
+
+@pytest.mark.parametrize(
+    ("fixture", "name", "expected"),
+    [
+        ("go", "Describe", [("main.go", 6, 14, "main")]),
+        ("go", "Circle", [("geom/geom.go", 31, 9, "Circle.Area"),
+                          ("geom/geom_test.go", 5, 7, "TestCircleArea"),
+                          ("main.go", 5, 12, "main")]),
+        ("ts", "diagonal", [("src/shapes.test.ts", 0, 17, None),
+                            ("src/shapes.test.ts", 4, 9, None)]),
+        ("rust", "area_of", [("src/lib.rs", 6, 21, None), ("src/lib.rs", 29, 8, "Circle.area")]),
+        ("java", "radius", [(JAVA_CIRCLE, 11, 25, "Circle.Circle"),  # the parameter
+                            (JAVA_CIRCLE, 12, 13, "Circle.Circle"),
+                            (JAVA_CIRCLE, 12, 22, "Circle.Circle"),
+                            (JAVA_CIRCLE, 18, 20, "Circle.area"),
+                            (JAVA_CIRCLE, 18, 29, "Circle.area")]),
+        ("c", "circle_area", []),  # declared in shapes.h, defined in shapes.c: no call
+        ("cpp", "radius_", [("shapes.cpp", 5, 27, "geo.Circle.Circle"),
+                            ("shapes.cpp", 9, 18, "geo.Circle.area"),
+                            ("shapes.cpp", 9, 28, "geo.Circle.area")]),
+    ],
+)  # fmt: skip
+def test_usages_by_language(
+    copy_fixture: Callable[[str], Path],
+    make_index: MakeIndex,
+    fixture: str,
+    name: str,
+    expected: list[tuple[str, int, int, str | None]],
+) -> None:
+    root = copy_fixture(fixture)
+    index = make_index(root)
+    index.scan()
+    found = [(u.path.relative_to(root).as_posix(), u.line, u.col, u.enclosing)
+             for u in index.usages(name)]  # fmt: skip
+    assert found == expected

@@ -7,6 +7,7 @@
 (union_specifier name: (_) @name body: (_)) @def.struct
 (enum_specifier name: (_) @name body: (_)) @def.enum
 (type_definition declarator: (type_identifier) @name) @def.type
+(field_declaration declarator: (field_identifier) @name) @def.field
 (preproc_def name: (identifier) @name) @def.constant
 (preproc_function_def name: (identifier) @name) @def.macro
 

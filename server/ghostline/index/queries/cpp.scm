@@ -15,6 +15,7 @@
 (type_definition declarator: (type_identifier) @name) @def.type
 (alias_declaration name: (_) @name) @def.type
 (concept_definition name: (_) @name) @def.type
+(field_declaration declarator: (field_identifier) @name) @def.field
 (preproc_def name: (identifier) @name) @def.constant
 (preproc_function_def name: (identifier) @name) @def.macro
 
