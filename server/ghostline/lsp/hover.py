@@ -1,0 +1,302 @@
+"""`textDocument/hover` and the "Insert docstring" code action.
+
+Thin handlers: find the definition under the cursor, ask ``features.docstrings`` for what
+to say or insert, build the LSP reply. A hover never fails: anything unexpected is logged
+and answered with nothing. ``ghostline.hoverStatus`` reports the hover's model calls and
+cache hits (tests count them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.workspace import TextDocument
+from pygls.workspace.position_codec import ServerTextPosition
+
+from ghostline.context.docstring import EXPLAINABLE_KINDS
+from ghostline.features.docstring_cache import SummaryCache, default_path
+from ghostline.features.docstring_style import (
+    definition_node,
+    detect_style,
+    parameter_names,
+    parse,
+    plan_insertion,
+    returns_value,
+    wants_sections,
+)
+from ghostline.features.docstrings import DocstringService, HoverInfo, find_target
+from ghostline.index.languages import spec_for_language_id, spec_for_path
+from ghostline.index.model import Definition
+from ghostline.index.parser import extract
+from ghostline.lsp.code_actions import ActionProvider, add_provider
+from ghostline.lsp.positions import cursor_offset
+from ghostline.lsp.server import GhostlineServer
+
+log = logging.getLogger(__name__)
+
+PROVIDER = "docstring"
+INSERTABLE_LANGUAGES = frozenset(
+    {"python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp"}
+)
+#: Other files sampled to learn the project's docstring style.
+STYLE_SAMPLE_FILES = 20
+
+_SERVICES: weakref.WeakKeyDictionary[GhostlineServer, DocstringService] = (
+    weakref.WeakKeyDictionary()
+)
+_LOCAL_FACTS: dict[str, tuple[int, list[Definition]]] = {}
+
+
+def service_for(ls: GhostlineServer) -> DocstringService:
+    """The server's docstring service (created on first use)."""
+    service = _SERVICES.get(ls)
+    if service is None:
+        service = DocstringService(
+            engine=lambda: ls.engine_for("hover"),
+            ensure_model=ls.ensure_model,
+            model_id=lambda: _model_id(ls),
+            model_name=lambda: _model_name(ls),
+            use_chat=lambda: bool(ls.model_info and ls.model_info.has_chat_template),
+            cache=SummaryCache(default_path()),
+        )
+        _SERVICES[ls] = service
+    return service
+
+
+def _model_id(ls: GhostlineServer) -> str:
+    """Which model writes the summaries, known before it is loaded (the cache key needs it
+    at once): the backend and the configured model (empty: the packaged default)."""
+    engine = ls.engine_for("hover")
+    backend = ls.settings.backends.get(ls.settings.backend_for("hover"))
+    model = backend.model if backend is not None else ls.settings.model
+    return f"{engine.name}:{model or 'default'}"
+
+
+def _model_name(ls: GhostlineServer) -> str:
+    info = ls.model_info
+    return info.name if info is not None else ""
+
+
+def hover_status(ls: GhostlineServer) -> dict[str, object]:
+    """Counters for the lead's ``ghostline.status`` (``"hover": hover_status(ls)``)."""
+    return service_for(ls).status()
+
+
+def register(server: GhostlineServer) -> None:
+    service_for(server)
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    async def hover(ls: GhostlineServer, params: types.HoverParams) -> types.Hover | None:
+        try:
+            return await hover_at(ls, params.text_document.uri, params.position)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a hover must never surface as an error
+            log.exception("hover failed")
+            return None
+
+    @server.command("ghostline.hoverStatus")
+    def on_hover_status(ls: GhostlineServer, *args: Any) -> dict[str, object]:
+        return hover_status(ls)
+
+    add_provider(ActionProvider(PROVIDER, list_actions, resolve_action))
+
+
+# --- documents and definitions ---------------------------------------------------------------
+
+
+def _document(ls: GhostlineServer, uri: str) -> TextDocument:
+    return ls.workspace.get_text_document(uri)
+
+
+def file_definitions(ls: GhostlineServer, doc: TextDocument) -> list[Definition]:
+    """Definitions of an open document: from the index, else parsed here (no index yet)."""
+    path = Path(ls.document_path(doc.uri))
+    index = ls.index
+    if index is not None and index.is_open(path):
+        return index.symbols(path)
+    version = doc.version or 0
+    cached = _LOCAL_FACTS.get(doc.uri)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    spec = spec_for_language_id(doc.language_id or "") or spec_for_path(path)
+    if spec is None:
+        return []
+    data = doc.source.encode("utf-8")
+    definitions = extract(spec, spec.parser().parse(data), data, path).definitions
+    _LOCAL_FACTS[doc.uri] = (version, definitions)
+    if len(_LOCAL_FACTS) > 32:
+        _LOCAL_FACTS.pop(next(iter(_LOCAL_FACTS)))
+    return definitions
+
+
+def _text_of(ls: GhostlineServer, path: Path, doc: TextDocument) -> str | None:
+    if Path(ls.document_path(doc.uri)) == path:
+        return doc.source
+    return ls.index.file_text(path) if ls.index is not None else None
+
+
+def _location(ls: GhostlineServer, definition: Definition, here: Path) -> str:
+    if definition.path == here:
+        return ""
+    for root in ls.workspace_roots():
+        try:
+            relative = definition.path.relative_to(root)
+        except ValueError:
+            continue
+        return f"{relative.as_posix()}:{definition.span.start_line + 1}"
+    return f"{definition.path.name}:{definition.span.start_line + 1}"
+
+
+# --- hover ---------------------------------------------------------------------------------
+
+
+async def hover_at(
+    ls: GhostlineServer, uri: str, position: types.Position
+) -> types.Hover | None:
+    doc = _document(ls, uri)
+    text = doc.source
+    if not text or len(text) > ls.settings.max_file_bytes:
+        return None
+    offset, _ = cursor_offset(doc, position)
+    path = Path(ls.document_path(uri))
+    definitions = file_definitions(ls, doc)
+    index = ls.index
+
+    def resolve(name: str) -> list[Definition]:
+        local = [d for d in definitions if d.name == name]
+        if index is None:
+            return local
+        found = index.definitions(name)
+        return found or local
+
+    target = find_target(text, offset, definitions, resolve, path)
+    if target is None:
+        return None
+    definition = target.definition
+    file_text = _text_of(ls, definition.path, doc)
+    if file_text is None:
+        return None
+    info: HoverInfo = await service_for(ls).explain(
+        definition, file_text, index, ls.settings.hover_time_limit_s,
+        location=_location(ls, definition, path),
+    )
+    return types.Hover(
+        contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=info.markdown()),
+        range=types.Range(start=_position(doc, target.start), end=_position(doc, target.end)),
+    )
+
+
+def _position(doc: TextDocument, offset: int) -> types.Position:
+    text = doc.source
+    line = text.count("\n", 0, offset)
+    col = offset - (text.rfind("\n", 0, offset) + 1)
+    return _client_position(doc, line, col)
+
+
+def _client_position(doc: TextDocument, line: int, col: int) -> types.Position:
+    lines = doc.lines
+    if line >= len(lines):
+        return types.Position(line=line, character=0)
+    return doc.position_codec.position_to_client_units(lines, ServerTextPosition(line, col))
+
+
+# --- insert docstring -----------------------------------------------------------------------
+
+
+def definition_at_header(definitions: list[Definition], line: int) -> Definition | None:
+    """The innermost definition whose header (first line up to its name) holds ``line``."""
+    best = None
+    for definition in definitions:
+        if definition.span.start_line <= line <= definition.name_span.end_line:
+            best = definition
+    return best
+
+
+def list_actions(ls: GhostlineServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    """An "Insert docstring" action on an undocumented definition's header (no model)."""
+    doc = _document(ls, params.text_document.uri)
+    definitions = file_definitions(ls, doc)
+    _, position = cursor_offset(doc, params.range.start)
+    definition = definition_at_header(definitions, position.line)
+    if definition is None or definition.doc or definition.kind not in EXPLAINABLE_KINDS:
+        return []
+    if definition.language not in INSERTABLE_LANGUAGES:
+        return []
+    noun = "docstring" if definition.language == "python" else "doc comment"
+    return [types.CodeAction(
+        title=f"Insert {noun} for `{definition.name}` (Ghostline)",
+        kind=types.CodeActionKind.RefactorRewrite,
+        data={"provider": PROVIDER, "uri": doc.uri, "qualified": definition.qualified_name,
+              "line": definition.span.start_line},
+    )]
+
+
+async def resolve_action(ls: GhostlineServer, action: types.CodeAction) -> types.CodeAction:
+    data = action.data if isinstance(action.data, dict) else {}
+    uri = str(data.get("uri", ""))
+    doc = _document(ls, uri)
+    definitions = file_definitions(ls, doc)
+    candidates = [d for d in definitions if d.qualified_name == data.get("qualified")]
+    if not candidates:
+        return action
+    line = int(data.get("line", 0))
+    definition = min(candidates, key=lambda d: abs(d.span.start_line - line))
+    if definition.doc:
+        return action
+    text = doc.source
+    tree = parse(definition.language, text)
+    style = project_style(ls, definition, definitions)
+    node = definition_node(tree, definition) if tree is not None else None
+    names: list[str] = []
+    returns = False
+    if wants_sections(style) and definition.kind in ("function", "method"):
+        names = parameter_names(node, definition.language)
+        returns = returns_value(node, definition)
+    parts = await service_for(ls).doc_parts(
+        definition, text, ls.index, params=names, returns=returns
+    )
+    if parts is None:
+        ls.show_message(
+            f"Ghostline: no docstring for `{definition.name}`: the model gave no usable "
+            "answer or is not available.", types.MessageType.Warning,
+        )
+        return action
+    insertion = plan_insertion(text, definition, parts, style, tree)
+    if insertion is None:
+        return action
+    edit = types.TextEdit(
+        range=types.Range(
+            start=_client_position(doc, insertion.line, insertion.col),
+            end=_client_position(doc, insertion.end_line, insertion.end_col),
+        ),
+        new_text=insertion.text,
+    )
+    action.edit = types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(
+        text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri,
+                                                                    version=doc.version),
+        edits=[edit],
+    )])
+    return action
+
+
+def project_style(
+    ls: GhostlineServer, definition: Definition, definitions: list[Definition]
+) -> str:
+    """The docstring style of this file, else of nearby files of the same language."""
+    docs = [d.doc for d in definitions if d.doc]
+    style = detect_style(docs, definition.language)
+    index = ls.index
+    if style != "plain" or index is None:
+        return style
+    here = definition.path
+    files = [f for f in index.all_files() if f != here and f.suffix == here.suffix]
+    files.sort(key=lambda f: (f.parent != here.parent, len(f.parts)))
+    for path in files[:STYLE_SAMPLE_FILES]:
+        docs.extend(d.doc for d in index.symbols(path) if d.doc)
+    return detect_style(docs, definition.language)
