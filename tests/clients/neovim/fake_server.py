@@ -1,13 +1,16 @@
-"""A fake Ghostline LSP server for the Neovim client's fast tests (no model).
+"""A fake Ghostline LSP server for the Neovim client's fast tests (no model, stdlib only, so
+it starts in a blink).
 
-It answers inline completion from the texts in `initializationOptions["fake"]["items"]`: each
-text is a completion of the cursor's line from its start, so the reply is what is left of
-every text whose start matches the line before the cursor; with "wordRange" the item's range
-starts at the identifier before the cursor (positions in the negotiated encoding). A delay
-lets a test cancel a request in flight. Hover returns a fixed text,
-and code actions with one "Generate tests for NAME" action whose edit appends a line.
-Every request, cancellation and reply is appended as one JSON line to the file named by
-`$GHOSTLINE_FAKE_LOG`, so tests can see what reached the server.
+Inline completion answers from the texts in `initializationOptions["fake"]["items"]`: each
+text completes the cursor's line from its start, so the reply holds what is left of every text
+whose start matches the line before the cursor. With "wordRange" the item's range starts at
+the identifier before the cursor (positions in the negotiated encoding). "delayMs" delays the
+reply, so a test can cancel a request in flight: a cancelled request gets RequestCancelled.
+Hover returns a fixed text; code actions one "Generate tests for add" action whose edit
+appends a line. "progress" reports work-done progress after `initialized`, "errorMessage"
+sends an error `window/showMessage`.
+
+Every request, cancellation and reply is appended as one JSON line to `$GHOSTLINE_FAKE_LOG`.
 
 Run: python fake_server.py  (stdio)
 """
@@ -17,125 +20,210 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 import time
 from typing import Any
 
-from lsprotocol import types
-from pygls.lsp.server import LanguageServer
-
-server = LanguageServer("ghostline", "0.0-fake")
-_options: dict[str, Any] = {}
+REQUEST_CANCELLED = -32800
+METHOD_NOT_FOUND = -32601
 
 
-def _log(event: str, **fields: Any) -> None:
+def log(event: str, **fields: Any) -> None:
     path = os.environ.get("GHOSTLINE_FAKE_LOG")
-    if not path:
-        return
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps({"event": event, "t": time.monotonic(), **fields}) + "\n")
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"event": event, "t": time.monotonic(), **fields}) + "\n")
 
 
-@server.feature(types.INITIALIZE)
-def on_initialize(params: types.InitializeParams) -> None:
-    opts = params.initialization_options or {}
-    _options.update(opts.get("fake", {}) if isinstance(opts, dict) else {})
-    _log("initialize", options=opts)
+def units(text: str, encoding: str) -> int:
+    """Length of `text` in the code units of `encoding`."""
+    if encoding == "utf-8":
+        return len(text.encode("utf-8"))
+    if encoding == "utf-16":
+        return len(text.encode("utf-16-le")) // 2
+    return len(text)
 
 
-@server.feature(types.INITIALIZED)
-async def on_initialized(ls: LanguageServer, _params: types.InitializedParams) -> None:
-    if _options.get("errorMessage"):
-        ls.window_show_message(
-            types.ShowMessageParams(types.MessageType.Error, _options["errorMessage"])
-        )
-    if _options.get("progress"):
-        token = "fake-index"
-        await ls.work_done_progress.create_async(token)
-        ls.work_done_progress.begin(
-            token, types.WorkDoneProgressBegin(title="Indexing", percentage=0)
-        )
-        await asyncio.sleep(0.05)
-        ls.work_done_progress.report(
-            token, types.WorkDoneProgressReport(message="3/6 files", percentage=50)
-        )
-        await asyncio.sleep(0.05)
-        ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="6 files"))
+def index_of(line: str, character: int, encoding: str) -> int:
+    """Python index in `line` of an LSP character offset in `encoding`."""
+    for i in range(len(line) + 1):
+        if units(line[:i], encoding) >= character:
+            return i
+    return len(line)
 
 
-@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-def on_configuration(params: types.DidChangeConfigurationParams) -> None:
-    _log("didChangeConfiguration", settings=params.settings)
+class FakeServer:
+    def __init__(self) -> None:
+        self.options: dict[str, Any] = {}
+        self.encoding = "utf-16"
+        self.docs: dict[str, str] = {}
+        self.tasks: dict[Any, asyncio.Task[None]] = {}
+        self.pending: dict[Any, asyncio.Future[Any]] = {}
+        self.notifications: set[asyncio.Task[None]] = set()
+        self.next_id = 0
 
+    # -- transport -------------------------------------------------------------------------
 
-@server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
-async def on_inline_completion(
-    params: types.InlineCompletionParams,
-) -> types.InlineCompletionList | None:
-    doc = server.workspace.get_text_document(params.text_document.uri)
-    codec = doc.position_codec
-    pos = params.position
-    line = doc.lines[pos.line].rstrip("\n") if pos.line < len(doc.lines) else ""
-    cursor = codec.position_from_client_units(doc.lines, pos).character
-    _log(
-        "inlineCompletion",
-        line=pos.line,
-        character=pos.character,
-        text=line,
-        trigger=int(params.context.trigger_kind),
-        encoding=str(codec.encoding),
-    )
-    try:
-        await asyncio.sleep(float(_options.get("delayMs", 0)) / 1000)
-    except asyncio.CancelledError:
-        _log("cancelled", line=pos.line, character=pos.character)
-        raise
-    typed = line[:cursor]
-    start = cursor
-    if _options.get("wordRange"):
-        # Replace from the start of the identifier before the cursor, like some servers do.
-        while start > 0 and (typed[start - 1].isalnum() or typed[start - 1] == "_"):
-            start -= 1
-    start_pos = codec.position_to_client_units(
-        doc.lines, types.Position(line=pos.line, character=start)
-    )
-    items = [
-        types.InlineCompletionItem(insert_text=text[start:], range=types.Range(start_pos, pos))
-        for text in _options.get("items", [])
-        if text.startswith(typed) and len(text) > len(typed)
-    ]
-    _log("replied", items=len(items))
-    return types.InlineCompletionList(items=items)
+    def send(self, msg: dict[str, Any]) -> None:
+        body = json.dumps({"jsonrpc": "2.0", **msg}).encode()
+        sys.stdout.buffer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        sys.stdout.buffer.flush()
 
+    async def request(self, method: str, params: Any) -> Any:
+        self.next_id += 1
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.pending[self.next_id] = fut
+        self.send({"id": self.next_id, "method": method, "params": params})
+        return await fut
 
-@server.feature(types.TEXT_DOCUMENT_HOVER)
-def on_hover(params: types.HoverParams) -> types.Hover:
-    return types.Hover(
-        contents=types.MarkupContent(
-            kind=types.MarkupKind.Markdown, value=_options.get("hover", "fake docstring")
-        )
-    )
+    async def serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        while True:
+            length = 0
+            while True:
+                line = await reader.readline()
+                if not line:
+                    return
+                if line in (b"\r\n", b"\n"):
+                    break
+                name, _, value = line.decode().partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value)
+            msg = json.loads(await reader.readexactly(length))
+            if msg.get("method") == "exit":
+                return
+            self.dispatch(msg)
 
+    def dispatch(self, msg: dict[str, Any]) -> None:
+        if "method" not in msg:  # a response to one of our requests
+            fut = self.pending.pop(msg.get("id"), None)
+            if fut and not fut.done():
+                fut.set_result(msg.get("result"))
+            return
+        method, params, msg_id = msg["method"], msg.get("params") or {}, msg.get("id")
+        if method == "$/cancelRequest":
+            task = self.tasks.get(params.get("id"))
+            if task:
+                task.cancel()
+            return
+        handler = getattr(self, "on_" + method.replace("/", "_").replace("$", "S"), None)
+        if msg_id is None:
+            if handler:
+                task = asyncio.ensure_future(handler(params))
+                self.notifications.add(task)  # keep a reference until it is done
+                task.add_done_callback(self.notifications.discard)
+            return
+        self.tasks[msg_id] = asyncio.ensure_future(self.answer(msg_id, handler, params, method))
 
-@server.feature(types.TEXT_DOCUMENT_CODE_ACTION)
-def on_code_action(params: types.CodeActionParams) -> list[types.CodeAction]:
-    uri = params.text_document.uri
-    end = len(server.workspace.get_text_document(uri).lines)
-    edit = types.WorkspaceEdit(
-        changes={
-            uri: [
-                types.TextEdit(
-                    range=types.Range(types.Position(end, 0), types.Position(end, 0)),
-                    new_text="# fake generated tests\n",
-                )
-            ]
+    async def answer(self, msg_id: Any, handler: Any, params: Any, method: str) -> None:
+        try:
+            if handler is None:
+                self.send({"id": msg_id, "error": {"code": METHOD_NOT_FOUND, "message": method}})
+            else:
+                self.send({"id": msg_id, "result": await handler(params)})
+        except asyncio.CancelledError:
+            self.send({"id": msg_id, "error": {"code": REQUEST_CANCELLED, "message": "cancelled"}})
+        finally:
+            self.tasks.pop(msg_id, None)
+
+    # -- lifecycle and documents -----------------------------------------------------------
+
+    async def on_initialize(self, params: dict[str, Any]) -> dict[str, Any]:
+        opts = params.get("initializationOptions") or {}
+        self.options = opts.get("fake", {}) if isinstance(opts, dict) else {}
+        offered = (params.get("capabilities") or {}).get("general", {}).get("positionEncodings")
+        self.encoding = "utf-16" if not offered or "utf-16" in offered else offered[0]
+        log("initialize", options=opts)
+        return {
+            "capabilities": {
+                "positionEncoding": self.encoding,
+                "textDocumentSync": {"openClose": True, "change": 1},
+                "inlineCompletionProvider": {},
+                "hoverProvider": True,
+                "codeActionProvider": True,
+            },
+            "serverInfo": {"name": "ghostline", "version": "0.0-fake"},
         }
-    )
-    return [
-        types.CodeAction(
-            title="Generate tests for add", kind=types.CodeActionKind.Refactor, edit=edit
+
+    async def on_initialized(self, _params: Any) -> None:
+        if self.options.get("errorMessage"):
+            message = {"type": 1, "message": self.options["errorMessage"]}
+            self.send({"method": "window/showMessage", "params": message})
+        if self.options.get("progress"):
+            token = "fake-index"
+            await self.request("window/workDoneProgress/create", {"token": token})
+            for value in (
+                {"kind": "begin", "title": "Indexing", "percentage": 0},
+                {"kind": "report", "message": "3/6 files", "percentage": 50},
+                {"kind": "end", "message": "6 files"},
+            ):
+                self.send({"method": "$/progress", "params": {"token": token, "value": value}})
+                await asyncio.sleep(0.05)
+
+    async def on_shutdown(self, _params: Any) -> None:
+        return None
+
+    async def on_textDocument_didOpen(self, params: dict[str, Any]) -> None:
+        self.docs[params["textDocument"]["uri"]] = params["textDocument"]["text"]
+
+    async def on_textDocument_didChange(self, params: dict[str, Any]) -> None:
+        self.docs[params["textDocument"]["uri"]] = params["contentChanges"][-1]["text"]
+
+    async def on_workspace_didChangeConfiguration(self, params: dict[str, Any]) -> None:
+        log("didChangeConfiguration", settings=params.get("settings"))
+
+    # -- features --------------------------------------------------------------------------
+
+    async def on_textDocument_inlineCompletion(self, params: dict[str, Any]) -> dict[str, Any]:
+        pos = params["position"]
+        lines = self.docs.get(params["textDocument"]["uri"], "").split("\n")
+        line = lines[pos["line"]] if pos["line"] < len(lines) else ""
+        cursor = index_of(line, pos["character"], self.encoding)
+        log(
+            "inlineCompletion",
+            line=pos["line"],
+            character=pos["character"],
+            text=line,
+            trigger=params.get("context", {}).get("triggerKind"),
+            encoding=self.encoding,
         )
-    ]
+        try:
+            await asyncio.sleep(float(self.options.get("delayMs", 0)) / 1000)
+        except asyncio.CancelledError:
+            log("cancelled", line=pos["line"], character=pos["character"])
+            raise
+        typed = line[:cursor]
+        start = cursor
+        if self.options.get("wordRange"):
+            while start > 0 and (typed[start - 1].isalnum() or typed[start - 1] == "_"):
+                start -= 1
+        start_pos = {"line": pos["line"], "character": units(line[:start], self.encoding)}
+        items = [
+            {"insertText": text[start:], "range": {"start": start_pos, "end": pos}}
+            for text in self.options.get("items", [])
+            if text.startswith(typed) and len(text) > len(typed)
+        ]
+        log("replied", items=len(items))
+        return {"items": items}
+
+    async def on_textDocument_hover(self, _params: Any) -> dict[str, Any]:
+        text = self.options.get("hover", "fake docstring")
+        return {"contents": {"kind": "markdown", "value": text}}
+
+    async def on_textDocument_codeAction(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        uri = params["textDocument"]["uri"]
+        end = {"line": self.docs.get(uri, "").count("\n"), "character": 0}
+        edit = {"range": {"start": end, "end": end}, "newText": "# fake generated tests\n"}
+        return [
+            {
+                "title": "Generate tests for add",
+                "kind": "refactor",
+                "edit": {"changes": {uri: [edit]}},
+            }
+        ]
 
 
 if __name__ == "__main__":
-    server.start_io()
+    asyncio.run(FakeServer().serve())
