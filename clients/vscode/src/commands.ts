@@ -8,7 +8,7 @@ import {
   Command,
   ExecuteCommandRequest,
 } from 'vscode-languageclient/node';
-import { findGenerateTests } from './core/codeActions';
+import { findGenerateTests, isBareCommand, needsResolve } from './core/codeActions';
 import { run } from './core/process';
 import { SECTION } from './core/settings';
 import { Controller } from './controller';
@@ -78,25 +78,25 @@ async function generateTests(controller: Controller): Promise<void> {
         );
         return;
       }
-      let action: CodeAction | Command = found;
-      if (CodeAction.is(action) && action.edit === undefined && action.command === undefined) {
-        action = await controller.trackBusy(() =>
-          client.sendRequest(CodeActionResolveRequest.type, found as CodeAction, token),
-        );
-      }
+      const action: CodeAction | Command = needsResolve(found)
+        ? await controller.trackBusy(() =>
+            client.sendRequest(CodeActionResolveRequest.type, found as CodeAction, token),
+          )
+        : found;
       if (token.isCancellationRequested) {
         return;
       }
-      const command = CodeAction.is(action) ? action.command : action;
-      if (CodeAction.is(action) && action.edit !== undefined) {
-        const edit = await client.protocol2CodeConverter.asWorkspaceEdit(action.edit, token);
-        if (!(await vscode.workspace.applyEdit(edit))) {
+      const command = isBareCommand(action) ? (action as Command) : (action as CodeAction).command;
+      const edit = isBareCommand(action) ? undefined : (action as CodeAction).edit;
+      if (edit !== undefined) {
+        const converted = await client.protocol2CodeConverter.asWorkspaceEdit(edit, token);
+        if (!(await vscode.workspace.applyEdit(converted))) {
           void vscode.window.showErrorMessage('Ghostline: the generated tests could not be applied.');
           return;
         }
-        await revealOtherFile(edit, editor.document.uri);
+        await revealOtherFile(converted, editor.document.uri);
       }
-      if (command !== undefined && Command.is(command)) {
+      if (command !== undefined) {
         await controller.trackBusy(() =>
           client.sendRequest(
             ExecuteCommandRequest.type,
@@ -104,6 +104,9 @@ async function generateTests(controller: Controller): Promise<void> {
             token,
           ),
         );
+      }
+      if (edit === undefined && command === undefined) {
+        void vscode.window.showWarningMessage('Ghostline: the server returned no tests; see the log.');
       }
     },
   );

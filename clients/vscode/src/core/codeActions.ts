@@ -10,3 +10,17 @@ interface Titled {
 export function findGenerateTests<T extends Titled>(actions: readonly T[] | null | undefined): T | undefined {
   return (actions ?? []).find((action) => action.title.startsWith(GENERATE_TESTS_PREFIX));
 }
+
+/**
+ * A bare LSP `Command` (`{title, command: "name"}`) as opposed to a `CodeAction`, whose
+ * `command`, if any, is an object. (The protocol's `CodeAction.is` rejects an action that
+ * has neither `edit` nor `command`, which is exactly what an unresolved action looks like.)
+ */
+export function isBareCommand(action: Titled & { command?: unknown }): boolean {
+  return typeof action.command === 'string';
+}
+
+/** A code action the server left to `codeAction/resolve`: no edit and no command yet. */
+export function needsResolve(action: Titled & { command?: unknown; edit?: unknown }): boolean {
+  return !isBareCommand(action) && action.edit === undefined && action.command === undefined;
+}

@@ -6,6 +6,8 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import {
+  ApplyWorkspaceEditParams,
+  ApplyWorkspaceEditRequest,
   CancellationTokenSource,
   ConfigurationRequest,
   LogMessageNotification,
@@ -59,6 +61,8 @@ export class ServerSession {
   readonly progress: ProgressEvent[] = [];
   readonly messages: { type: number; message: string }[] = [];
   readonly configurationRequests: unknown[] = [];
+  /** `workspace/applyEdit` requests; answered "applied", as VS Code does after applying. */
+  readonly appliedEdits: ApplyWorkspaceEditParams[] = [];
   private readonly stderrChunks: string[] = [];
   private readonly exited: Promise<number | null>;
   private readonly activeProgress = new Set<string | number>();
@@ -98,6 +102,10 @@ export class ServerSession {
           this.notifyProgressWaiters();
         }
       });
+    });
+    c.onRequest(ApplyWorkspaceEditRequest.type, (params) => {
+      this.appliedEdits.push(params);
+      return { applied: true };
     });
     c.onRequest(RegistrationRequest.type, () => undefined);
     c.onRequest(UnregistrationRequest.type, () => undefined);
