@@ -58,7 +58,8 @@ async function generateTests(controller: Controller): Promise<void> {
   }
   const c2p = client.code2ProtocolConverter;
   await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: 'Ghostline: generating tests', cancellable: true },
+    // The server shows its own cancellable progress while it writes the tests.
+    { location: vscode.ProgressLocation.Window, title: 'Ghostline: generating tests' },
     async (_progress, token) => {
       const actions = await controller.trackBusy(() =>
         client.sendRequest(

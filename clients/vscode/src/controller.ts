@@ -10,11 +10,13 @@ import {
   LanguageClientOptions,
   ServerOptions,
   State,
+  WorkDoneProgressCancelNotification,
 } from 'vscode-languageclient/node';
 import { checkInstallation, installArgs, installCommandLine } from './core/installation';
 import { Interpreter, resolveInterpreter } from './core/interpreter';
 import { LANGUAGE_IDS, documentSelector } from './core/languages';
 import { SECTION, ServerSettings, SettingReader, needsRestart, toServerSettings } from './core/settings';
+import { ProgressNotifications } from './core/progressNotifications';
 import { SERVER_STATUS_COMMAND, StatusModel, serverStatusError } from './core/status';
 import { activeInterpreter, onActiveInterpreterChange } from './pythonExtension';
 import { StatusBar } from './statusBar';
@@ -27,6 +29,7 @@ export class Controller implements vscode.Disposable {
   readonly log: vscode.LogOutputChannel;
   private readonly model = new StatusModel();
   private readonly statusBar: StatusBar;
+  private readonly notifications: ProgressNotifications;
   private readonly disposables: vscode.Disposable[] = [];
   private client: LanguageClient | undefined;
   private interpreterInUse: Interpreter | undefined;
@@ -38,7 +41,20 @@ export class Controller implements vscode.Disposable {
   constructor() {
     this.log = vscode.window.createOutputChannel('Ghostline', { log: true });
     this.statusBar = new StatusBar(this.model);
-    this.disposables.push(this.log, this.statusBar);
+    this.notifications = new ProgressNotifications(
+      (title, run) =>
+        void vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: `Ghostline: ${title}`, cancellable: true },
+          (progress, cancellation) =>
+            run(
+              (step) => progress.report(step),
+              (listener) => cancellation.onCancellationRequested(listener),
+            ),
+        ),
+      (token) =>
+        void this.languageClient?.sendNotification(WorkDoneProgressCancelNotification.type, { token }),
+    );
+    this.disposables.push(this.log, this.statusBar, { dispose: () => this.notifications.clear() });
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration((event) => {
         if (needsRestart((section) => event.affectsConfiguration(section))) {
@@ -173,6 +189,7 @@ export class Controller implements vscode.Disposable {
         this.model.setLifecycle('starting');
       } else {
         this.model.setLifecycle('stopped');
+        this.notifications.clear();
         if (this.client === client && event.oldState === State.Running) {
           this.model.setError('the server stopped; see the log, then run "Ghostline: Restart Server"');
         }
@@ -242,8 +259,11 @@ export class Controller implements vscode.Disposable {
             }
           },
         },
+        // Progress goes to the status bar (and a cancellable notification when the server
+        // allows cancelling), not to the client's own window progress.
         handleWorkDoneProgress: (token, params, next) => {
           this.model.onProgress(token, params);
+          this.notifications.handle(token, params);
           this.statusBar.render();
           if (params.kind === 'end') {
             next(token, params); // lets the client drop its own (hidden) progress part
