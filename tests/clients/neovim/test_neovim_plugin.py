@@ -187,6 +187,23 @@ def test_next_prev_dismiss(make_editor: Any, nvim_bin: Path, ghost: str, tmp_pat
     assert ed.lines() == ["    "]
 
 
+def test_trigger_key_asks_again_after_dismiss(
+    make_editor: Any, nvim_bin: Path, ghost: str, tmp_path: Path
+) -> None:
+    ed, log = start(make_editor, nvim_bin, tmp_path, ghost=ghost, fake={"items": [DEF_HELLO]})
+    ed.keys("i")
+    wait_ghost(ed, DEF_HELLO)
+    ed.keys("<C-]>")
+    ed.wait(lambda: ed.ghost_marks() == [], 5, "the suggestion dismissed")
+    asked = len(server_events(log, "inlineCompletion"))
+    ed.keys("<M-\\>")
+    wait_ghost(ed, DEF_HELLO)
+    requests = server_events(log, "inlineCompletion")
+    assert len(requests) > asked
+    if ghost == "plugin":  # the built-in has no public way to send an Invoked request
+        assert requests[-1]["trigger"] == 1
+
+
 def test_insert_leave_clears_ghost_text(
     make_editor: Any, nvim_bin: Path, ghost: str, tmp_path: Path
 ) -> None:
@@ -288,7 +305,7 @@ def test_checkhealth(make_editor: Any, nvim_bin: Path, tmp_path: Path) -> None:
     assert "the server starts: ghostline 0.0-fake answered initialize" in report
     assert "ghost text (inlineCompletionProvider)" in report
     assert "hover docstrings (hoverProvider)" in report
-    assert "model: packaged default" in report
+    assert "model setting: packaged default" in report
     assert "ERROR" not in report
 
     ed.lua("require('ghostline').setup({ cmd = {'no-such-ghostline-binary'}, enable = false })")

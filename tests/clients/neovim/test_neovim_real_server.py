@@ -180,6 +180,10 @@ def test_checkhealth_with_the_running_server(real: Editor) -> None:
     ed.cmd("bwipeout")
     assert "running: client" in report
     assert "ghost text (inlineCompletionProvider)" in report
-    assert "model: packaged default" in report
+    assert "model setting: packaged default" in report
     assert "server reported: " in report  # e.g. "Ghostline: Gemma 3 270m ready"
+    assert "model loaded: " in report  # from the server's ghostline.status command
     assert "ERROR" not in report
+    status = ed.lua("return vim.api.nvim_exec2('Ghostline status', {output = true}).output")
+    assert "model: ready" in status
+    assert "last error: none" in status

@@ -118,26 +118,27 @@ local function check_model(cfg)
   local settings = (cfg.settings or {}).ghostline or cfg.init_options or {}
   local model = settings.model
   if model == nil or model == '' then
-    vim.health.ok('model: ' .. DEFAULT_MODEL)
+    vim.health.ok('model setting: ' .. DEFAULT_MODEL)
   elseif vim.uv.fs_stat(vim.fs.normalize(model)) then
-    vim.health.ok('model: ' .. model)
+    vim.health.ok('model setting: ' .. model)
   else
     vim.health.error('model file not found: ' .. model, { 'fix the `model` setting' })
   end
   local client = state.clients()[1]
-  local commands = client
-      and vim.tbl_get(client.server_capabilities or {}, 'executeCommandProvider', 'commands')
-    or {}
-  if vim.list_contains(commands, 'ghostline.status') then
-    local resp = client:request_sync(
-      'workspace/executeCommand',
-      { command = 'ghostline.status', arguments = {} },
-      3000
+  local status = client and state.server_status(client, 3000)
+  if status then
+    local desc = ('%s (%s), prompt template %s, backend %s'):format(
+      tostring(status.model),
+      tostring(status.modelPath),
+      tostring(status.template),
+      tostring(status.backend)
     )
-    if resp and resp.result then
-      for k, v in vim.spairs(resp.result) do
-        vim.health.info(('%s: %s'):format(k, type(v) == 'table' and vim.inspect(v) or tostring(v)))
-      end
+    if status.state == 'ready' then
+      vim.health.ok('model loaded: ' .. desc)
+    elseif status.state == 'error' then
+      vim.health.error('the model failed to load: ' .. tostring(status.error))
+    else
+      vim.health.info('model state: ' .. tostring(status.state))
     end
   end
   for _, line in ipairs(state.finished) do

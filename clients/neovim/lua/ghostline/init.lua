@@ -151,6 +151,14 @@ function M.status_lines()
       client.offset_encoding,
       table.concat(vim.tbl_keys(client.attached_buffers), ',')
     )
+    local status = state.server_status(client, 1000)
+    if status then
+      lines[#lines + 1] = ('model: %s, %s (%s)'):format(
+        tostring(status.state),
+        tostring(status.model),
+        tostring(status.modelPath)
+      )
+    end
   end
   local impl = ghost.for_buf(cur())
   if impl then

@@ -26,4 +26,22 @@ function M.clients(bufnr)
   return vim.lsp.get_clients({ name = 'ghostline', bufnr = bufnr })
 end
 
+--- The server's own status (`workspace/executeCommand` "ghostline.status"): state, model,
+--- modelPath, template, backend, error, ... Nil when the server does not offer it.
+---@param client vim.lsp.Client
+---@param timeout_ms integer
+---@return table?
+function M.server_status(client, timeout_ms)
+  local commands = vim.tbl_get(client.server_capabilities or {}, 'executeCommandProvider', 'commands')
+  if type(commands) ~= 'table' or not vim.list_contains(commands, 'ghostline.status') then
+    return nil
+  end
+  local resp = client:request_sync(
+    'workspace/executeCommand',
+    { command = 'ghostline.status', arguments = {} },
+    timeout_ms
+  )
+  return resp and type(resp.result) == 'table' and resp.result or nil
+end
+
 return M
