@@ -25,7 +25,7 @@ end, {
   complete = function(lead)
     return require('ghostline.commands').complete(lead)
   end,
-  desc = 'Ghostline: status, restart, log, trace, generate-tests',
+  desc = 'Ghostline: status, restart, log, trace, cancel, generate-tests',
 })
 
 ---@param args vim.api.keyset.create_autocmd.callback_args

@@ -7,8 +7,8 @@ whose start matches the line before the cursor. With "wordRange" the item's rang
 the identifier before the cursor (positions in the negotiated encoding). "delayMs" delays the
 reply, so a test can cancel a request in flight: a cancelled request gets RequestCancelled.
 Hover returns a fixed text; code actions one "Generate tests for add" action whose edit
-appends a line. "progress" reports work-done progress after `initialized`, "errorMessage"
-sends an error `window/showMessage`.
+appends a line. "progress" reports cancellable work-done progress after `initialized` (held
+"progressHoldMs" or until cancelled), "errorMessage" sends an error `window/showMessage`.
 
 Every request, cancellation and reply is appended as one JSON line to `$GHOSTLINE_FAKE_LOG`.
 
@@ -18,6 +18,7 @@ Run: python fake_server.py  (stdio)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -60,6 +61,7 @@ class FakeServer:
         self.tasks: dict[Any, asyncio.Task[None]] = {}
         self.pending: dict[Any, asyncio.Future[Any]] = {}
         self.notifications: set[asyncio.Task[None]] = set()
+        self.progress_done = asyncio.Event()
         self.next_id = 0
 
     # -- transport -------------------------------------------------------------------------
@@ -154,13 +156,21 @@ class FakeServer:
         if self.options.get("progress"):
             token = "fake-index"
             await self.request("window/workDoneProgress/create", {"token": token})
-            for value in (
-                {"kind": "begin", "title": "Indexing", "percentage": 0},
-                {"kind": "report", "message": "3/6 files", "percentage": 50},
-                {"kind": "end", "message": "6 files"},
+            hold = float(self.options.get("progressHoldMs", 0)) / 1000
+            begin = {"kind": "begin", "title": "Indexing", "percentage": 0, "cancellable": True}
+            for value, pause in (
+                (begin, 0.05),
+                ({"kind": "report", "message": "3/6 files", "percentage": 50}, hold),
+                ({"kind": "end", "message": "6 files"}, 0),
             ):
                 self.send({"method": "$/progress", "params": {"token": token, "value": value}})
-                await asyncio.sleep(0.05)
+                self.progress_done.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self.progress_done.wait(), pause or 0.05)
+
+    async def on_window_workDoneProgress_cancel(self, params: dict[str, Any]) -> None:
+        log("progressCancel", token=params.get("token"))
+        self.progress_done.set()
 
     async def on_shutdown(self, _params: Any) -> None:
         return None

@@ -320,6 +320,7 @@ def test_status_log_trace_commands(make_editor: Any, nvim_bin: Path, tmp_path: P
     assert "server: client" in status and "ghostline 0.0-fake" in status
     assert "last error: none" in status
     assert ed.nvim.call("getcompletion", "Ghostline ", "cmdline") == [
+        "cancel",
         "generate-tests",
         "log",
         "restart",
@@ -375,6 +376,25 @@ def test_setup_again_sends_new_settings_to_the_running_server(
     )
     # Re-attached with the new options: keymaps = false removed the keys.
     assert ed.lua("return vim.fn.maparg('<Tab>', 'i', false, true).desc") != "Ghostline: accept"
+
+
+def test_cancel_command_cancels_server_progress(
+    make_editor: Any, nvim_bin: Path, tmp_path: Path
+) -> None:
+    ed, log = start(
+        make_editor, nvim_bin, tmp_path, fake={"progress": True, "progressHoldMs": 10000}
+    )
+    ed.wait(
+        lambda: ed.trace("progress")[-1:] and ed.trace("progress")[-1]["kind"] == "report",
+        5,
+        "progress under way",
+    )
+    assert "Indexing: 3/6 files (50%)" in ed.lua("return require('ghostline').statusline()")
+    ed.cmd("Ghostline cancel")
+    ed.wait(lambda: server_events(log, "progressCancel"), 5, "the server seeing the cancel")
+    assert server_events(log, "progressCancel")[0]["token"] == "fake-index"
+    ed.wait(lambda: ed.trace("progress")[-1]["kind"] == "end", 5, "the progress ending")
+    assert ed.lua("return require('ghostline').statusline()") == "ghostline"
 
 
 def test_restart_starts_a_new_client(make_editor: Any, nvim_bin: Path, tmp_path: Path) -> None:

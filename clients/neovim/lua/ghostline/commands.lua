@@ -1,4 +1,4 @@
---- `:Ghostline {status|restart|log|trace|generate-tests}`.
+--- `:Ghostline {status|restart|log|trace|cancel|generate-tests}`.
 local M = {}
 
 ---@type table<string, fun()>
@@ -28,6 +28,10 @@ M.subcommands = {
     vim.api.nvim_buf_set_name(buf, 'ghostline://trace')
     vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
     vim.bo[buf].modifiable = false
+  end,
+  cancel = function()
+    local n = require('ghostline.progress').cancel()
+    vim.notify(('Ghostline: asked the server to cancel %d operation(s)'):format(n))
   end,
   ['generate-tests'] = function()
     require('ghostline').generate_tests()

@@ -42,6 +42,13 @@ function M.on_progress(args)
   end
   local token = tostring(params.token)
   local p = state.progress[token] or {}
+  p.token = params.token
+  p.client_id = data.client_id
+  if value.kind == 'begin' then
+    p.cancellable = value.cancellable == true
+  elseif value.cancellable ~= nil then
+    p.cancellable = value.cancellable == true
+  end
   p.title = value.title or p.title
   p.message = value.message or p.message
   p.percentage = value.percentage or p.percentage
@@ -64,6 +71,21 @@ function M.on_progress(args)
     vim.api.nvim_echo({ { msg:sub(1, width), 'Comment' } }, false, {})
   end
   pcall(vim.cmd.redrawstatus)
+end
+
+--- Ask the server to cancel its cancellable work in progress (window/workDoneProgress/cancel).
+---@return integer how many
+function M.cancel()
+  local n = 0
+  for _, p in pairs(state.progress) do
+    local client = p.cancellable and vim.lsp.get_client_by_id(p.client_id)
+    if client then
+      client:notify('window/workDoneProgress/cancel', { token = p.token })
+      trace.add('progress-cancel', { title = p.title })
+      n = n + 1
+    end
+  end
+  return n
 end
 
 return M
