@@ -29,10 +29,10 @@ _NOT_CALLEES = frozenset({
     "case", "else", "try", "except", "raise", "throw", "def", "class", "struct", "impl",
     "where", "loop", "do",
 })
-MAX_SOURCE_LINES = 80
-MAX_SOURCE_CHARS = 3200
-MAX_CALLEES = 5
-MAX_CALL_SITES = 3
+MAX_SOURCE_LINES = 50
+MAX_SOURCE_CHARS = 2000
+MAX_CALLEES = 4
+MAX_CALL_SITES = 2
 
 
 class Lookup(Protocol):

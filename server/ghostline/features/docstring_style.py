@@ -14,7 +14,7 @@ import re
 import textwrap
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import tree_sitter
 
@@ -81,6 +81,36 @@ def detect_style(docs: Iterable[str], language: str = "python") -> str:
 
 def wants_sections(style: str) -> bool:
     return style in (GOOGLE, NUMPY, REST, TAGS)
+
+
+# --- an existing comment the index may have missed ----------------------------------------
+
+
+_DOC_LINE = {"rust": ("///", "//!", "/**", "*", "*/"), "go": ("//",),
+             "javascript": ("/**", "*", "*/"), "typescript": ("/**", "*", "*/"),
+             "tsx": ("/**", "*", "*/"), "java": ("/**", "*", "*/"),
+             "c": ("//", "/*", "*", "*/"), "cpp": ("//", "/*", "*", "*/")}
+_MARKER = re.compile(r"^\s*(?:/\*\*+|\*+/|\*|//[/!]?|/\*)\s?")
+
+
+def comment_above(text: str, definition: Definition) -> str:
+    """The doc comment right above a definition (attributes skipped), markers removed.
+
+    A second look for when the index reports no doc (it can miss multi-line ``///``
+    blocks), so that hover does not explain, nor the action re-document, commented code.
+    """
+    prefixes = _DOC_LINE.get(definition.language)
+    if prefixes is None:
+        return ""
+    lines = text.split("\n")
+    row = min(definition.span.start_line, len(lines)) - 1
+    while row >= 0 and lines[row].strip().startswith(("#[", "@")):
+        row -= 1
+    found: list[str] = []
+    while row >= 0 and lines[row].strip().startswith(prefixes):
+        found.insert(0, _MARKER.sub("", lines[row].rstrip("\r")).removesuffix("*/").rstrip())
+        row -= 1
+    return "\n".join(found).strip()
 
 
 # --- the definition in the parse tree ---------------------------------------------------
@@ -279,9 +309,19 @@ def plan_insertion(
     tree = tree or parse(language, text)
     if tree is None:
         return None
-    lines = text.split("\n")
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
     if language == "python":
-        return _python_insertion(lines, tree, definition, parts, style)
+        found = _python_insertion(lines, tree, definition, parts, style)
+    else:
+        found = _comment_insertion(lines, definition, parts)
+    if found is not None and "\r\n" in text:  # keep the file's line endings
+        found = replace(found, text=found.text.replace("\n", "\r\n"))
+    return found
+
+
+def _comment_insertion(lines: list[str], definition: Definition, parts: DocParts
+                       ) -> Insertion | None:
+    language = definition.language
     line = definition.span.start_line
     if language == "rust":
         while line > 0 and lines[line - 1].strip().startswith("#["):

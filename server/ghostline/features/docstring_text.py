@@ -35,6 +35,8 @@ _FUNCTION_TO = re.compile(
     r"(?:function|method|helper|routine|procedure|utility)\s+(?:to|for)\s+(.+)",
     re.IGNORECASE,
 )
+_PASSIVE = re.compile(r"^(?:is|was)\s+(\w+ed\b.*|(?:run|done|thrown|written|given)\b.*)",
+                      re.IGNORECASE)
 _MODAL = re.compile(r"^(?:will|can|should|would|must|may)\s+(.+)", re.IGNORECASE)
 _NOUN_PHRASE = re.compile(r"^(?:is|was)\s+((?:a|an|the)\s+.+)", re.IGNORECASE)
 _ADVERB = re.compile(r"^(?:simply|just|basically|essentially|actually)\s+", re.IGNORECASE)
@@ -125,6 +127,8 @@ def render_summary(predicate: str, name: str, kind: str, language: str) -> str:
         noun = re.sub(r"^(?:is|was)\s+", "", predicate, flags=re.IGNORECASE)
         return f"{name} is {noun}" if language == "go" else _capitalize(noun)
     form, text = _verb_form(predicate)
+    if form == "passive":  # "is called when ..." → "Called when ..."
+        return f"{name} is {text}" if language == "go" else _capitalize(text)
     if language == "python":
         if form == "third":
             text = _swap_verbs(text, to_base)
@@ -137,13 +141,16 @@ def render_summary(predicate: str, name: str, kind: str, language: str) -> str:
 
 
 def _verb_form(predicate: str) -> tuple[str, str]:
-    """("third" | "infinitive" | "noun", text without filler) of a predicate."""
+    """("third" | "infinitive" | "passive" | "noun", text without filler) of a predicate."""
     text = _ADVERB.sub("", predicate)
     for pattern, form in ((_PURPOSE, "infinitive"), (_FUNCTION_TO, "infinitive"),
                           (_FUNCTION_NOUN, "third"), (_MODAL, "infinitive")):
         match = pattern.match(text)
         if match:
             return form, _ADVERB.sub("", match.group(1))
+    match = _PASSIVE.match(text)
+    if match:
+        return "passive", match.group(1)
     match = _NOUN_PHRASE.match(text)
     if match:
         return "noun", match.group(1)

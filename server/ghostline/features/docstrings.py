@@ -57,6 +57,9 @@ log = logging.getLogger(__name__)
 
 #: Hard limit of one generation on the model (the hover stops waiting much earlier).
 GENERATION_LIMIT_S = 30.0
+#: After a generation timed out or failed, the same definition is not tried again for this
+#: long (a slow machine must not spend all its time on one summary).
+RETRY_AFTER_S = 60.0
 #: How long "Insert docstring" waits for the model.
 ACTION_WAIT_S = 60.0
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$")
@@ -164,8 +167,9 @@ class HoverInfo:
     """What is known about a definition right now.
 
     ``state``: documented (its own docstring), generated (just now), cached, pending
-    (generation still running), no-answer (the model gave nothing usable), unavailable
-    (model failed to load or crashed) or plain (a kind that is not explained).
+    (generation still running), no-answer (the model gave nothing usable), busy (the last
+    try timed out; retried later), unavailable (model failed to load or crashed) or plain
+    (a kind that is not explained, or generation turned off).
     """
 
     definition: Definition
@@ -189,6 +193,9 @@ class HoverInfo:
             parts.append("*Ghostline is generating a summary… hover again in a moment.*")
         elif self.state == "no-answer":
             parts.append("*Ghostline: the model gave no usable summary for this definition.*")
+        elif self.state == "busy":
+            parts.append("*Ghostline: the model was too slow to summarize this; it will try "
+                         "again in a minute.*")
         elif self.state == "unavailable":
             parts.append("*Ghostline: no summary (the model is not available).*")
         if self.location:
@@ -237,6 +244,7 @@ class DocstringService:
         self._inflight: dict[str, asyncio.Task[str | None]] = {}
         self._pinned: set[str] = set()
         self._hover_key: str | None = None
+        self._busy_until: dict[str, float] = {}
 
     # -- hover ---------------------------------------------------------------------------
 
@@ -247,13 +255,14 @@ class DocstringService:
 
     async def explain(
         self, definition: Definition, file_text: str, lookup: Lookup | None, wait_s: float,
-        location: str = "",
+        location: str = "", generate: bool = True,
     ) -> HoverInfo:
-        """The hover of ``definition`` (``file_text``: the text of its file)."""
+        """The hover of ``definition`` (``file_text``: the text of its file); with
+        ``generate`` False (Ghostline turned off for the language) no model is asked."""
         model = self.model_name()
         if definition.doc:
             return HoverInfo(definition, "documented", location=location)
-        if definition.kind not in EXPLAINABLE_KINDS:
+        if definition.kind not in EXPLAINABLE_KINDS or not generate:
             return HoverInfo(definition, "plain", location=location)
         outcome = await self.summary(definition, file_text, lookup, wait_s, origin="hover")
         if outcome.predicate is None:
@@ -279,6 +288,8 @@ class DocstringService:
             self.cache_hits += 1
             return Outcome(cached, "cached")
         task = self._inflight.get(key)
+        if task is None and self._busy_until.get(key, 0.0) > time.monotonic():
+            return Outcome(None, "busy")
         if task is None:
             if origin == "hover":
                 self._supersede_hover(key)
@@ -330,7 +341,7 @@ class DocstringService:
         keyed = REQUEST_KEY if origin == "hover" else None
         request = summary_request(context, chat=chat, time_limit_s=GENERATION_LIMIT_S)
         request.key = keyed
-        predicate = await self._ask(request, context, chat)
+        predicate = await self._ask(key, request, context, chat)
         if predicate is None:
             return None
         shown = context.docs_shown(callees=chat)
@@ -340,7 +351,7 @@ class DocstringService:
             bare = summary_request(context, chat=chat, bare=True,
                                    time_limit_s=GENERATION_LIMIT_S)
             bare.key = keyed
-            again = await self._ask(bare, context, chat)
+            again = await self._ask(key, bare, context, chat)
             if again is None:
                 return None
             predicate = "" if is_copy(again, shown) else again
@@ -348,18 +359,27 @@ class DocstringService:
         return predicate
 
     async def _ask(
-        self, request: GenerationRequest, context: DocstringContext, chat: bool
+        self, key: str, request: GenerationRequest, context: DocstringContext, chat: bool
     ) -> str | None:
-        """The cleaned predicate; None when the generation did not finish normally."""
+        """The cleaned predicate; None when the generation did not finish normally (a
+        failure or a timeout also pauses new attempts for ``RETRY_AFTER_S``)."""
         text, finished = await self._run(request, first_sentence_end)
-        log.info("summary of %s: %r (%s)", context.definition.qualified_name, text,
-                 finished.reason if finished else "failed")
-        if finished is None or finished.reason == "cancelled":
+        log.info("summary of %s: %r (%s, %d prompt tokens, %.1f s)",
+                 context.definition.qualified_name, text,
+                 finished.reason if finished else "failed",
+                 finished.prompt_tokens if finished else 0,
+                 finished.total_s if finished else 0.0)
+        if finished is None:
+            self._busy_until[key] = time.monotonic() + RETRY_AFTER_S
+            return None
+        if finished.reason == "cancelled":  # superseded: free to start again at once
             return None
         raw = chat_predicate(text, context) if chat else text
         predicate = clean_predicate(raw, truncated=finished.reason in ("length", "time"))
         if not predicate and finished.reason == "time":
-            return None  # a busy machine, not a bad answer: not cached, asked again later
+            # a busy machine, not a bad answer: not cached, asked again a little later
+            self._busy_until[key] = time.monotonic() + RETRY_AFTER_S
+            return None
         return predicate
 
     async def _run(

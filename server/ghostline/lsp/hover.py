@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from pygls.workspace.position_codec import ServerTextPosition
 from ghostline.context.docstring import EXPLAINABLE_KINDS
 from ghostline.features.docstring_cache import SummaryCache, default_path
 from ghostline.features.docstring_style import (
+    comment_above,
     definition_node,
     detect_style,
     parameter_names,
@@ -135,6 +137,14 @@ def file_definitions(ls: GhostlineServer, doc: TextDocument) -> list[Definition]
     return definitions
 
 
+def with_comment(definition: Definition, text: str) -> Definition:
+    """The definition with the doc comment above it when the index found none."""
+    if definition.doc:
+        return definition
+    comment = comment_above(text, definition)
+    return replace(definition, doc=comment) if comment else definition
+
+
 def _text_of(ls: GhostlineServer, path: Path, doc: TextDocument) -> str | None:
     if Path(ls.document_path(doc.uri)) == path:
         return doc.source
@@ -178,13 +188,14 @@ async def hover_at(
     target = find_target(text, offset, definitions, resolve, path)
     if target is None:
         return None
-    definition = target.definition
-    file_text = _text_of(ls, definition.path, doc)
+    file_text = _text_of(ls, target.definition.path, doc)
     if file_text is None:
         return None
+    definition = with_comment(target.definition, file_text)
     info: HoverInfo = await service_for(ls).explain(
         definition, file_text, index, ls.settings.hover_time_limit_s,
         location=_location(ls, definition, path),
+        generate=ls.settings.language_enabled(doc.language_id or ""),
     )
     return types.Hover(
         contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=info.markdown()),
@@ -224,7 +235,9 @@ def list_actions(ls: GhostlineServer, params: types.CodeActionParams) -> list[ty
     definitions = file_definitions(ls, doc)
     _, position = cursor_offset(doc, params.range.start)
     definition = definition_at_header(definitions, position.line)
-    if definition is None or definition.doc or definition.kind not in EXPLAINABLE_KINDS:
+    if definition is None or definition.kind not in EXPLAINABLE_KINDS:
+        return []
+    if definition.doc or comment_above(doc.source, definition):
         return []
     if definition.language not in INSERTABLE_LANGUAGES:
         return []
@@ -247,9 +260,9 @@ async def resolve_action(ls: GhostlineServer, action: types.CodeAction) -> types
         return action
     line = int(data.get("line", 0))
     definition = min(candidates, key=lambda d: abs(d.span.start_line - line))
-    if definition.doc:
-        return action
     text = doc.source
+    if definition.doc or comment_above(text, definition):
+        return action
     tree = parse(definition.language, text)
     style = project_style(ls, definition, definitions)
     node = definition_node(tree, definition) if tree is not None else None

@@ -23,8 +23,9 @@ class FakeScriptedEngine:
 
     name = "fake"
 
-    def __init__(self, answers: list[str], delay_s: float = 0.0) -> None:
+    def __init__(self, answers: list[str], delay_s: float = 0.0, reason: str = "stop") -> None:
         self.answers = list(answers)
+        self.reason = reason
         self.delay_s = delay_s
         self.requests: list[GenerationRequest] = []
         self.cancelled = 0
@@ -43,7 +44,7 @@ class FakeScriptedEngine:
         except (asyncio.CancelledError, GeneratorExit):
             self.cancelled += 1
             raise
-        yield Finished(reason="stop", generated_tokens=len(words))
+        yield Finished(reason=self.reason, generated_tokens=len(words))
 
     async def count_tokens(self, text: str) -> int:
         return len(text.split())
@@ -143,14 +144,14 @@ async def test_copied_docstring_is_asked_again_without_context() -> None:
     defs = definitions(PY, text)
 
     class Lookup:
-        def definitions(self, name: str) -> list:  # type: ignore[type-arg]
+        def definitions(self, name: str) -> list:
             return [d for d in defs if d.name == name]
 
-        def symbols(self, path: Path) -> list:  # type: ignore[type-arg]
+        def symbols(self, path: Path) -> list:
             return defs
 
         def usages(self, name: str, limit: int = 50, *, per_file: int | None = None,
-                   include_definitions: bool = False) -> list:  # type: ignore[type-arg]
+                   include_definitions: bool = False) -> list:
             return []
 
     engine_prompts = engine.requests
@@ -208,3 +209,13 @@ async def test_doc_parts_with_parameters() -> None:
     again = await svc.doc_parts(named(DEFS, "scale"), TEXT, None, params=["points", "factor"],
                                 returns=True)
     assert again == parts and svc.model_calls == 2
+
+
+async def test_timed_out_generation_is_not_cached_and_paused() -> None:
+    engine = FakeScriptedEngine([" takes the points and"], reason="time")
+    svc = service(engine)
+    first = await svc.explain(named(DEFS, "scale"), TEXT, None, wait_s=5)
+    assert first.state == "unavailable"
+    again = await svc.explain(named(DEFS, "scale"), TEXT, None, wait_s=5)
+    assert again.state == "busy" and "too slow" in again.markdown()
+    assert svc.model_calls == 1 and svc.cached_predicate(named(DEFS, "scale"), TEXT) is None

@@ -189,3 +189,27 @@ def test_parameter_names_and_return_value(
     node = definition_node(tree, definition)
     assert parameter_names(node, definition.language) == params
     assert returns_value(node, definition) is returns
+
+
+def test_crlf_files_keep_their_line_endings() -> None:
+    text = PY.read_text().replace("\n", "\r\n")
+    definition = named(definitions(PY, text), "perimeter")
+    insertion = plan_insertion(text, definition, DocParts("Sum the sides."), PLAIN)
+    assert insertion is not None and insertion.text == '    """Sum the sides."""\r\n'
+    new = apply_insertion(text, insertion)
+    assert "\n" not in new.replace("\r\n", "")
+    assert named(definitions(PY, new), "perimeter").doc == "Sum the sides."
+
+
+def test_comment_above_sees_multi_line_doc_blocks_over_attributes() -> None:
+    from ghostline.features.docstring_style import comment_above
+
+    rust = ("fn a() {}\n\n/// Two lines\n/// of docs.\n#[derive(Clone)]\n"
+            "pub struct B {\n    x: u8,\n}\n\nfn c() {}\n")
+    defs = definitions(Path("x.rs"), rust)
+    assert comment_above(rust, named(defs, "B")) == "Two lines\nof docs."
+    assert comment_above(rust, named(defs, "c")) == ""  # a blank line parts them
+    ts = "/**\n * Chunked.\n */\nexport function f(): void {}\n"
+    assert comment_above(ts, named(definitions(Path("x.ts"), ts), "f")) == "Chunked."
+    assert comment_above("def f():\n    pass\n",
+                         named(definitions(Path("x.py"), "def f():\n    pass\n"), "f")) == ""

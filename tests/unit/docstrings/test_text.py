@@ -85,3 +85,13 @@ def test_verbs_joined_by_and_change_too() -> None:
         "Take a list of points and return the scaled points and labels."
     assert render_summary("is used to read keys and values and return them.", "f",
                           "function", "java") == "Reads keys and values and returns them."
+
+
+def test_passive_predicates_drop_the_is() -> None:
+    predicate = "is called when the subscriber is closed."
+    assert render_summary(predicate, "f", "method", "typescript") == \
+        "Called when the subscriber is closed."
+    assert render_summary(predicate, "f", "function", "python") == \
+        "Called when the subscriber is closed."
+    assert render_summary(predicate, "f", "function", "go") == \
+        "f is called when the subscriber is closed."
