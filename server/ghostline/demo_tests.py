@@ -1,0 +1,190 @@
+"""The "Generate tests" step of `ghostline demo`, and the editor session it (and the
+benchmark) drive: code actions, resolve, the command, and `workspace/applyEdit` answered
+like an editor would (versions checked, files created, insertions written to disk)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.uris import to_fs_path
+
+from ghostline.lsp_client import EditorSession
+
+COMMAND = "ghostline.generateTests"
+
+
+class TestsEditorSession(EditorSession):
+    """An `EditorSession` that also answers `workspace/applyEdit` and runs code actions."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        super().__init__(settings)
+        self.applied_at: list[float] = []
+        self.edits: list[types.ApplyWorkspaceEditParams] = []
+
+        @self.client.feature(types.WORKSPACE_APPLY_EDIT)
+        def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+            self.applied_at.append(time.perf_counter())
+            self.edits.append(params)
+            return self.apply(params.edit)
+
+    async def start(self, root: Path) -> float:
+        """Start the server and initialize (announcing workspace edits, file creation and
+        code action resolve); returns seconds until the model was ready."""
+        started = time.perf_counter()
+        await self.client.start_io(
+            sys.executable, "-m", "ghostline", "serve", "--log-level", "WARNING")
+        await self.client.initialize_async(types.InitializeParams(
+            process_id=None,
+            root_uri=root.resolve().as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=root.resolve().as_uri(),
+                                                     name=root.name)],
+            initialization_options=self.settings,
+            capabilities=capabilities(),
+        ))
+        self.client.initialized(types.InitializedParams())
+        deadline = time.monotonic() + 120
+        while (await self.status())["state"] == "loading" and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return time.perf_counter() - started
+
+    def apply(self, edit: types.WorkspaceEdit) -> types.ApplyWorkspaceEditResult:
+        """Apply to disk (and to open documents' text), refusing stale versions."""
+        changes: list[Any] = list(edit.document_changes or [])
+        for uri, edits in (edit.changes or {}).items():
+            changes.append(types.TextDocumentEdit(
+                text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None),
+                edits=list(edits)))
+        for change in changes:
+            if isinstance(change, types.TextDocumentEdit):
+                uri = change.text_document.uri
+                version = change.text_document.version
+                if version is not None and self.versions.get(uri) != version:
+                    return types.ApplyWorkspaceEditResult(
+                        applied=False, failure_reason=f"{uri} is at version "
+                        f"{self.versions.get(uri)}, not {version}")
+        for change in changes:
+            if isinstance(change, types.CreateFile):
+                path = Path(to_fs_path(change.uri) or "")
+                if path.exists() and not (change.options and change.options.overwrite):
+                    return types.ApplyWorkspaceEditResult(applied=False,
+                                                          failure_reason=f"{path} exists")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text("", encoding="utf-8")
+            elif isinstance(change, types.TextDocumentEdit):
+                self._apply_text_edits(change.text_document.uri, list(change.edits))
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    def _apply_text_edits(self, uri: str, edits: list[Any]) -> None:
+        path = Path(to_fs_path(uri) or "")
+        known = self.texts.get(uri)
+        text = known if known is not None else (
+            path.read_text(encoding="utf-8") if path.exists() else "")
+        lines = text.split("\n")
+        offsets = [0]
+        for line in lines:
+            offsets.append(offsets[-1] + len(line) + 1)
+
+        def offset(position: types.Position) -> int:
+            if position.line >= len(lines):
+                return len(text)
+            return offsets[position.line] + _utf16_to_index(lines[position.line],
+                                                            position.character)
+
+        spans = sorted(((offset(e.range.start), offset(e.range.end), i, e.new_text)
+                        for i, e in enumerate(edits)), reverse=True)
+        for start, end, _, new_text in spans:
+            text = text[:start] + new_text + text[end:]
+        path.write_text(text, encoding="utf-8")
+        if uri in self.texts:
+            self.texts[uri] = text
+            self.versions[uri] += 1
+
+    async def code_actions(self, uri: str, line: int, character: int) -> list[types.CodeAction]:
+        position = types.Position(line=line, character=character)
+        result = await self.client.text_document_code_action_async(types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(start=position, end=position),
+            context=types.CodeActionContext(diagnostics=[])))
+        return [a for a in result or [] if isinstance(a, types.CodeAction)]
+
+    async def generate_tests(
+        self, uri: str, line: int, character: int, timeout: float = 300
+    ) -> tuple[dict[str, Any], float | None]:
+        """Pick "Generate tests" at the position and run it: the command's result and the
+        seconds from running the command until the editor got the edit (None if none)."""
+        actions = [a for a in await self.code_actions(uri, line, character)
+                   if a.title.startswith("Generate tests")]
+        if not actions:
+            return {"applied": False, "message": "no Generate tests action here"}, None
+        action = actions[0]
+        if action.command is None:
+            action = await self.client.code_action_resolve_async(action)
+        assert action.command is not None
+        before = len(self.applied_at)
+        started = time.perf_counter()
+        result = await asyncio.wait_for(self.client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command=action.command.command,
+                                       arguments=action.command.arguments)), timeout)
+        applied = self.applied_at[before] - started if len(self.applied_at) > before else None
+        return (result if isinstance(result, dict) else {}), applied
+
+
+def capabilities() -> types.ClientCapabilities:
+    """What an editor that can take generated tests announces."""
+    return types.ClientCapabilities(
+        workspace=types.WorkspaceClientCapabilities(
+            configuration=True,
+            apply_edit=True,
+            workspace_edit=types.WorkspaceEditClientCapabilities(
+                document_changes=True,
+                resource_operations=[types.ResourceOperationKind.Create]),
+        ),
+        text_document=types.TextDocumentClientCapabilities(
+            code_action=types.CodeActionClientCapabilities(
+                resolve_support=types.ClientCodeActionResolveOptions(properties=["command"]),
+                data_support=True)),
+        window=types.WindowClientCapabilities(work_done_progress=True),
+        general=types.GeneralClientCapabilities(
+            position_encodings=[types.PositionEncodingKind.Utf16]),
+    )
+
+
+def _utf16_to_index(line: str, units: int) -> int:
+    count = 0
+    for index, char in enumerate(line):
+        if count >= units:
+            return index
+        count += 2 if ord(char) > 0xFFFF else 1
+    return len(line)
+
+
+async def demo_generate_tests(session: EditorSession, root: Path) -> None:
+    """Generate tests for two functions of the sample project: one appended to an existing
+    test file, one in a new file. Prints what happened and how long it took."""
+    if not isinstance(session, TestsEditorSession):
+        print("Generate tests: skipped (the session does not answer workspace/applyEdit)")
+        return
+    print("\nGenerate tests (code action → command → workspace/applyEdit)")
+    for name, function in (("inventory.py", "restock"), ("cart.py", "subtotal")):
+        path = root / name
+        text = path.read_text(encoding="utf-8")
+        line = next((i for i, t in enumerate(text.split("\n"))
+                     if t.startswith(f"def {function}(")), None)
+        if line is None:
+            continue
+        uri = session.open(path)
+        result, seconds = await session.generate_tests(uri, line, 4)
+        where = Path(str(result.get("path", ""))).relative_to(root) if result.get("path") else ""
+        if result.get("applied"):
+            verb = "created" if result.get("created") else "appended to"
+            print(f"  {function}: {len(result.get('tests', []))} tests {verb} {where} "
+                  f"in {seconds or 0:.1f} s: {', '.join(result.get('tests', []))}")
+        else:
+            print(f"  {function}: nothing applied ({result.get('message')})")

@@ -1,0 +1,697 @@
+"""Generate tests for the function, method or class at a position.
+
+Plain feature code (no LSP types): find the target, decide where its tests go, build the
+context, let the model write tests one at a time (a base model continues the test file from
+a lead-in such as ``def test_restock_``; an instruction model answers a chat request), keep
+each test only if it parses, uses the target, copies no earlier test and (Python) uses no
+undefined name or fixture; rename on a name clash; retry once with the rejection reasons in
+the prompt; optionally run the tests and repair failures once. The result is a list of
+insertions into the test file (or its full text when it is new): existing lines are never
+rewritten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ghostline.context.tests import (
+    IndexView,
+    Target,
+    TestContext,
+    build_context,
+    find_target,
+    parse_definitions,
+)
+from ghostline.engine.base import Engine, Finished, GenerationRequest, ModelInfo, Token
+from ghostline.features.test_locations import TestPlan, plan_test_file
+from ghostline.features.test_runner import RunResult, run_tests
+from ghostline.index.resolve import python_module
+from ghostline.postprocess.test_imports import (
+    ImportNeed,
+    Insertion,
+    apply_insertions,
+    merge_imports,
+)
+from ghostline.postprocess.test_output import (
+    Arity,
+    body_key,
+    complete_unit,
+    python_arity,
+    python_call_problem,
+    python_names,
+    rename_unit,
+    repeated_line_run,
+    stdlib_module,
+    syntax_errors,
+    unit_closed,
+    unit_name,
+    uses_name,
+)
+from ghostline.prompts.instruct import extract_code
+from ghostline.prompts.tests import (
+    TestStyle,
+    base_prompt,
+    chat_messages,
+    header_for_new_file,
+    is_instruction_model,
+    style_for,
+)
+from ghostline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Tests asked for per action.
+TEST_COUNT = 3
+#: Lead-ins tried per round (each a separate, short generation).
+ATTEMPTS_PER_ROUND = 4
+RETRY_ATTEMPTS = 3
+MAX_TOKENS_PER_TEST = 128
+#: A generated line longer than this is the model looping inside one line.
+MAX_LINE_CHARS = 160
+MAX_TOKENS_CHAT = 900
+GENERATION_TIME_LIMIT_S = 60.0
+RUN_TIME_LIMIT_S = 60.0
+_ASSERTION = {
+    "python": re.compile(r"\bassert|\.assert\w*\(|pytest\.raises|self\.fail\("),
+    "js": re.compile(r"\bexpect\(|\bassert\b|\bassert\.\w+\("),
+    "go": re.compile(r"\bt\.(?:Error|Errorf|Fatal|Fatalf|Fail|FailNow)\b"),
+    "rust": re.compile(r"\bassert(?:_eq|_ne)?!|\bpanic!|should_panic"),
+    "java": re.compile(r"\bassert\w*\(|\bfail\("),
+}
+_VITEST_GLOBALS = ("describe", "it", "test", "expect", "vi", "beforeEach", "afterEach")
+_GO_STD = ("fmt", "strings", "reflect", "errors", "math", "sort", "strconv", "bytes", "time",
+           "os", "slices", "maps")
+_JAVA_UTIL = ("List", "Arrays", "Map", "HashMap", "ArrayList", "Set", "HashSet", "Optional")
+
+ProgressCallback = Callable[[str, "int | None"], None]
+
+
+class TestGenerationError(Exception):
+    """Nothing can be generated; the message is one sentence for the user."""
+
+    __test__ = False  # not a pytest test class
+
+
+class GenerationCancelled(Exception):
+    """The user cancelled the generation."""
+
+
+@dataclass
+class TestRequest:
+    """The document and position of the action (0-based line, UTF-8 byte column)."""
+
+    __test__ = False  # not a pytest test class
+
+    path: Path
+    text: str
+    language: str
+    line: int
+    byte_col: int
+    root: Path | None = None
+
+
+@dataclass
+class TestServices:
+    """What the feature needs from the server."""
+
+    __test__ = False  # not a pytest test class
+
+    engine: Engine
+    model_info: ModelInfo | None
+    settings: Settings
+    read_text: Callable[[Path], str | None]
+    index: IndexView | None = None
+    #: Test files the index knows for the source, nearest first (None: look on disk).
+    existing_tests: list[Path] | None = None
+
+
+@dataclass
+class GeneratedTests:
+    """The edit to make: ``insertions`` into ``base_text`` (the test file as read; None
+    when the file is new), giving ``new_text``."""
+
+    target: str
+    plan: TestPlan
+    base_text: str | None
+    insertions: list[Insertion]
+    new_text: str
+    tests: list[str]
+    rejected: list[str] = field(default_factory=list)
+    run: RunResult | None = None
+    model_calls: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def creates_file(self) -> bool:
+        return self.base_text is None
+
+
+def target_at(request: TestRequest) -> Target | None:
+    """The function, method or class at the request's position (None if there is none)."""
+    module = python_module(request.path) if request.language == "python" else ""
+    definitions = parse_definitions(request.text, request.path, request.language, module)
+    return find_target(definitions, request.line, request.byte_col, request.text)
+
+
+@dataclass
+class _Unit:
+    text: str
+    name: str
+
+
+class TestGenerator:
+    """One generation: context → model → checks → edit."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(
+        self,
+        request: TestRequest,
+        services: TestServices,
+        progress: ProgressCallback | None = None,
+        cancelled: asyncio.Event | None = None,
+    ) -> None:
+        self.request = request
+        self.services = services
+        self.progress = progress or (lambda message, percent: None)
+        self.cancelled = cancelled or asyncio.Event()
+        self.model_calls = 0
+        self.rejected: list[str] = []
+        self.arity: Arity | None = None
+
+    async def generate(self) -> GeneratedTests:
+        started = time.perf_counter()
+        request, services = self.request, self.services
+        module = python_module(request.path) if request.language == "python" else ""
+        definitions = parse_definitions(request.text, request.path, request.language, module)
+        target = find_target(definitions, request.line, request.byte_col, request.text)
+        if target is None:
+            raise TestGenerationError("there is no function, method or class at the cursor")
+        plan = plan_test_file(request.path, request.language, request.root,
+                              services.existing_tests, services.read_text)
+        if plan is None:
+            raise TestGenerationError(f"generating tests for {request.language} is not supported")
+        context = build_context(target, plan, request.text, definitions, services.read_text,
+                                services.index)
+        style = style_for(plan.framework, plan.language, target)
+        if target.language == "python":
+            self.arity = python_arity(target.source, target.name)
+        target_needs = self._target_needs(context)
+        label = f"{target.container}.{target.name}" if target.container else target.name
+        self.progress(f"writing tests for {label}", 5)
+        units = await self._round(context, style, target_needs, note="")
+        if not units:
+            note = self._note()
+            log.info("no usable test in round 1 (%s); retrying", note)
+            self.progress(f"retrying: {note}", 50)
+            if not is_instruction_model(services.model_info):
+                note = self._hint(target)
+            units = await self._round(context, style, target_needs, note=note)
+        if not units:
+            raise TestGenerationError(
+                f"the model wrote no usable test for {label} ({self._note()}); nothing was "
+                "changed. Try again after adding a docstring or an example test, or set "
+                "`ghostline.model` to a larger code model."
+            )
+        generated_s = time.perf_counter() - started
+        run: RunResult | None = None
+        if services.settings.run_generated_tests:
+            units, run = await self._run_and_repair(context, style, target_needs, units)
+        result = self._assemble(context, style, target_needs, units, label)
+        result.run = run
+        result.timings = {"generate_s": generated_s, "total_s": time.perf_counter() - started}
+        return result
+
+    # --- generation ---------------------------------------------------------------------------
+
+    async def _round(
+        self, context: TestContext, style: TestStyle, needs: list[ImportNeed], note: str
+    ) -> list[_Unit]:
+        if is_instruction_model(self.services.model_info):
+            return await self._chat_round(context, style, needs, note)
+        return await self._base_round(context, style, needs, note)
+
+    async def _base_round(
+        self, context: TestContext, style: TestStyle, needs: list[ImportNeed], note: str
+    ) -> list[_Unit]:
+        prompt = base_prompt(context, style, needs, self.request.root, note)
+        accepted: list[_Unit] = []
+        attempts = ATTEMPTS_PER_ROUND if not note else RETRY_ATTEMPTS
+        for attempt in range(attempts):
+            if len(accepted) >= TEST_COUNT:
+                break
+            lead = style.leads[attempt % len(style.leads)]
+            so_far = "".join(u.text + style.separator for u in accepted)
+            text, truncated = await self._complete(prompt + so_far + lead, style, lead)
+            unit = complete_unit(lead + text, style.language, style.frame.indent, truncated)
+            checked = self._check(unit, context, style, accepted)
+            log.debug("generated (truncated=%s): %r -> %s", truncated, lead + text,
+                      "kept" if checked else self.rejected[-1])
+            if checked is not None:
+                accepted.append(checked)
+            done = len(accepted) / TEST_COUNT
+            self.progress(f"{len(accepted)} of {TEST_COUNT} tests written",
+                          int(10 + 80 * max(done, (attempt + 1) / attempts)))
+        return accepted
+
+    async def _chat_round(
+        self, context: TestContext, style: TestStyle, needs: list[ImportNeed], note: str
+    ) -> list[_Unit]:
+        messages = chat_messages(context, style, needs, self.request.root, TEST_COUNT, note)
+        answer, _ = await self._stream(GenerationRequest(
+            messages=messages, max_tokens=MAX_TOKENS_CHAT, temperature=0.0,
+            time_limit_s=GENERATION_TIME_LIMIT_S, feature="generateTests"), watch_loops=False)
+        code = extract_code(answer)
+        accepted: list[_Unit] = []
+        starts = [m.start() for m in style.unit_start.finditer(code)]
+        for start in starts:
+            piece = _reindent(code[start:], style.frame.indent)
+            unit = complete_unit(piece, style.language, style.frame.indent)
+            checked = self._check(unit, context, style, accepted)
+            if checked is not None:
+                accepted.append(checked)
+        if not starts:
+            self.rejected.append("the answer held no test")
+        return accepted[:TEST_COUNT + 2]
+
+    async def _complete(self, prompt: str, style: TestStyle, lead: str) -> tuple[str, bool]:
+        """One unit from the model: its text after the lead-in, and whether it was cut."""
+        request = GenerationRequest(
+            prompt=prompt, max_tokens=MAX_TOKENS_PER_TEST, temperature=0.0,
+            stop=list(style.stops), time_limit_s=GENERATION_TIME_LIMIT_S,
+            feature="generateTests",
+        )
+
+        def closed(text: str) -> bool:
+            return unit_closed(lead + text, style.language, style.frame.indent)
+
+        return await self._stream(request, watch_loops=True, closed=closed)
+
+    async def _stream(
+        self, request: GenerationRequest, watch_loops: bool,
+        closed: Callable[[str], bool] | None = None,
+    ) -> tuple[str, bool]:
+        if self.cancelled.is_set():
+            raise GenerationCancelled
+        self.model_calls += 1
+        pieces: list[str] = []
+        finished: Finished | None = None
+        looping = False
+        ended = False
+        stream = self.services.engine.stream(request)
+        async with contextlib.aclosing(stream):  # type: ignore[type-var]
+            async for item in stream:
+                if self.cancelled.is_set():
+                    raise GenerationCancelled
+                if isinstance(item, Token):
+                    pieces.append(item.text)
+                    new_line = "\n" in item.text
+                    if closed is not None and new_line and closed("".join(pieces)):
+                        ended = True
+                        break
+                    if watch_loops and _looping("".join(pieces), new_line):
+                        looping = True
+                        break
+                elif isinstance(item, Finished):
+                    finished = item
+        if self.cancelled.is_set():
+            raise GenerationCancelled
+        text = "".join(pieces)
+        if looping:
+            return _before_loop(text), False
+        if ended:
+            return text, False
+        truncated = finished is not None and finished.reason in ("length", "time")
+        return text, truncated
+
+    # --- checks -------------------------------------------------------------------------------
+
+    def _check(
+        self, unit: str | None, context: TestContext, style: TestStyle, accepted: list[_Unit]
+    ) -> _Unit | None:
+        language = style.language
+        if unit is None:
+            self.rejected.append("a test was cut off before its end")
+            return None
+        frame = style.frame
+        errors = syntax_errors(frame.open + unit + "\n" + frame.close, language)
+        if errors:
+            self.rejected.append(f"a test does not parse ({errors[0]})")
+            return None
+        target = context.target
+        if not uses_name(unit, language, target.name):
+            self.rejected.append(f"a test does not call {target.name}")
+            return None
+        family = "js" if language in ("javascript", "typescript", "tsx") else language
+        assertion = _ASSERTION.get(family)
+        if assertion is not None and not assertion.search(unit):
+            self.rejected.append("a test checks nothing (no assertion)")
+            return None
+        key = body_key(unit, language)
+        if any(body_key(u.text, language) == key for u in accepted):
+            self.rejected.append("a test repeats an earlier one")
+            return None
+        if language == "python":
+            problem = self._python_names_problem(unit, context)
+            if problem:
+                self.rejected.append(problem)
+                return None
+        taken = {*context.existing_names, *(u.name for u in accepted)}
+        renamed, name = rename_unit(unit, language, taken)
+        return _Unit(renamed, name or f"test {len(accepted) + 1}")
+
+    def _python_names_problem(self, unit: str, context: TestContext) -> str:
+        known = set(context.importable) | set(context.fixtures) | {"pytest", "unittest", "self"}
+        if context.existing_text:
+            known.update(_python_top_level_names(context.existing_text))
+        names = python_names(unit, known, context.fixtures)
+        undefined = [n for n in names.undefined if not stdlib_module(n)]
+        if undefined:
+            return f"a test uses the undefined name {undefined[0]!r}"
+        if names.unknown_fixtures and context.plan.framework == "pytest":
+            return f"a test asks for the unknown fixture {names.unknown_fixtures[0]!r}"
+        if self.arity is not None:
+            return python_call_problem(unit, context.target.name, self.arity)
+        return ""
+
+    def _note(self) -> str:
+        """The most frequent rejection reasons so far, for the retry prompt and the user."""
+        counts: dict[str, int] = {}
+        for reason in self.rejected:
+            counts[reason] = counts.get(reason, 0) + 1
+        ranked = sorted(counts, key=lambda r: -counts[r])
+        return "; ".join(ranked[:2]) or "no test came back"
+
+    def _hint(self, target: Target) -> str:
+        """The retry note for a base model: what a good test does, as a code comment a
+        small model can follow (it copies words, so the note holds no failure words)."""
+        for reason in self.rejected:
+            if "; it takes " in reason:
+                return f"{target.name} takes {reason.split('; it takes ', 1)[1]}."
+        return (f"Each test calls {target.name} with literal values and asserts the value it "
+                "returns.")
+
+    # --- imports and the edit ---------------------------------------------------------------
+
+    def _target_needs(self, context: TestContext) -> list[ImportNeed]:
+        target, plan = context.target, context.plan
+        if plan.language == "python":
+            return [ImportNeed(plan.import_from, (target.importable_name,))]
+        if plan.language in ("javascript", "typescript", "tsx"):
+            name = target.importable_name
+            if name not in context.importable:
+                raise TestGenerationError(
+                    f"{name} is not exported from {target.path.name}; export it to test it")
+            return [ImportNeed(plan.import_from, (name,))]
+        return []
+
+    def _needs(
+        self, context: TestContext, style: TestStyle, target_needs: list[ImportNeed],
+        code: str,
+    ) -> list[ImportNeed]:
+        language = style.language
+        needs: list[ImportNeed] = []
+        for need in style.needs:
+            if language in ("javascript", "typescript", "tsx") and need.names:
+                used = tuple(n for n in need.names if re.search(rf"\b{n}\s*\(", code))
+                if used:
+                    needs.append(ImportNeed(need.module, used))
+            elif need.default and not re.search(rf"\b{need.default}\b", code):
+                continue
+            else:
+                needs.append(need)
+        needs.extend(target_needs)
+        if language == "python":
+            known = set(context.fixtures) | {"self"}
+            if context.existing_text:
+                known.update(_python_top_level_names(context.existing_text))
+            for name in python_names(code, known, context.fixtures).undefined:
+                if name in context.importable:
+                    needs.append(context.importable[name])
+                elif stdlib_module(name) or name in ("pytest", "unittest"):
+                    needs.append(ImportNeed(name))
+        elif language in ("javascript", "typescript", "tsx"):
+            if style.framework == "vitest" or (
+                style.framework == "jest" and "@jest/globals" in (context.existing_text or "")
+            ):
+                module = "vitest" if style.framework == "vitest" else "@jest/globals"
+                used = tuple(g for g in _VITEST_GLOBALS if re.search(rf"\b{g}\s*[(.]", code))
+                needs.insert(0, ImportNeed(module, used))
+            for name, need in context.importable.items():
+                if re.search(rf"(?<![\w$.]){re.escape(name)}(?![\w$])", code):
+                    needs.append(need)
+        elif language == "go":
+            needs.extend(ImportNeed(p) for p in _GO_STD if re.search(rf"\b{p}\.", code))
+        elif language == "java":
+            needs.extend(ImportNeed("java.util", (n,)) for n in _JAVA_UTIL
+                         if re.search(rf"\b{n}\b", code))
+        return needs
+
+    def _assemble(
+        self, context: TestContext, style: TestStyle, target_needs: list[ImportNeed],
+        units: list[_Unit], label: str,
+    ) -> GeneratedTests:
+        plan = context.plan
+        body = style.separator.join(u.text for u in units)
+        needs = self._needs(context, style, target_needs, style.frame.open + body)
+        base = context.existing_text if plan.exists else None
+        if plan.in_source:
+            base = self.request.text
+        if base is None:
+            header = _package_clause(plan) + header_for_new_file(style, needs)
+            gap = "\n\n" if style.language == "python" else "\n"
+            text = (header + gap if header else "") + style.frame.open + body + "\n"
+            text += style.frame.close
+            insertions = [Insertion(0, 0, text)]
+            new_text = text
+        else:
+            insertions = _append(base, style, needs, body)
+            new_text = apply_insertions(base, insertions)
+        errors = syntax_errors(new_text, style.language)
+        if errors and (base is None or not syntax_errors(base, style.language)):
+            raise TestGenerationError(f"the assembled test file does not parse ({errors[0]})")
+        return GeneratedTests(
+            target=label, plan=plan, base_text=base, insertions=insertions, new_text=new_text,
+            tests=[u.name for u in units], rejected=list(self.rejected),
+            model_calls=self.model_calls,
+        )
+
+    # --- running ------------------------------------------------------------------------------
+
+    async def _run_and_repair(
+        self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
+        units: list[_Unit],
+    ) -> tuple[list[_Unit], RunResult]:
+        self.progress("running the generated tests", 90)
+        result = await self._run(context, style, needs, units)
+        if not result.ran:
+            log.info("generated tests not run: %s", result.reason)
+            return units, result
+        failing = [u for u in units if u.name in result.failed]
+        if failing:
+            self.progress(f"repairing {len(failing)} failing tests", 93)
+            repaired = await self._repair(context, style, needs, units, failing, result)
+            units = [repaired.get(u.name, u) for u in units]
+            result = await self._run(context, style, needs, units)
+        kept = [u for u in units if u.name in result.passed]
+        dropped = [u.name for u in units if u.name not in result.passed]
+        if dropped:
+            self.rejected.extend(f"{n} failed: {result.failed.get(n, 'did not run')}"
+                                 for n in dropped)
+        if not kept:
+            first = next(iter(result.failed.values()), result.reason or "no test passed")
+            raise TestGenerationError(
+                f"none of the generated tests passed ({first}); nothing was changed")
+        return kept, result
+
+    async def _run(self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
+                   units: list[_Unit]) -> RunResult:
+        plan = context.plan
+        assembled = self._assemble(context, style, needs, units, "")
+        candidate = assembled.new_text
+        if plan.language == "go" and assembled.base_text is not None:
+            body = style.separator.join(u.text for u in units)
+            candidate = (_package_clause(plan)
+                         + header_for_new_file(style, self._needs(context, style, needs, body))
+                         + "\n" + body + "\n")
+        return await run_tests(plan, candidate, [self._run_name(plan, style, u) for u in units],
+                               RUN_TIME_LIMIT_S)
+
+    def _run_name(self, plan: TestPlan, style: TestStyle, unit: _Unit) -> str:
+        if plan.framework == "unittest":
+            class_name = style.frame.open.split("(")[0].removeprefix("class ").strip()
+            return f"{class_name}.{unit.name}"
+        return unit.name
+
+    async def _repair(
+        self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
+        units: list[_Unit], failing: list[_Unit], result: RunResult,
+    ) -> dict[str, _Unit]:
+        repaired: dict[str, _Unit] = {}
+        passing = [u for u in units if u not in failing]
+        for unit in failing:
+            message = result.failed.get(self._run_name(context.plan, style, unit)) or \
+                result.failed.get(unit.name, "")
+            note = f"{unit.name} failed: {' '.join(message.split())[:200]}. Corrected test:"
+            if is_instruction_model(self.services.model_info):
+                fixed = await self._chat_round(context, style, needs, note)
+                candidate = fixed[0] if fixed else None
+            else:
+                prompt = base_prompt(context, style, needs, self.request.root, note)
+                header = unit.text.split("\n", 1)[0]
+                so_far = "".join(u.text + style.separator for u in passing)
+                text, truncated = await self._complete(prompt + so_far + header, style, header)
+                candidate = self._check(
+                    complete_unit(header + text, style.language, style.frame.indent, truncated),
+                    context, style, passing)
+            if candidate is not None:
+                renamed, _ = rename_unit(candidate.text, style.language,
+                                         {*context.existing_names,
+                                          *(u.name for u in units if u is not unit)})
+                name = unit_name(renamed, style.language) or unit.name
+                if name != unit.name:  # keep the failing test's name for the second run
+                    renamed = renamed.replace(name, unit.name, 1)
+                repaired[unit.name] = _Unit(renamed, unit.name)
+        return repaired
+
+
+def _package_clause(plan: TestPlan) -> str:
+    """What a new Go or Java test file starts with: its package."""
+    if plan.language == "go":
+        return f"package {plan.import_from}\n\n"
+    if plan.language == "java" and plan.import_from:
+        return f"package {plan.import_from};\n\n"
+    return ""
+
+
+def _before_loop(text: str) -> str:
+    """The complete lines before the first repeated line (the partial last line dropped)."""
+    lines = text.split("\n")[:-1]
+    kept: list[str] = []
+    seen: set[str] = set()
+    for line in lines:
+        key = line.strip()
+        if key and key in seen:
+            break
+        seen.add(key)
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def _looping(text: str, new_line: bool) -> bool:
+    """The model repeats lines, or one line runs on."""
+    if new_line and repeated_line_run(text):
+        return True
+    return len(text) - (text.rfind("\n") + 1) > MAX_LINE_CHARS
+
+
+def _append(base: str, style: TestStyle, needs: list[ImportNeed], body: str) -> list[Insertion]:
+    """Insertions adding ``body`` (the new units) and the missing imports to ``base``."""
+    language = style.language
+    lines = base.split("\n")
+    end_line = len(lines) - 1
+    end_col = len(lines[-1])
+    if language == "rust":
+        return _append_rust(base, style, needs, body)
+    if language == "java":
+        closing = _last_closing_brace(lines)
+        if closing is not None:
+            insertions = merge_imports(base, needs, language)
+            return [*insertions, Insertion(closing, 0, "\n" + body + "\n")]
+    insertions = merge_imports(base, needs, language)
+    block = style.frame.open + body + "\n" + style.frame.close
+    if not block.endswith("\n"):
+        block += "\n"
+    if style.framework == "unittest":
+        main = _python_main_guard(lines)
+        if main is not None:
+            return [*insertions, Insertion(main, 0, block + "\n\n")]
+    gap = style.separator
+    lead = ("" if base.endswith("\n") or not base else "\n")
+    stripped = base.rstrip("\n")
+    trailing_newlines = len(base) - len(stripped)
+    gap = "\n" * max(0, gap.count("\n") - trailing_newlines) if stripped else ""
+    return [*insertions, Insertion(end_line, end_col, lead + gap + block)]
+
+
+def _append_rust(base: str, style: TestStyle, needs: list[ImportNeed], body: str
+                 ) -> list[Insertion]:
+    lines = base.split("\n")
+    start = next((i for i, line in enumerate(lines) if line.strip() == "#[cfg(test)]"), None)
+    if start is not None:
+        closing = None
+        for index in range(start + 1, len(lines)):
+            if lines[index].rstrip() == "}":
+                closing = index
+                break
+        if closing is not None:
+            uses = [i for i in range(start, closing) if lines[i].strip().startswith("use ")]
+            anchor = uses[-1] if uses else start + 1
+            insertions = merge_imports("\n".join(lines[start:closing]), needs, "rust",
+                                       anchor_line=anchor - start)
+            shifted = [Insertion(i.line + start, i.column, i.text) for i in insertions]
+            return [*shifted, Insertion(closing, 0, "\n" + body + "\n")]
+    lead = "" if base.endswith("\n") else "\n"
+    block = style.frame.open + body + "\n" + style.frame.close
+    lines_end = len(lines) - 1
+    return [Insertion(lines_end, len(lines[-1]), lead + "\n" + block)]
+
+
+def _last_closing_brace(lines: list[str]) -> int | None:
+    for index in range(len(lines) - 1, -1, -1):
+        if lines[index].rstrip() == "}":
+            return index
+    return None
+
+
+def _python_main_guard(lines: list[str]) -> int | None:
+    for index, line in enumerate(lines):
+        if line.startswith("if __name__"):
+            return index
+    return None
+
+
+def _python_top_level_names(text: str) -> set[str]:
+    names = set(re.findall(r"^(?:async\s+)?(?:def|class)\s+(\w+)", text, re.M))
+    names.update(re.findall(r"^(\w+)\s*(?::[^=\n]*)?=", text, re.M))
+    names.update(re.findall(r"^import\s+(\w+)", text, re.M))
+    for match in re.finditer(r"^from\s+\S+\s+import\s+\(?([^)\n]*(?:\n[^)\n]*)*?)\)?$", text,
+                             re.M):
+        for part in match.group(1).split(","):
+            part = part.strip()
+            if part:
+                names.add(part.split(" as ")[-1].strip())
+    for match in re.finditer(r"^import\s+[\w.]+\s+as\s+(\w+)", text, re.M):
+        names.add(match.group(1))
+    return names
+
+
+def _reindent(code: str, indent: str) -> str:
+    """A unit from a chat answer, indented as the frame wants."""
+    lines = code.split("\n")
+    first = lines[0]
+    current = len(first) - len(first.lstrip())
+    result = []
+    for line in lines:
+        keep_relative = not current or line[:current].isspace()
+        stripped = line[current:] if keep_relative else line.lstrip()
+        result.append(indent + stripped if line.strip() else "")
+    return "\n".join(result)
+
+
+__all__ = [
+    "GeneratedTests",
+    "GenerationCancelled",
+    "TestGenerationError",
+    "TestGenerator",
+    "TestRequest",
+    "TestServices",
+    "target_at",
+]

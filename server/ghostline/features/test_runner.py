@@ -1,0 +1,290 @@
+"""Run generated tests with the project's own runner, in a subprocess with a time limit.
+
+The candidate test file is written beside the real one under a temporary name (so the
+project's conftest, fixtures and import paths apply), run, and removed again. Only the
+tests named are judged. Supported: pytest and unittest (through pytest when it is
+installed, else ``python -m unittest``), ``node --test`` for JavaScript, vitest and jest
+from the project's ``node_modules``, and ``go test``. Rust and Java are not run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import secrets
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ghostline.features.test_locations import TestPlan
+
+log = logging.getLogger(__name__)
+
+_OUTPUT_LIMIT = 20_000
+
+
+@dataclass
+class RunResult:
+    """Which of the named tests passed. ``ran`` is False when no runner was available
+    (``reason`` says why); a test missing from both lists did not run."""
+
+    ran: bool
+    passed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    reason: str = ""
+    output: str = ""
+    seconds: float = 0.0
+    command: list[str] = field(default_factory=list)
+
+
+async def run_tests(
+    plan: TestPlan, candidate: str, names: list[str], time_limit_s: float = 60.0
+) -> RunResult:
+    """Run the tests ``names`` of the ``candidate`` test file text for ``plan``."""
+    started = time.perf_counter()
+    prepared = _prepare(plan, names)
+    if isinstance(prepared, str):
+        return RunResult(False, reason=prepared)
+    command_for, suffix = prepared
+    temp = plan.path.with_name(_temp_name(plan.path, suffix))
+    created_dir = not temp.parent.exists()
+    try:
+        temp.parent.mkdir(parents=True, exist_ok=True)
+        temp.write_text(candidate, encoding="utf-8")
+        command, cwd, env = command_for(temp)
+        code, output = await _run(command, cwd, env, time_limit_s)
+    finally:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        if created_dir:
+            with contextlib.suppress(OSError):
+                temp.parent.rmdir()
+    result = _parse(plan, output, names, temp)
+    result.seconds = time.perf_counter() - started
+    result.command = command
+    result.output = output[-_OUTPUT_LIMIT:]
+    if code is None:
+        result.reason = f"the tests did not finish within {time_limit_s:.0f} s"
+        for name in names:
+            if name not in result.passed:
+                result.failed.setdefault(name, result.reason)
+    elif not result.passed and not result.failed:
+        message = _last_error(output) or f"the test run failed (exit code {code})"
+        result.failed = {name: message for name in names}
+    return result
+
+
+Command = tuple[list[str], Path, dict[str, str]]
+CommandFor = Callable[[Path], Command]
+
+
+def _prepare(plan: TestPlan, names: list[str]) -> tuple[CommandFor, str] | str:
+    """A function temp-path → (command, cwd, env), and the temp file's suffix; or why not."""
+    root = plan.project_root or plan.path.parent
+    env = {**os.environ}
+    if plan.language == "python":
+        python = _project_python(root)
+        paths = [str(p) for p in (plan.python_path, root) if p is not None]
+        env["PYTHONPATH"] = os.pathsep.join([*paths, env.get("PYTHONPATH", "")]).rstrip(
+            os.pathsep)
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+
+        def python_command(temp: Path) -> Command:
+            ids = [f"{temp}::{_pytest_id(plan, n)}" for n in names]
+            return ([python, "-m", "pytest", "-q", "-rA", "--tb=short", "-p", "no:cacheprovider",
+                     "--no-header", *ids], root, env)
+
+        if _has_module(python, "pytest"):
+            return python_command, ".py"
+        if plan.framework == "unittest":
+            def unittest_command(temp: Path) -> Command:
+                env["PYTHONPATH"] = os.pathsep.join([str(temp.parent), env["PYTHONPATH"]])
+                return ([python, "-m", "unittest", "-v", temp.stem], root, env)
+
+            return unittest_command, ".py"
+        return "pytest is not installed for this project"
+    if plan.language in ("javascript", "typescript", "tsx"):
+        return _prepare_js(plan, root, env)
+    if plan.language == "go":
+        go = shutil.which("go")
+        if go is None:
+            return "the go tool is not installed"
+        pattern = "^(" + "|".join(re.escape(n) for n in names) + ")$"
+
+        def go_command(temp: Path) -> Command:
+            return ([go, "test", "-count=1", "-v", "-run", pattern, "."], temp.parent, env)
+
+        return go_command, "_test.go"
+    return f"running {plan.framework} tests is not supported yet"
+
+
+def _prepare_js(plan: TestPlan, root: Path, env: dict[str, str]) -> tuple[CommandFor, str] | str:
+    suffix = "".join(plan.path.suffixes[-1:])
+    if plan.framework == "node:test":
+        node = shutil.which("node")
+        if node is None:
+            return "node is not installed"
+        if plan.language != "javascript":
+            return "node:test cannot run TypeScript without a loader"
+
+        def node_command(temp: Path) -> Command:
+            return ([node, "--test", "--test-reporter=tap", str(temp)], root, env)
+
+        return node_command, ".test" + suffix
+    binary = root / "node_modules" / ".bin" / plan.framework
+    if not binary.exists():
+        return f"{plan.framework} is not installed in {root / 'node_modules'}"
+
+    def runner_command(temp: Path) -> Command:
+        if plan.framework == "vitest":
+            return ([str(binary), "run", "--reporter=tap", str(temp)], root, env)
+        return ([str(binary), "--verbose", str(temp)], root, env)
+
+    return runner_command, ".test" + suffix
+
+
+def _temp_name(path: Path, suffix: str) -> str:
+    stem = path.name.split(".")[0]
+    if suffix == "_test.go":
+        stem = stem.removesuffix("_test")
+    return f"{stem}_ghostline{secrets.token_hex(4)}{suffix}"
+
+
+def _pytest_id(plan: TestPlan, name: str) -> str:
+    if plan.framework == "unittest" and "." in name:
+        return name.replace(".", "::")
+    return name
+
+
+def _project_python(root: Path) -> str:
+    """The project's virtualenv interpreter when there is one, else ours."""
+    for folder in (".venv", "venv", "env"):
+        venv = root / folder
+        for candidate in (venv / "bin" / "python", venv / "Scripts" / "python.exe"):
+            if candidate.exists():
+                return str(candidate)
+    return sys.executable
+
+
+def _has_module(python: str, module: str) -> bool:
+    if python == sys.executable:
+        import importlib.util
+
+        return importlib.util.find_spec(module) is not None
+    lib = Path(python).parent.parent / "lib"
+    return any(lib.glob(f"python3*/site-packages/{module}"))
+
+
+async def _run(
+    command: list[str], cwd: Path, env: dict[str, str], time_limit_s: float
+) -> tuple[int | None, str]:
+    """Exit code (None on time-out) and the combined output."""
+    log.info("running generated tests: %s", " ".join(command))
+    process = await asyncio.create_subprocess_exec(
+        *command, cwd=cwd, env=env, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        out, _ = await asyncio.wait_for(process.communicate(), time_limit_s)
+    except asyncio.TimeoutError:
+        _kill(process)
+        await process.wait()
+        return None, ""
+    except asyncio.CancelledError:
+        _kill(process)
+        await process.wait()
+        raise
+    return process.returncode, out.decode("utf-8", errors="replace")
+
+
+def _kill(process: asyncio.subprocess.Process) -> None:
+    """Kill the runner and everything it started (its own process group)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, 9)
+
+
+_PYTEST_LINE = re.compile(r"^(PASSED|FAILED|ERROR) (\S+?)::(\S+)(?: - (.*))?$", re.M)
+_UNITTEST_LINE = re.compile(
+    r"^(\w+) \([\w.]+?\.(\w+)\.\w+\)(?: \.\.\.|\n.*?\.\.\.) (ok|FAIL|ERROR)", re.M)
+_TAP_LINE = re.compile(r"^\s*(ok|not ok) \d+ - (.+?)(?: #.*)?$", re.M)
+_GO_LINE = re.compile(r"^\s*--- (PASS|FAIL): (\w+)", re.M)
+_JEST_LINE = re.compile(r"^\s*([✓✔√]|[✕✗×]) (.+?)(?: \(\d+ ms\))?$", re.M)
+
+
+def _parse(plan: TestPlan, output: str, names: list[str], temp: Path) -> RunResult:
+    result = RunResult(True)
+    wanted = set(names)
+    if plan.language == "python":
+        for match in _PYTEST_LINE.finditer(output):
+            status, node = match.group(1), match.group(3)
+            name = node.replace("::", ".") if plan.framework == "unittest" else node
+            name = name.split("[", 1)[0]
+            if name not in wanted:
+                continue
+            if status == "PASSED":
+                result.passed.append(name)
+            else:
+                result.failed[name] = _failure_message(output, node)
+        for match in _UNITTEST_LINE.finditer(output):
+            name = f"{match.group(2)}.{match.group(1)}"
+            if name not in wanted and match.group(1) in wanted:
+                name = match.group(1)
+            if name in wanted:
+                if match.group(3) == "ok":
+                    result.passed.append(name)
+                else:
+                    result.failed[name] = _last_error(output)
+    elif plan.language == "go":
+        for status, name in _GO_LINE.findall(output):
+            if name in wanted:
+                if status == "PASS":
+                    result.passed.append(name)
+                else:
+                    result.failed[name] = _go_failure(output, name)
+    else:
+        for status, title in _TAP_LINE.findall(output):
+            for name in wanted:
+                if title.strip() == name or title.strip().endswith(f" {name}"):
+                    if status == "ok":
+                        result.passed.append(name)
+                    else:
+                        result.failed[name] = _last_error(output)
+        for mark, title in _JEST_LINE.findall(output):
+            if title.strip() in wanted:
+                if mark in "✓✔√":
+                    result.passed.append(title.strip())
+                else:
+                    result.failed[title.strip()] = _last_error(output)
+    result.passed = list(dict.fromkeys(result.passed))
+    return result
+
+
+def _failure_message(output: str, node: str) -> str:
+    """The short traceback pytest printed for ``node``: its last ``E`` lines."""
+    section = re.search(rf"_{{3,}} [^\n]*{re.escape(node.split('::')[-1])}[^\n]* _{{3,}}\n(.*?)"
+                        rf"(?=\n_{{3,}} |\n={{3,}} )", output, re.S)
+    text = section.group(1) if section else output
+    errors = [line[1:].strip() for line in text.split("\n") if line.startswith("E ")]
+    if errors:
+        return " ".join(errors[:4])[:400]
+    return _last_error(text)
+
+
+def _go_failure(output: str, name: str) -> str:
+    lines = [line.strip() for line in output.split("\n") if ".go:" in line]
+    return " ".join(lines[:3])[:400] or f"{name} failed"
+
+
+def _last_error(output: str) -> str:
+    lines = [line.strip() for line in output.strip().split("\n") if line.strip()]
+    for line in reversed(lines):
+        if re.search(r"Error|error:|assert|Exception|FAIL|expected", line):
+            return line[:400]
+    return lines[-1][:400] if lines else ""

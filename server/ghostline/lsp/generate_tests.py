@@ -1,0 +1,369 @@
+"""The "Generate tests for NAME" code action and the ``ghostline.generateTests`` command.
+
+Listing the action only finds the function, method or class at the range (no model call).
+Picking it resolves the action to the command (clients without ``codeAction/resolve`` get
+the command directly); the command generates with a cancellable ``$/progress`` and applies
+the result with ``workspace/applyEdit``: a ``CreateFile`` plus an insertion for a new test
+file, versioned insertions for an existing one. The test file must be unchanged since it
+was read: an open document keeps its version (the client refuses a stale edit, and the
+server checks first), a closed file its content on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+
+from ghostline.context.tests import TARGET_KINDS, find_target, parse_definitions
+from ghostline.engine.base import EngineError
+from ghostline.features.generate_tests import (
+    GeneratedTests,
+    GenerationCancelled,
+    TestGenerationError,
+    TestGenerator,
+    TestRequest,
+    TestServices,
+)
+from ghostline.index.languages import spec_for_language_id, spec_for_path
+from ghostline.index.resolve import python_module
+from ghostline.lsp.code_actions import ActionProvider, add_provider
+from ghostline.lsp.server import GhostlineServer
+
+log = logging.getLogger(__name__)
+
+PROVIDER = "generateTests"
+COMMAND = "ghostline.generateTests"
+SUPPORTED = frozenset({"python", "javascript", "typescript", "tsx", "go", "rust", "java"})
+
+
+def register(server: GhostlineServer) -> None:
+    add_provider(ActionProvider(PROVIDER, list_actions, resolve))
+
+    @server.command(COMMAND)
+    async def generate_tests_command(ls: GhostlineServer, *args: Any) -> dict[str, Any]:
+        data = args[0] if args and isinstance(args[0], dict) else {}
+        return await run_generation(ls, data)
+
+
+# --- listing and resolving ---------------------------------------------------------------------
+
+
+def list_actions(ls: GhostlineServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    uri = params.text_document.uri
+    doc = ls.workspace.get_text_document(uri)
+    path = Path(ls.document_path(uri))
+    spec = spec_for_language_id(doc.language_id or "") or spec_for_path(path)
+    if spec is None or spec.name not in SUPPORTED:
+        return []
+    lines = doc.lines
+    position = params.range.start
+    if position.line >= len(lines):
+        return []
+    server_pos = doc.position_codec.position_from_client_units(lines, position)
+    byte_col = len(lines[position.line][: server_pos.character].encode("utf-8"))
+    label = _target_label(ls, path, doc.source, spec.name, position.line, byte_col)
+    if label is None:
+        return []
+    data = {"provider": PROVIDER, "uri": uri, "line": position.line,
+            "character": position.character, "name": label}
+    title = f"Generate tests for {label}"
+    resolvable = ls.client_supports("text_document", "code_action", "resolve_support")
+    actions = []
+    only = params.context.only
+    kinds = [types.CodeActionKind.Refactor] if not only else [
+        types.CodeActionKind.Source, types.CodeActionKind.Refactor]
+    for kind in kinds:
+        action = types.CodeAction(title=title, kind=kind, data=dict(data))
+        if not resolvable:
+            action.command = _command(title, data)
+        actions.append(action)
+    return actions
+
+
+def _target_label(
+    ls: GhostlineServer, path: Path, text: str, language: str, line: int, byte_col: int
+) -> str | None:
+    definitions = ls.index.symbols(path) if ls.index is not None else []
+    if not definitions or any(d.language != language for d in definitions[:1]):
+        module = python_module(path) if language == "python" else ""
+        definitions = parse_definitions(text, path, language, module)
+    if not any(d.kind in TARGET_KINDS and d.span.contains(line, byte_col) for d in definitions):
+        return None
+    target = find_target(definitions, line, byte_col, text)
+    if target is None:
+        return None
+    return f"{target.container}.{target.name}" if target.container else target.name
+
+
+def _command(title: str, data: dict[str, Any]) -> types.Command:
+    return types.Command(title=title, command=COMMAND, arguments=[data])
+
+
+async def resolve(ls: GhostlineServer, action: types.CodeAction) -> types.CodeAction:
+    data = action.data if isinstance(action.data, dict) else {}
+    action.command = _command(action.title, data)
+    return action
+
+
+# --- running -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Snapshot:
+    """A file as the feature read it: editor version (None if not open) and text."""
+
+    version: int | None
+    text: str | None
+
+
+async def run_generation(ls: GhostlineServer, data: dict[str, Any]) -> dict[str, Any]:
+    """Generate tests for the position in ``data`` and apply them; returns what happened."""
+    uri = str(data.get("uri", ""))
+    try:
+        doc = ls.workspace.get_text_document(uri)
+    except Exception:
+        return _fail(ls, "the document is not open")
+    path = Path(ls.document_path(uri))
+    spec = spec_for_language_id(doc.language_id or "") or spec_for_path(path)
+    if spec is None or spec.name not in SUPPORTED:
+        return _fail(ls, f"generating tests for {doc.language_id or path.suffix} is not supported")
+    lines = doc.lines
+    line = int(data.get("line", 0))
+    character = int(data.get("character", 0))
+    if line >= len(lines):
+        return _fail(ls, "the position is outside the document")
+    server_pos = doc.position_codec.position_from_client_units(
+        lines, types.Position(line=line, character=character))
+    byte_col = len(lines[line][: server_pos.character].encode("utf-8"))
+    label = str(data.get("name") or "the code at the cursor")
+    if not await ls.ensure_model():
+        return _fail(ls, ls.model_error or "the model is not available", shown=True)
+    snapshots: dict[Path, _Snapshot] = {path: _Snapshot(doc.version, doc.source)}
+
+    def read_text(file: Path) -> str | None:
+        snapshot = snapshots.get(file)
+        if snapshot is None:
+            snapshot = _snapshot(ls, file)
+            snapshots[file] = snapshot
+        return snapshot.text
+
+    roots = ls.workspace_roots()
+    root = next((r for r in roots if path.is_relative_to(r)), None)
+    existing = None
+    if ls.index is not None:
+        try:
+            existing = ls.index.test_files_for(path)
+        except Exception:  # the index is still scanning or broke: fall back to the disk
+            log.exception("test_files_for failed")
+    request = TestRequest(path=path, text=doc.source, language=spec.name, line=line,
+                          byte_col=byte_col, root=root)
+    services = TestServices(engine=ls.engine_for("generateTests"), model_info=ls.model_info,
+                            settings=ls.settings, read_text=read_text, index=ls.index,
+                            existing_tests=existing)
+    cancelled = asyncio.Event()
+    token = await ls.begin_progress(f"writing tests for {label}", cancellable=True)
+    _watch_cancel(ls, token, cancelled)
+
+    def progress(message: str, percent: int | None) -> None:
+        if token is not None and not cancelled.is_set():
+            ls.work_done_progress.report(token, types.WorkDoneProgressReport(
+                message=message, percentage=percent, cancellable=True))
+
+    outcome: dict[str, Any]
+    try:
+        result = await TestGenerator(request, services, progress, cancelled).generate()
+        if cancelled.is_set():
+            raise GenerationCancelled
+        outcome = await _apply(ls, result, snapshots)
+    except GenerationCancelled:
+        outcome = {"applied": False, "cancelled": True, "message": "cancelled"}
+    except asyncio.CancelledError:
+        _end(ls, token, "cancelled")
+        raise
+    except TestGenerationError as exc:
+        outcome = _fail(ls, str(exc))
+    except EngineError as exc:
+        outcome = _fail(ls, f"the model failed: {exc}")
+    except Exception as exc:  # a bug must still reach the user as one message
+        log.exception("test generation failed")
+        outcome = _fail(ls, f"test generation failed: {exc}")
+    _end(ls, token, str(outcome.get("message", "")))
+    return outcome
+
+
+def _watch_cancel(ls: GhostlineServer, token: str | None, cancelled: asyncio.Event) -> None:
+    """Set ``cancelled`` when the client cancels the progress (pygls cancels the future it
+    keeps per token on ``window/workDoneProgress/cancel``)."""
+    if token is None:
+        return
+    future = ls.work_done_progress.tokens.get(token)
+    if future is None:
+        return
+    loop = asyncio.get_running_loop()
+    future.add_done_callback(lambda _: loop.call_soon_threadsafe(cancelled.set))
+
+
+def _end(ls: GhostlineServer, token: str | None, message: str) -> None:
+    if token is not None:
+        ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
+        ls.work_done_progress.tokens.pop(token, None)
+
+
+def _fail(ls: GhostlineServer, message: str, shown: bool = False) -> dict[str, Any]:
+    if not shown:
+        ls.show_message(f"Ghostline: {message}", types.MessageType.Warning)
+    return {"applied": False, "cancelled": False, "message": message}
+
+
+def _snapshot(ls: GhostlineServer, path: Path) -> _Snapshot:
+    doc = ls.workspace.text_documents.get(path.as_uri())
+    if doc is not None:
+        return _Snapshot(doc.version, doc.source)
+    try:
+        return _Snapshot(None, path.read_bytes().decode("utf-8", errors="replace"))
+    except OSError:
+        return _Snapshot(None, None)
+
+
+# --- applying ----------------------------------------------------------------------------------
+
+
+async def _apply(
+    ls: GhostlineServer, result: GeneratedTests, snapshots: dict[Path, _Snapshot]
+) -> dict[str, Any]:
+    path = result.plan.path
+    uri = path.as_uri()
+    before = snapshots.get(path) or _Snapshot(None, None)
+    rel = _display(ls, path)
+    summary = {"path": str(path), "uri": uri, "tests": result.tests,
+               "created": result.creates_file, "rejected": result.rejected,
+               "modelCalls": result.model_calls, "timings": result.timings,
+               "run": _run_summary(result)}
+    conflict = _conflict(ls, path, before, result)
+    if conflict:
+        message = (f"{rel} changed while the tests were being written ({conflict}); nothing "
+                   "was applied. Run the action again.")
+        ls.show_message(f"Ghostline: {message}", types.MessageType.Warning)
+        return {**summary, "applied": False, "cancelled": False, "conflict": True,
+                "message": message}
+    crlf = "\r\n" in (result.base_text or "")
+    edit = _workspace_edit(ls, result, before, crlf)
+    if edit is None:  # the client cannot create files: write the new file ourselves
+        try:
+            with open(path, "x", encoding="utf-8", newline="") as handle:
+                handle.write(result.new_text)
+        except OSError as exc:
+            return _fail(ls, f"could not create {rel}: {exc.strerror}") | summary
+        applied, reason = True, ""
+    else:
+        reply = await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(
+            edit=edit, label=f"Generate tests for {result.target}"))
+        applied, reason = bool(reply.applied), reply.failure_reason or ""
+    if not applied:
+        message = (f"the editor refused the edit to {rel}" + (f" ({reason})" if reason else "")
+                   + "; nothing was applied. Run the action again.")
+        ls.show_message(f"Ghostline: {message}", types.MessageType.Warning)
+        return {**summary, "applied": False, "cancelled": False, "conflict": True,
+                "message": message}
+    verb = "created" if result.creates_file else "added to"
+    count = len(result.tests)
+    message = f"{count} test{'s' if count != 1 else ''} for {result.target} {verb} {rel}"
+    if result.run is not None and result.run.ran:
+        message += f" ({len(result.run.passed)} passed)"
+    ls.show_message(f"Ghostline: {message}", types.MessageType.Info)
+    await _show(ls, uri)
+    return {**summary, "applied": True, "cancelled": False, "message": message}
+
+
+def _conflict(ls: GhostlineServer, path: Path, before: _Snapshot, result: GeneratedTests) -> str:
+    """Why the file no longer matches what the edit was computed against ("" if it does)."""
+    doc = ls.workspace.text_documents.get(path.as_uri())
+    if doc is not None:
+        if before.version is not None and doc.version != before.version:
+            return f"version {before.version} is now {doc.version}"
+        if before.version is None and doc.source != (result.base_text or ""):
+            return "opened and edited"
+        return ""
+    if result.creates_file:
+        return "the file now exists" if path.exists() else ""
+    try:
+        now = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        return "the file is gone"
+    return "" if now == result.base_text else "its content changed on disk"
+
+
+def _workspace_edit(
+    ls: GhostlineServer, result: GeneratedTests, before: _Snapshot, crlf: bool
+) -> types.WorkspaceEdit | None:
+    uri = result.plan.path.as_uri()
+    base = result.base_text or ""
+    lines = base.split("\n")
+    codec = ls.workspace.position_codec
+    edits: list[types.TextEdit] = []
+    for insertion in result.insertions:
+        line = min(insertion.line, len(lines))
+        if line >= len(lines):
+            line, column = len(lines) - 1, len(lines[-1])
+        else:
+            column = insertion.column
+        units = codec.client_num_units(lines[line][:column]) if lines else 0
+        text = insertion.text.replace("\n", "\r\n") if crlf else insertion.text
+        position = types.Position(line=line, character=units)
+        edits.append(types.TextEdit(range=types.Range(start=position, end=position),
+                                    new_text=text))
+    document_changes = ls.client_supports("workspace", "workspace_edit", "document_changes")
+    version = before.version if ls.workspace.text_documents.get(uri) is not None else None
+    if result.creates_file:
+        operations = _resource_operations(ls)
+        if not document_changes or types.ResourceOperationKind.Create not in operations:
+            return None
+        identifier = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None)
+        return types.WorkspaceEdit(document_changes=[
+            types.CreateFile(uri=uri, options=types.CreateFileOptions(
+                overwrite=False, ignore_if_exists=False)),
+            types.TextDocumentEdit(text_document=identifier, edits=list(edits)),
+        ])
+    if document_changes:
+        identifier = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version)
+        return types.WorkspaceEdit(document_changes=[
+            types.TextDocumentEdit(text_document=identifier, edits=list(edits))])
+    return types.WorkspaceEdit(changes={uri: edits})
+
+
+def _resource_operations(ls: GhostlineServer) -> list[types.ResourceOperationKind]:
+    workspace = getattr(ls.client_capabilities, "workspace", None)
+    edit = getattr(workspace, "workspace_edit", None)
+    return list(getattr(edit, "resource_operations", None) or [])
+
+
+async def _show(ls: GhostlineServer, uri: str) -> None:
+    """Open the test file in the editor, where the client can (never blocks for long)."""
+    if not ls.client_supports("window", "show_document", "support"):
+        return
+    try:
+        await asyncio.wait_for(ls.window_show_document_async(
+            types.ShowDocumentParams(uri=uri, take_focus=False)), timeout=2)
+    except Exception as exc:  # showing the file is a convenience only
+        log.debug("showDocument failed: %s", exc)
+
+
+def _display(ls: GhostlineServer, path: Path) -> str:
+    for root in ls.workspace_roots():
+        if path.is_relative_to(root):
+            return os.path.relpath(path, root)
+    return str(path)
+
+
+def _run_summary(result: GeneratedTests) -> dict[str, Any] | None:
+    run = result.run
+    if run is None:
+        return None
+    return {"ran": run.ran, "passed": run.passed, "failed": run.failed, "reason": run.reason,
+            "seconds": run.seconds}

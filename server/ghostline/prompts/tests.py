@@ -1,0 +1,317 @@
+"""Prompts for test generation, per test framework and per kind of model.
+
+A base model (the default Gemma 3 270M) continues text: it gets the code under test as a
+file, then the test file as far as it exists (the project's own tests when there are any),
+and the first words of the next test (``def test_restock_``). An instruction model gets a
+chat request with the same material and answers with a code block. Either way the answer is
+cut into single tests ("units") by ``postprocess.test_output``.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+from ghostline.context.tests import Target, TestContext
+from ghostline.engine.base import ChatMessage, ModelInfo
+from ghostline.postprocess.test_imports import ImportNeed, render_imports
+from ghostline.postprocess.test_output import Frame
+
+_INSTRUCT_WORDS = re.compile(r"(?:^|[-_ .])(?:it|instruct|chat|sft|dpo|rlhf)(?:$|[-_ .])", re.I)
+_LANGUAGE_NAMES = {
+    "python": "Python", "javascript": "JavaScript", "typescript": "TypeScript",
+    "tsx": "TypeScript", "go": "Go", "rust": "Rust", "java": "Java",
+}  # fmt: skip
+_FENCE = {"tsx": "tsx", "typescript": "ts", "javascript": "js"}
+
+
+@dataclass(frozen=True)
+class TestStyle:
+    """How one framework's tests look: the frame around them, how each one starts
+    (``leads``, tried in turn), where the model's text stops, what to import."""
+
+    __test__ = False  # not a pytest test class
+
+    framework: str
+    language: str
+    frame: Frame
+    leads: tuple[str, ...]
+    stops: tuple[str, ...]
+    separator: str
+    unit_start: re.Pattern[str]
+    comment: str
+    needs: tuple[ImportNeed, ...] = ()
+
+
+def snake(name: str) -> str:
+    """``restockItem`` / ``RestockItem`` → ``restock_item``; leading underscores dropped."""
+    name = name.lstrip("_")
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def camel(name: str, upper: bool = True) -> str:
+    """``restock_item`` → ``RestockItem`` (``restockItem`` with ``upper=False``)."""
+    parts = [p for p in re.split(r"_+", snake(name)) if p]
+    text = "".join(p[:1].upper() + p[1:] for p in parts) or "Target"
+    return text if upper else text[:1].lower() + text[1:]
+
+
+def style_for(framework: str, language: str, target: Target) -> TestStyle:
+    """The style for ``framework`` (pytest, unittest, vitest, jest, node:test, go, rust,
+    junit5, junit4)."""
+    name = target.name if target.kind != "constructor" else (target.container or target.name)
+    base = snake(name) or "target"
+    label = f"{target.container}.{name}" if target.container else name
+    if framework == "pytest":
+        prefix = f"def test_{base}_"
+        return TestStyle(
+            framework, language, Frame(),
+            _leads(prefix, ("returns_", "with_", "handles_"), "raises_", target),
+            ("\ndef ", "\nclass ", "\n@", "\nif __name__", "\n# ", "\n\n\n\n"), "\n\n\n",
+            re.compile(r"^(?:@pytest[^\n]*\n)*(?:async )?def test", re.M), "#",
+        )
+    if framework == "unittest":
+        prefix = f"    def test_{base}_"
+        return TestStyle(
+            framework, language,
+            Frame(f"class Test{camel(name)}(unittest.TestCase):\n", "", "    "),
+            _leads(prefix, ("returns_", "with_"), "raises_", target),
+            ("\n    def ", "\nclass ", "\nif __name__", "\n\n\n"), "\n\n",
+            re.compile(r"^    def test", re.M), "#", (ImportNeed("unittest"),),
+        )
+    if framework in ("vitest", "jest"):
+        return TestStyle(
+            framework, language, Frame(f'describe("{label}", () => {{\n', "});\n", "  "),
+            _leads('  it("', ("returns ", "handles "), "throws ", target),
+            ("\n  it(", "\n  test(", "\n});", "\n\n\n", "\ndescribe("), "\n\n",
+            re.compile(r"^[ \t]*(?:it|test)\(", re.M), "//",
+        )
+    if framework == "node:test":
+        return TestStyle(
+            framework, language, Frame(),
+            (f'test("{label} ', f'test("{label} returns ', f'test("{label} handles '),
+            ("\ntest(", "\ndescribe(", "\n\n\n", "\nit("), "\n\n",
+            re.compile(r"^(?:test|it)\(", re.M), "//",
+            (ImportNeed("node:test", ("test",)), ImportNeed("node:assert/strict",
+                                                             default="assert")),
+        )
+    if framework == "go":
+        prefix = f"func Test{camel(label.replace('.', '_'))}"
+        return TestStyle(
+            framework, language, Frame(), (prefix, f"{prefix}Returns", f"{prefix}With"),
+            ("\nfunc ", "\ntype ", "\nvar ", "\n\n\n"), "\n\n",
+            re.compile(r"^func Test", re.M), "//", (ImportNeed("testing"),),
+        )
+    if framework == "rust":
+        prefix = f"    #[test]\n    fn {base}_"
+        return TestStyle(
+            framework, language, Frame("#[cfg(test)]\nmod tests {\n    use super::*;\n\n",
+                                       "}\n", "    "),
+            (prefix, f"{prefix}returns_", f"{prefix}with_"),
+            ("\n    #[test]", "\n}", "\n\n\n"), "\n\n",
+            re.compile(r"^[ \t]*#\[test\]", re.M), "//",
+        )
+    if framework in ("junit5", "junit4"):
+        public = "public " if framework == "junit4" else ""
+        owner = target.container or Path(target.path).stem
+        prefix = f"    @Test\n    {public}void {camel(name, upper=False)}"
+        needs = ((ImportNeed("org.junit.jupiter.api", ("Test",)),
+                  ImportNeed("org.junit.jupiter.api.Assertions", ("*",), static=True))
+                 if framework == "junit5" else
+                 (ImportNeed("org.junit", ("Test",)),
+                  ImportNeed("org.junit.Assert", ("*",), static=True)))
+        return TestStyle(
+            framework, language, Frame(f"{public}class {owner}Test {{\n", "}\n", "    "),
+            (prefix, f"{prefix}Returns", f"{prefix}With"),
+            ("\n    @Test", "\n}", "\n\n\n"), "\n\n",
+            re.compile(r"^[ \t]*@Test", re.M), "//", needs,
+        )
+    raise ValueError(f"no test style for {framework}")
+
+
+_FAILS = re.compile(r"\braise\b|\bthrow\b|panic!|\bErr\(|errors\.New|fmt\.Errorf")
+
+
+def _leads(prefix: str, words: tuple[str, ...], failing: str, target: Target) -> tuple[str, ...]:
+    """The lead-ins to try: the bare prefix first, the error case second when the target
+    can fail, then the other words."""
+    leads = [prefix]
+    if _FAILS.search(target.source):
+        leads.append(prefix + failing)
+    leads.extend(prefix + word for word in words)
+    return tuple(leads)
+
+
+def is_instruction_model(info: ModelInfo | None) -> bool:
+    """Chat prompts for instruction-tuned models, completion prompts for base models.
+
+    A chat template alone does not tell (some base GGUFs carry one); the name or the
+    fine-tune tag must say so, or the self-test must have caught the model chatting.
+    """
+    if info is None:
+        return False
+    if "instruction/chat model" in info.self_test:
+        return True
+    tags = " ".join(
+        str(info.metadata.get(k, "")) for k in ("general.name", "general.finetune",
+                                                 "general.basename")
+    )
+    named = bool(_INSTRUCT_WORDS.search(f"{info.name} {tags} {Path(info.path).stem}"))
+    return named and (info.has_chat_template or not info.path)
+
+
+def _relative(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return path.name
+
+
+#: Shown to a base model when the project has no test to imitate: the shape of a good test
+#: (a call with literal arguments, one assertion on the result).
+BUILTIN_EXAMPLES = {
+    "pytest": (
+        "from textutil import shout\n\n\n"
+        "def test_shout_upper_cases_and_adds_a_mark():\n"
+        '    assert shout("hi") == "HI!"\n\n\n'
+        "def test_shout_of_an_empty_string():\n"
+        '    assert shout("") == "!"\n'
+    ),
+    "unittest": (
+        "import unittest\n\nfrom textutil import shout\n\n\n"
+        "class TestShout(unittest.TestCase):\n"
+        "    def test_shout_upper_cases_and_adds_a_mark(self):\n"
+        '        self.assertEqual(shout("hi"), "HI!")\n'
+    ),
+    "vitest": (
+        'import { describe, expect, it } from "vitest";\n'
+        'import { shout } from "./textutil";\n\n'
+        'describe("shout", () => {\n'
+        '  it("upper-cases and adds a mark", () => {\n'
+        '    expect(shout("hi")).toBe("HI!");\n'
+        "  });\n});\n"
+    ),
+    "jest": (
+        'import { shout } from "./textutil";\n\n'
+        'describe("shout", () => {\n'
+        '  it("upper-cases and adds a mark", () => {\n'
+        '    expect(shout("hi")).toBe("HI!");\n'
+        "  });\n});\n"
+    ),
+    "node:test": (
+        'import { test } from "node:test";\n'
+        'import assert from "node:assert/strict";\n'
+        'import { shout } from "./textutil";\n\n'
+        'test("shout upper-cases and adds a mark", () => {\n'
+        '  assert.equal(shout("hi"), "HI!");\n'
+        "});\n"
+    ),
+    "go": (
+        "func TestShout(t *testing.T) {\n"
+        '\tif got := Shout("hi"); got != "HI!" {\n'
+        '\t\tt.Errorf("Shout(\\"hi\\") = %q, want %q", got, "HI!")\n'
+        "\t}\n}\n"
+    ),
+}
+
+
+def example_for(context: TestContext, framework: str) -> str:
+    """The project's own tests, else a built-in example of the framework's shape."""
+    return context.example or BUILTIN_EXAMPLES.get(framework, "")
+
+
+def source_block(context: TestContext) -> str:
+    """The code under test as the model sees it: imports, related definitions, target."""
+    target = context.target
+    gap = "\n\n\n" if target.language == "python" else "\n\n"
+    parts = [context.source_imports] if context.source_imports.strip() else []
+    parts.extend(context.related)
+    if target.container and target.language == "python":
+        parts.append(f"class {target.container}:\n" + textwrap.indent(target.source, "    "))
+    else:
+        parts.append(target.source)
+    return gap.join(p.strip("\n") for p in parts)
+
+
+def header_for_new_file(style: TestStyle, needs: list[ImportNeed]) -> str:
+    return render_imports([*style.needs, *needs], style.language)
+
+
+def base_prompt(
+    context: TestContext,
+    style: TestStyle,
+    target_needs: list[ImportNeed],
+    root: Path | None,
+    note: str = "",
+) -> str:
+    """The completion prompt up to (not including) the first unit's lead-in.
+
+    Ends with the test file's frame opened, so the caller appends accepted units and the
+    next lead-in; a ``note`` (why the last attempt was rejected) goes in as a comment.
+    """
+    c = style.comment
+    plan = context.plan
+    target = context.target
+    gap = "\n\n\n" if style.language == "python" else "\n\n"
+    parts = [f"{c} {_relative(target.path, root)}\n{source_block(context)}"]
+    test_rel = _relative(plan.path, root)
+    if plan.in_source:
+        body = context.example.rstrip() if context.example else ""
+        parts.append(f"{c} {test_rel} (tests)\n{body}".rstrip())
+    elif context.existing_text is not None:
+        header = render_imports(target_needs, style.language)
+        parts.append(f"{c} {test_rel}\n{header}\n{context.example}".rstrip())
+    else:
+        example = example_for(context, style.framework)
+        if example:
+            parts.append(f"{c} (another test file of this project)\n{example}")
+        header = header_for_new_file(style, target_needs)
+        parts.append(f"{c} {test_rel}\n{header}".rstrip())
+    prompt = gap.join(p.rstrip("\n") for p in parts) + gap
+    if style.frame.open:
+        prompt += style.frame.open
+    if note:
+        prompt += textwrap.indent(f"{c} {note}\n", style.frame.indent)
+    return prompt
+
+
+def chat_messages(
+    context: TestContext,
+    style: TestStyle,
+    target_needs: list[ImportNeed],
+    root: Path | None,
+    count: int,
+    note: str = "",
+) -> list[ChatMessage]:
+    """A chat request for an instruction model."""
+    target = context.target
+    language = _LANGUAGE_NAMES.get(style.language, style.language)
+    fence = _FENCE.get(style.language, style.language)
+    what = f"`{target.container}.{target.name}`" if target.container else f"`{target.name}`"
+    imports = render_imports([*style.needs, *target_needs], style.language).strip()
+    lines = [
+        f"Write {count} {style.framework} unit tests in {language} for {what}.",
+        "Each test checks one behaviour with concrete values you computed by hand.",
+        f"Reply with a single ```{fence} code block holding only the tests"
+        + (" (no `describe` wrapper)" if style.frame.open.startswith("describe") else "")
+        + ".",
+    ]
+    if imports:
+        lines.append(f"The test file already has these imports:\n```{fence}\n{imports}\n```")
+    lines.append(f"Code under test ({_relative(target.path, root)}):\n"
+                 f"```{fence}\n{source_block(context)}\n```")
+    if context.example:
+        lines.append(f"Follow the style of the project's existing tests:\n"
+                     f"```{fence}\n{context.example}\n```")
+    if context.fixtures:
+        lines.append("Available pytest fixtures: " + ", ".join(context.fixtures) + ".")
+    if note:
+        lines.append(f"Your previous answer was rejected: {note}. Fix that.")
+    return [
+        ChatMessage("system", f"You write correct, runnable {language} unit tests."),
+        ChatMessage("user", "\n\n".join(lines)),
+    ]

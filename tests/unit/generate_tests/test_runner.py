@@ -1,0 +1,72 @@
+"""Running generated tests with the project's runner (a real pytest subprocess)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ghostline.engine.base import GenerationRequest
+from ghostline.features.test_locations import plan_test_file
+from ghostline.features.test_runner import run_tests
+from ghostline.settings import Settings
+
+from .scripted_engine import lead_of
+from .test_generator import generator, project
+
+CANDIDATE = '''from inventory import Item, restock
+
+
+def test_passes():
+    assert restock(Item("a", 1.0, 1), 2).quantity == 3
+
+
+def test_fails():
+    assert restock(Item("a", 1.0, 1), 2).quantity == 99
+
+
+def test_not_asked_for():
+    assert False
+'''
+
+
+@pytest.fixture(autouse=True)
+def fast_pytest(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child pytest needs none of this venv's plugins: skip loading them."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+
+
+async def test_only_the_named_tests_are_judged_and_the_temp_file_goes(tmp_path: Path) -> None:
+    source = project(tmp_path)
+    plan = plan_test_file(source, "python", tmp_path, [])
+    assert plan is not None
+    result = await run_tests(plan, CANDIDATE, ["test_passes", "test_fails"], 60)
+    assert result.ran
+    assert result.passed == ["test_passes"]
+    assert set(result.failed) == {"test_fails"}
+    assert "99" in result.failed["test_fails"]
+    assert sorted(p.name for p in (tmp_path / "tests").iterdir()) == []
+
+
+async def test_failing_test_is_repaired_once_then_kept(tmp_path: Path) -> None:
+    source = project(tmp_path)
+    settings = Settings(run_generated_tests=True)
+
+    def answer(request: GenerationRequest) -> str:
+        assert request.prompt is not None
+        lead = lead_of(request)
+        if "test_restock_adds failed:" in request.prompt:  # the repair sees the failure
+            return "\n    assert restock(Item('a', 1.0, 1), 2).quantity == 3\n"
+        if "failed:" in request.prompt:  # a repair that does not help
+            return "\n    assert restock(Item('a', 1.0, 1), 0) == 'y'\n"
+        if lead.endswith("restock_"):
+            return "adds():\n    assert restock(Item('a', 1.0, 1), 2).quantity == 4\n"
+        return "other():\n    assert restock(Item('a', 1.0, 1), 0) == 'x'\n"
+
+    gen, engine = generator(tmp_path, source, answer, settings=settings)
+    result = await gen.generate()
+    assert result.run is not None and result.run.ran
+    assert result.tests == ["test_restock_adds"]
+    assert "quantity == 3" in result.new_text and "quantity == 4" not in result.new_text
+    assert any(r.startswith("test_restock_raises_other failed") for r in result.rejected)
+    assert any("failed:" in (r.prompt or "") for r in engine.requests)
