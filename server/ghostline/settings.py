@@ -49,6 +49,15 @@ class Settings:
     max_file_bytes: int = 1_000_000
     #: Suppress suggestions whose mean token probability is below this (0 = show all).
     min_confidence: float = 0.0
+    #: Budget for cross-file context in inline completion prompts, in model tokens.
+    context_tokens: int = 320
+    #: Where cross-file context comes from: definitions and usages of the names at the
+    #: cursor, the current file's imports when out of the window, recently edited or viewed
+    #: regions (ring), lexical search over other files (bm25).
+    context_sources: list[str] = field(
+        default_factory=lambda: ["definitions", "usages", "header", "ring", "bm25"])
+    #: Bias the first tokens after ``receiver.`` toward the members of its type.
+    member_bias: bool = True
     hover_time_limit_s: float = 4.0
     run_generated_tests: bool = False
     backends: dict[str, BackendSettings] = field(default_factory=dict)

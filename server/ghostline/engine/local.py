@@ -194,6 +194,7 @@ class LocalEngine:
             "temperature": request.temperature,
             "stop": request.stop,
             "time_limit_s": request.time_limit_s,
+            "preferred_first": request.preferred_first,
         }
         if request.prompt is not None:
             message["prompt"] = request.prompt

@@ -35,6 +35,12 @@ ATTR_CONTROL = 1 << 3
 ATTR_USER_DEFINED = 1 << 4
 
 SELF_TEST_PROMPT = "def add(a, b):\n    return"
+#: Logit bonus for tokens that spell the start of a preferred name (`preferred_first`), and
+#: for how many generated tokens at most it applies.
+PREFERRED_BIAS = 6.0
+PREFERRED_TOKENS = 6
+#: Characters that may follow a complete preferred name inside the same token.
+_NAME_ENDINGS = ("(", "()", "(self", ".", ",", ")", "[", ":", " ", " =", "\n", ";", "<")
 
 
 @dataclass
@@ -79,6 +85,7 @@ class ModelRunner:
         self.n_vocab = self.llm.n_vocab()
         self._piece_buffer = ctypes.create_string_buffer(256)
         self.special_tokens = self._special_tokens()
+        self._by_piece: dict[str, list[int]] | None = None
 
     # -- vocabulary -------------------------------------------------------------------
 
@@ -98,6 +105,17 @@ class ModelRunner:
             self._vocab, token, self._piece_buffer, len(self._piece_buffer), 0, False
         )
         return self._piece_buffer.raw[: max(n, 0)]
+
+    def tokens_by_piece(self) -> dict[str, list[int]]:
+        """Piece text -> token ids, built on first use (one pass over the vocabulary)."""
+        if self._by_piece is None:
+            table: dict[str, list[int]] = {}
+            for token in range(self.n_vocab):
+                text = self.piece(token).decode("utf-8", "ignore")
+                if text:
+                    table.setdefault(text, []).append(token)
+            self._by_piece = table
+        return self._by_piece
 
     def tokenize(self, text: str) -> list[int]:
         return self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)
@@ -178,7 +196,8 @@ class ModelRunner:
         text = ""
         first_token_s: float | None = None
         reason = "length"
-        for _ in range(max_tokens):
+        preferred = [p for p in msg.get("preferred_first") or [] if p]
+        for step in range(max_tokens):
             if job.cancelled.is_set():
                 reason = "cancelled"
                 break
@@ -186,7 +205,16 @@ class ModelRunner:
                 reason = "time"
                 break
             logits = self._logits()
-            token = self._pick(logits, temperature, rng)
+            bias = (preferred_bias(self.tokens_by_piece(), preferred, text)
+                    if preferred and step < PREFERRED_TOKENS else {})
+            if bias:
+                biased = logits.copy()
+                for biased_token, bonus in bias.items():
+                    biased[biased_token] += bonus
+                token = self._pick(biased, temperature, rng)
+            else:
+                preferred = []  # the text left the preferred names: stop biasing
+                token = self._pick(logits, temperature, rng)
             if self.is_end_of_generation(token):
                 reason = "eos"
                 break
@@ -242,6 +270,26 @@ class ModelRunner:
             return (f"failed: the model answered {answer!r} to {SELF_TEST_PROMPT!r}; "
                     "it does not complete code (an instruction/chat model?)")
         return "ok"
+
+
+def preferred_bias(
+    by_piece: dict[str, list[int]], preferred: list[str], typed: str,
+    bonus: float = PREFERRED_BIAS,
+) -> dict[int, float]:
+    """Logit bonuses for the tokens that continue `typed` (the text generated so far) into
+    one of the `preferred` names, or finish one and go on with punctuation. Empty once
+    `typed` is no longer the start of a preferred name (or completes one)."""
+    bias: dict[int, float] = {}
+    for name in preferred:
+        if not name.startswith(typed) or len(name) == len(typed):
+            continue
+        rest = name[len(typed):]
+        pieces = [rest[:end] for end in range(1, len(rest) + 1)]
+        pieces += [rest + ending for ending in _NAME_ENDINGS]
+        for piece in pieces:
+            for token in by_piece.get(piece, ()):
+                bias[token] = bonus
+    return bias
 
 
 def _log_softmax_at(logits: Any, token: int) -> float:

@@ -29,15 +29,18 @@ def register(server: GhostlineServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def on_open(ls: GhostlineServer, params: types.DidOpenTextDocumentParams) -> None:
         item = params.text_document
+        ls.context.opened(ls.document_path(item.uri), item.text)
         if ls.index is not None:
             ls.index.open_document(Path(ls.document_path(item.uri)), item.text, item.language_id)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def on_change(ls: GhostlineServer, params: types.DidChangeTextDocumentParams) -> None:
-        if ls.index is None:
-            return
         uri = params.text_document.uri
         document = ls.workspace.get_text_document(uri)
+        ls.context.changed(ls.document_path(uri), document.source, next(
+            (c.range.start.line for c in params.content_changes if hasattr(c, "range")), 0))
+        if ls.index is None:
+            return
         ls.index.update_document(Path(ls.document_path(uri)), document.source)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)

@@ -20,6 +20,8 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from ghostline import __version__
+from ghostline.context.completion import ContextService
+from ghostline.context.tokenizer import CounterSlot
 from ghostline.engine.base import Engine, ModelInfo, ModelLoadError
 from ghostline.engine.local import LocalEngine
 from ghostline.features.inline_completion import CompletionOutcome, InlineCompleter
@@ -62,10 +64,18 @@ class GhostlineServer(LanguageServer):
         self.index: WorkspaceIndex | None = None
         self.index_stop = threading.Event()
         self._index_task: asyncio.Task[None] | None = None
+        self.token_counters = CounterSlot()
+        self.context = ContextService(
+            lambda: self.index,
+            counter=lambda: self.token_counters.get(self.model_info.path if self.model_info
+                                                    else None),
+            template=lambda: self.template,
+        )
         self.completer = InlineCompleter(
             engine=lambda: self.engine,
             template=lambda: self.template,
             special_tokens=lambda: self.model_info.special_tokens if self.model_info else [],
+            context=self.context,
         )
 
     # -- model ---------------------------------------------------------------------------

@@ -1,0 +1,147 @@
+from pathlib import Path
+
+from ghostline.context.completion import ContextQuery, ContextService
+from ghostline.context.tokenizer import EstimateCounter
+from ghostline.features.inline_completion import CompletionInput
+from ghostline.index.workspace import WorkspaceIndex
+from ghostline.prompts.fim import template_by_name
+from ghostline.settings import Settings
+
+HEAD = "from pkg.geometry import Vector, make_vector\nfrom pkg.report import summary\n\n\n"
+
+
+def service(index: WorkspaceIndex, **kwargs: object) -> ContextService:
+    return ContextService(lambda: index, counter=EstimateCounter, **kwargs)  # type: ignore[arg-type]
+
+
+def query(path: Path, text: str, budget: int = 400, **kwargs: object) -> ContextQuery:
+    return ContextQuery(str(path), text, len(text) if "offset" not in kwargs else
+                        kwargs.pop("offset"), "python", budget, **kwargs)  # type: ignore[arg-type]
+
+
+def test_definitions_and_usages_of_imported_names(index: WorkspaceIndex, project: Path) -> None:
+    path = project / "pkg" / "new.py"
+    text = HEAD + "def build():\n    origin = "
+    index.open_document(path, text, "python")
+    result = service(index).gather(query(path, text))
+    sources = {s.source for s in result.snippets}
+    assert {"definition", "usage"} <= sources
+    joined = "\n".join(s.text for s in result.snippets)
+    assert "def make_vector(x: float, y: float) -> Vector:" in joined
+    assert "make_vector(1.0, 2.0)" in joined  # a use in app.py
+    assert all(s.path != str(path) for s in result.snippets)
+    assert 0 < result.tokens <= 400
+
+
+def test_budget_is_respected_as_the_template_writes_it(index: WorkspaceIndex,
+                                                       project: Path) -> None:
+    path = project / "pkg" / "new.py"
+    text = HEAD + "def build():\n    origin = "
+    index.open_document(path, text, "python")
+    counter = EstimateCounter()
+    template = template_by_name("none")
+    for budget in (40, 120):
+        result = service(index).gather(query(path, text, budget=budget))
+        written = template.build("", "", extra_files=[s.pair for s in result.snippets])
+        assert counter.count(written) <= budget + len(result.snippets)  # rounding per snippet
+        assert result.tokens <= budget
+
+
+def test_text_after_the_cursor_is_never_used(index: WorkspaceIndex, project: Path) -> None:
+    path = project / "pkg" / "new.py"
+    before = "from pkg.report import summary\n\n\ndef build():\n    x = "
+    after = "Shape()\n\nfrom pkg.geometry import Shape\nShape().describe()\n"
+    index.open_document(path, before, "python")
+    names_only = service(index, sources=("definitions", "usages"))
+    result = names_only.gather(query(path, before + after, offset=len(before)))
+    assert all("Shape" not in s.text for s in result.snippets)
+    assert any("summary" in s.text for s in result.snippets)
+
+
+def test_same_definition_keeps_the_snippets_in_place(index: WorkspaceIndex,
+                                                     project: Path) -> None:
+    path = project / "pkg" / "new.py"
+    text = HEAD + "def build():\n    origin = "
+    index.open_document(path, text, "python")
+    context = service(index)
+    first = context.gather(query(path, text), "doc")
+    typed = text + "make_v"
+    index.update_document(path, typed)
+    second = context.gather(query(path, typed), "doc")
+    assert second.reused
+    assert [s.pair for s in second.snippets[: len(first.snippets)]] == \
+        [s.pair for s in first.snippets]
+    moved = typed + "\n\n\ndef other():\n    y = "
+    index.update_document(path, moved)
+    third = context.gather(query(path, moved), "doc")
+    assert not third.reused
+
+
+def test_snippets_already_in_the_local_window_are_dropped(index: WorkspaceIndex,
+                                                          project: Path) -> None:
+    path = project / "pkg" / "new.py"
+    text = HEAD + "def unit():\n    origin = make_vector(0.0, 0.0)\n"
+    text += "    return Circle(origin, 1.0)\n\n\ndef build():\n    v = "
+    index.open_document(path, text, "python")
+    result = service(index).gather(query(path, text))
+    assert all("origin = make_vector(0.0, 0.0)" not in s.text for s in result.snippets)
+
+
+def test_header_when_the_window_starts_below_the_imports(index: WorkspaceIndex,
+                                                         project: Path) -> None:
+    path = project / "pkg" / "new.py"
+    body = "".join(f"value_{n} = {n}\n" for n in range(40))
+    text = HEAD + body + "result = "
+    index.open_document(path, text, "python")
+    local_start = text.index("value_30")
+    result = service(index).gather(query(path, text, local_start=local_start))
+    headers = [s for s in result.snippets if s.source == "header"]
+    assert len(headers) == 1 and headers[0].path == str(path)
+    assert headers[0].text.startswith("from pkg.geometry import Vector, make_vector")
+    assert result.snippets[0].source == "header"
+
+
+def test_ring_and_bm25_sources(index: WorkspaceIndex, project: Path) -> None:
+    path = project / "pkg" / "new.py"
+    text = "def total_area(circles):\n    # sum the area of circles\n    return "
+    index.open_document(path, text, "python")
+    ring_only = service(index, sources=("ring",))
+    ring_only.changed(str(project / "notes.py"), "circles_area = sum(c.area() for c in circles)\n"
+                      "print(circles_area)", 0)
+    found = ring_only.gather(query(path, text))
+    assert [s.source for s in found.snippets] == ["ring-edit"]
+    bm25 = service(index, sources=("bm25",)).gather(query(path, text))
+    assert bm25.snippets and {s.source for s in bm25.snippets} == {"bm25"}
+    assert any("area" in s.text for s in bm25.snippets)
+    assert all(s.path != str(path) for s in bm25.snippets)
+
+
+async def test_provider_call_and_preferred_first(index: WorkspaceIndex, project: Path) -> None:
+    path = project / "pkg" / "new.py"
+    text = HEAD + "def build():\n    v = Vector(1, 2)\n    v."
+    index.open_document(path, text, "python")
+    context = service(index)
+    item = CompletionInput(uri=path.as_uri(), path=str(path), language_id="python", text=text,
+                           offset=len(text))
+    pairs = await context(item, Settings(context_tokens=200))
+    assert pairs and all(isinstance(p, tuple) and len(p) == 2 for p in pairs)
+    assert await context(item, Settings(context_tokens=0)) == []
+    assert context.preferred_first(item) == ["add", "scale", "norm", "x", "y"]
+    no_index = ContextService(lambda: None)
+    assert no_index.preferred_first(item) is None
+
+
+def test_context_for_a_function_with_its_own_budget(index: WorkspaceIndex, project: Path) -> None:
+    report = project / "pkg" / "report.py"
+    text = report.read_text()
+    start = text.index("def unit_circle")
+    end = text.index("def summary")
+    context = service(index)
+    pairs = context.for_range(str(report), text, start, end, budget=400, target="unit_circle")
+    joined = "\n".join(body for _, body in pairs)
+    assert "def make_vector(x: float, y: float) -> Vector:" in joined  # used in the body
+    assert "report.unit_circle()" in joined  # how app.py calls the target
+    assert all(path != str(report) for path, _ in pairs)
+    small = context.for_range(str(report), text, start, end, budget=20, target="unit_circle")
+    assert len(small) < len(pairs)
+    assert context.for_range(str(report), text, start, end, budget=0) == []
