@@ -132,7 +132,8 @@ async def test_insert_docstring_gives_code_that_parses(
         assert action is not None, f"no Insert docstring action for {name}"
         change = action.edit.document_changes[0] if action.edit and \
             action.edit.document_changes else None
-        assert isinstance(change, types.TextDocumentEdit), f"no edit for {name}"
+        assert isinstance(change, types.TextDocumentEdit), \
+            f"no edit for {name}: {getattr(client, 'messages', [])}"
         assert change.text_document.version == 1 and change.text_document.uri == uri
         new = apply_edit(text, action)
         assert new is not None and new != text

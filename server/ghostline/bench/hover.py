@@ -157,10 +157,7 @@ async def measure_folder(folder: Path, count: int, limit_s: float) -> Figures:
     figures = Figures(str(folder), language)
     session = await _start(folder, limit_s)
     try:
-        for sample in documented:
-            uri = _open(session, sample)
-            _, latency = await session.hover(uri, *_position(session, uri, sample.definition))
-            figures.documented_s.append(latency)
+        figures.documented_s = await _hover_each(session, documented)
         for sample in undocumented:
             uri = _open(session, sample)
             position = _position(session, uri, sample.definition)
@@ -179,14 +176,21 @@ async def measure_folder(folder: Path, count: int, limit_s: float) -> Figures:
         await session.stop()
     session = await _start(folder, limit_s)
     try:
-        for sample in undocumented:
-            uri = _open(session, sample)
-            _, latency = await session.hover(uri, *_position(session, uri, sample.definition))
-            figures.restart_s.append(latency)
+        figures.restart_s = await _hover_each(session, undocumented)
         figures.restart_model_calls = int((await session.hover_status()).get("modelCalls", 0))
     finally:
         await session.stop()
     return figures
+
+
+async def _hover_each(session: HoverSession, samples: list[Sample]) -> list[float]:
+    """Latency of one hover on each sample's name."""
+    latencies = []
+    for sample in samples:
+        uri = _open(session, sample)
+        _, latency = await session.hover(uri, *_position(session, uri, sample.definition))
+        latencies.append(latency)
+    return latencies
 
 
 async def _insert(session: HoverSession, sample: Sample, figures: Figures) -> None:

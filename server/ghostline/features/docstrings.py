@@ -345,9 +345,9 @@ class DocstringService:
         if predicate is None:
             return None
         shown = context.docs_shown(callees=chat)
-        if predicate and is_copy(predicate, shown):
-            log.info("summary of %s copied a docstring; asking again with the code alone",
-                     definition.qualified_name)
+        if not predicate or is_copy(predicate, shown):
+            log.info("summary of %s was unusable or a copied docstring; asking again with "
+                     "the code alone", definition.qualified_name)
             bare = summary_request(context, chat=chat, bare=True,
                                    time_limit_s=GENERATION_LIMIT_S)
             bare.key = keyed

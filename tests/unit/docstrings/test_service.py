@@ -219,3 +219,15 @@ async def test_timed_out_generation_is_not_cached_and_paused() -> None:
     again = await svc.explain(named(DEFS, "scale"), TEXT, None, wait_s=5)
     assert again.state == "busy" and "too slow" in again.markdown()
     assert svc.model_calls == 1 and svc.cached_predicate(named(DEFS, "scale"), TEXT) is None
+
+
+async def test_unusable_answer_is_asked_again_once_with_the_code_alone() -> None:
+    engine = FakeScriptedEngine([" (x)", " returns the perimeter."])
+    svc = service(engine)
+    info = await svc.explain(named(DEFS, "perimeter"), TEXT, None, wait_s=5)
+    assert info.summary == "Return the perimeter." and svc.model_calls == 2
+    engine = FakeScriptedEngine([" (x)", " {}"])
+    svc = service(engine)
+    info = await svc.explain(named(DEFS, "perimeter"), TEXT, None, wait_s=5)
+    assert info.state == "no-answer" and svc.model_calls == 2
+    assert svc.cached_predicate(named(DEFS, "perimeter"), TEXT) == ""  # never asked again
