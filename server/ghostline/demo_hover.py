@@ -135,10 +135,11 @@ async def demo_hover(session: EditorSession, root: Path) -> None:
     text, latency = await request_hover(client, uri, line, column)
     print(f"  restock (no docstring), cold     {latency * 1000:6.0f} ms")
     print(_quote(text))
+    was_pending = "generating" in text
     while "generating" in text and time.perf_counter() - started < 120:
         await asyncio.sleep(0.5)  # the user hovers again a moment later
         text, latency = await request_hover(client, uri, line, column)
-    if "generating" not in text:
+    if was_pending and "generating" not in text:
         print(f"  ... the summary was ready {time.perf_counter() - started:.1f} s after the "
               "first hover:")
         print(_quote(text))
