@@ -84,14 +84,14 @@ async def test_generated_once_then_cached() -> None:
 
 
 async def test_slow_generation_is_pending_then_served_without_a_second_call() -> None:
-    engine = FakeScriptedEngine([" returns the area of the rectangle."], delay_s=0.05)
+    engine = FakeScriptedEngine([" returns the area of the rectangle."], delay_s=0.02)
     svc = service(engine)
     area = named(DEFS, "Rectangle.area")
     pending = await svc.explain(area, TEXT, None, wait_s=0.01)
     assert pending.state == "pending" and "generating a summary" in pending.markdown()
     again = await svc.explain(area, TEXT, None, wait_s=0.01)  # same task, not a new one
     assert again.state == "pending"
-    await asyncio.sleep(0.6)
+    await asyncio.sleep(0.3)
     done = await svc.explain(area, TEXT, None, wait_s=0.01)
     assert done.state == "cached" and done.summary == "Return the area of the rectangle."
     assert svc.model_calls == 1
@@ -128,7 +128,7 @@ async def test_cancelled_hover_leaves_the_generation_running() -> None:
     hover = asyncio.create_task(svc.explain(area, TEXT, None, wait_s=5))
     await asyncio.sleep(0.03)
     hover.cancel()  # what pygls does on $/cancelRequest
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(0.25)
     assert engine.cancelled == 0
     assert svc.cached_predicate(area, TEXT) == "returns the area of the rectangle."
 
