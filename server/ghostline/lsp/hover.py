@@ -38,6 +38,7 @@ from ghostline.index.parser import extract
 from ghostline.lsp.code_actions import ActionProvider, add_provider
 from ghostline.lsp.positions import cursor_offset
 from ghostline.lsp.server import GhostlineServer
+from ghostline.prompts.tests import is_instruction_model
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +61,10 @@ def service_for(ls: GhostlineServer) -> DocstringService:
     if service is None:
         service = DocstringService(
             engine=lambda: ls.engine_for("hover"),
-            ensure_model=ls.ensure_model,
+            ensure_model=lambda: _ensure_model(ls),
             model_id=lambda: _model_id(ls),
             model_name=lambda: _model_name(ls),
-            use_chat=lambda: bool(ls.model_info and ls.model_info.has_chat_template),
+            use_chat=lambda: _use_chat(ls),
             cache=SummaryCache(default_path()),
         )
         _SERVICES[ls] = service
@@ -77,6 +78,23 @@ def _model_id(ls: GhostlineServer) -> str:
     backend = ls.settings.backends.get(ls.settings.backend_for("hover"))
     model = backend.model if backend is not None else ls.settings.model
     return f"{engine.name}:{model or 'default'}"
+
+
+async def _ensure_model(ls: GhostlineServer) -> bool:
+    """Load the local model when hover runs on it; a remote route loads nothing here (its
+    stream fails over to the local model by itself where the settings say so)."""
+    if ls.settings.backend_for("hover") == "local":
+        return await ls.ensure_model()
+    return True
+
+
+def _use_chat(ls: GhostlineServer) -> bool:
+    """Chat prompts for instruction models (a chat template and a name that says so: some
+    base GGUFs carry a template too) and OpenAI-compatible servers; else completion."""
+    backend = ls.settings.backends.get(ls.settings.backend_for("hover"))
+    if backend is not None:
+        return backend.kind == "openai"
+    return is_instruction_model(ls.model_info)
 
 
 def _model_name(ls: GhostlineServer) -> str:
