@@ -55,56 +55,16 @@ class TestsEditorSession(EditorSession):
         return time.perf_counter() - started
 
     def apply(self, edit: types.WorkspaceEdit) -> types.ApplyWorkspaceEditResult:
-        """Apply to disk (and to open documents' text), refusing stale versions."""
-        changes: list[Any] = list(edit.document_changes or [])
-        for uri, edits in (edit.changes or {}).items():
-            changes.append(types.TextDocumentEdit(
-                text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None),
-                edits=list(edits)))
-        for change in changes:
-            if isinstance(change, types.TextDocumentEdit):
-                uri = change.text_document.uri
-                version = change.text_document.version
-                if version is not None and self.versions.get(uri) != version:
-                    return types.ApplyWorkspaceEditResult(
-                        applied=False, failure_reason=f"{uri} is at version "
-                        f"{self.versions.get(uri)}, not {version}")
-        for change in changes:
-            if isinstance(change, types.CreateFile):
-                path = Path(to_fs_path(change.uri) or "")
-                if path.exists() and not (change.options and change.options.overwrite):
-                    return types.ApplyWorkspaceEditResult(applied=False,
-                                                          failure_reason=f"{path} exists")
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text("", encoding="utf-8")
-            elif isinstance(change, types.TextDocumentEdit):
-                self._apply_text_edits(change.text_document.uri, list(change.edits))
-        return types.ApplyWorkspaceEditResult(applied=True)
-
-    def _apply_text_edits(self, uri: str, edits: list[Any]) -> None:
-        path = Path(to_fs_path(uri) or "")
-        known = self.texts.get(uri)
-        text = known if known is not None else (
-            path.read_text(encoding="utf-8") if path.exists() else "")
-        lines = text.split("\n")
-        offsets = [0]
-        for line in lines:
-            offsets.append(offsets[-1] + len(line) + 1)
-
-        def offset(position: types.Position) -> int:
-            if position.line >= len(lines):
-                return len(text)
-            return offsets[position.line] + _utf16_to_index(lines[position.line],
-                                                            position.character)
-
-        spans = sorted(((offset(e.range.start), offset(e.range.end), i, e.new_text)
-                        for i, e in enumerate(edits)), reverse=True)
-        for start, end, _, new_text in spans:
-            text = text[:start] + new_text + text[end:]
-        path.write_text(text, encoding="utf-8")
-        if uri in self.texts:
-            self.texts[uri] = text
-            self.versions[uri] += 1
+        before = dict(self.versions)
+        result = apply_workspace_edit(edit, self.texts, self.versions)
+        for uri, version in self.versions.items():
+            if before.get(uri) != version:  # tell the server, as an editor does
+                self.client.text_document_did_change(types.DidChangeTextDocumentParams(
+                    text_document=types.VersionedTextDocumentIdentifier(uri=uri,
+                                                                        version=version),
+                    content_changes=[types.TextDocumentContentChangeWholeDocument(
+                        text=self.texts[uri])]))
+        return result
 
     async def code_actions(self, uri: str, line: int, character: int) -> list[types.CodeAction]:
         position = types.Position(line=line, character=character)
@@ -134,6 +94,66 @@ class TestsEditorSession(EditorSession):
                                        arguments=action.command.arguments)), timeout)
         applied = self.applied_at[before] - started if len(self.applied_at) > before else None
         return (result if isinstance(result, dict) else {}), applied
+
+
+def apply_workspace_edit(
+    edit: types.WorkspaceEdit, texts: dict[str, str], versions: dict[str, int]
+) -> types.ApplyWorkspaceEditResult:
+    """Apply ``edit`` as an editor would: refuse it whole if a versioned document is not at
+    that version, create files, write insertions to disk and to open documents' ``texts``
+    (whose ``versions`` then go up by one)."""
+    changes: list[Any] = list(edit.document_changes or [])
+    for uri, edits in (edit.changes or {}).items():
+        changes.append(types.TextDocumentEdit(
+            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None),
+            edits=list(edits)))
+    for change in changes:
+        if isinstance(change, types.TextDocumentEdit):
+            uri = change.text_document.uri
+            version = change.text_document.version
+            if version is not None and versions.get(uri) != version:
+                return types.ApplyWorkspaceEditResult(
+                    applied=False,
+                    failure_reason=f"{uri} is at version {versions.get(uri)}, not {version}")
+    for change in changes:
+        if isinstance(change, types.CreateFile):
+            path = Path(to_fs_path(change.uri) or "")
+            if path.exists() and not (change.options and change.options.overwrite):
+                return types.ApplyWorkspaceEditResult(applied=False,
+                                                      failure_reason=f"{path} exists")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("", encoding="utf-8")
+        elif isinstance(change, types.TextDocumentEdit):
+            _apply_text_edits(change.text_document.uri, list(change.edits), texts, versions)
+    return types.ApplyWorkspaceEditResult(applied=True)
+
+
+def _apply_text_edits(
+    uri: str, edits: list[Any], texts: dict[str, str], versions: dict[str, int]
+) -> None:
+    path = Path(to_fs_path(uri) or "")
+    known = texts.get(uri)
+    text = known if known is not None else (
+        path.read_text(encoding="utf-8") if path.exists() else "")
+    lines = text.split("\n")
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line) + 1)
+
+    def offset(position: types.Position) -> int:
+        if position.line >= len(lines):
+            return len(text)
+        return offsets[position.line] + _utf16_to_index(lines[position.line],
+                                                        position.character)
+
+    spans = sorted(((offset(e.range.start), offset(e.range.end), i, e.new_text)
+                    for i, e in enumerate(edits)), reverse=True)
+    for start, end, _, new_text in spans:
+        text = text[:start] + new_text + text[end:]
+    if known is not None:  # an open document: its buffer changes (and is saved)
+        texts[uri] = text
+        versions[uri] += 1
+    path.write_text(text, encoding="utf-8")
 
 
 def capabilities() -> types.ClientCapabilities:

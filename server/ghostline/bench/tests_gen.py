@@ -202,14 +202,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="", help="GGUF file (default: packaged model)")
     parser.add_argument("--run-generated", action="store_true",
                         help="turn on runGeneratedTests (run + one repair round)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="llama.cpp threads (1: robust on a busy 2-core machine)")
     parser.add_argument("--json", type=Path, help="write the per-function results here")
     args = parser.parse_args(argv)
     cases = list(CASES[: args.limit])
-    settings: dict[str, Any] = {"model": args.model,
+    settings: dict[str, Any] = {"model": args.model, "threads": args.threads,
                                 "runGeneratedTests": bool(args.run_generated)}
     print(f"Generate tests on {len(cases)} functions (stdlib, packaging, pathspec, tqdm, "
-          f"sortedcontainers); {os.cpu_count()} CPUs; runGeneratedTests="
-          f"{bool(args.run_generated)}")
+          f"sortedcontainers); {os.cpu_count()} CPUs, {args.threads} llama.cpp threads; "
+          f"runGeneratedTests={bool(args.run_generated)}")
     results, ready = asyncio.run(run_all(cases, settings))
     summary = summarize(results)
     print(f"\nserver + model ready in {ready:.1f} s")

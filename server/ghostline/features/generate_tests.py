@@ -37,12 +37,16 @@ from ghostline.postprocess.test_imports import (
     ImportNeed,
     Insertion,
     apply_insertions,
+    existing_imports,
     merge_imports,
 )
 from ghostline.postprocess.test_output import (
     Arity,
     body_key,
     complete_unit,
+    js_arity,
+    js_call_problem,
+    js_undefined_names,
     python_arity,
     python_call_problem,
     python_names,
@@ -72,19 +76,24 @@ TEST_COUNT = 3
 #: Lead-ins tried per round (each a separate, short generation).
 ATTEMPTS_PER_ROUND = 4
 RETRY_ATTEMPTS = 3
-MAX_TOKENS_PER_TEST = 128
+MAX_TOKENS_PER_TEST = 96
+MAX_TOKENS_NAME = 16
 #: A generated line longer than this is the model looping inside one line.
 MAX_LINE_CHARS = 160
 MAX_TOKENS_CHAT = 900
 GENERATION_TIME_LIMIT_S = 60.0
+#: Once a test is kept, no further one is started after this many seconds.
+ENOUGH_AFTER_S = 20.0
 RUN_TIME_LIMIT_S = 60.0
 _ASSERTION = {
     "python": re.compile(r"\bassert|\.assert\w*\(|pytest\.raises|self\.fail\("),
-    "js": re.compile(r"\bexpect\(|\bassert\b|\bassert\.\w+\("),
+    "js": re.compile(r"\bexpect\((?:[^;]|\n)*?\)\s*\.\s*(?:not\s*\.\s*|resolves\s*\.\s*|"
+                     r"rejects\s*\.\s*)?to\w*\(|\bassert(?:\.\w+)?\("),
     "go": re.compile(r"\bt\.(?:Error|Errorf|Fatal|Fatalf|Fail|FailNow)\b"),
     "rust": re.compile(r"\bassert(?:_eq|_ne)?!|\bpanic!|should_panic"),
     "java": re.compile(r"\bassert\w*\(|\bfail\("),
 }
+_JS = frozenset({"javascript", "typescript", "tsx"})
 _VITEST_GLOBALS = ("describe", "it", "test", "expect", "vi", "beforeEach", "afterEach")
 _GO_STD = ("fmt", "strings", "reflect", "errors", "math", "sort", "strconv", "bytes", "time",
            "os", "slices", "maps")
@@ -101,6 +110,16 @@ class TestGenerationError(Exception):
 
 class GenerationCancelled(Exception):
     """The user cancelled the generation."""
+
+
+class TestFileChanged(Exception):
+    """The test file changed while tests were being written (the message says how)."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, reason: str, path: Path) -> None:
+        super().__init__(reason)
+        self.path = path
 
 
 @dataclass
@@ -130,6 +149,9 @@ class TestServices:
     index: IndexView | None = None
     #: Test files the index knows for the source, nearest first (None: look on disk).
     existing_tests: list[Path] | None = None
+    #: Says why the test file no longer matches what was read ("" while it does); polled
+    #: between tests so a conflicting edit stops the work early.
+    conflict: Callable[[Path], str] | None = None
 
 
 @dataclass
@@ -185,9 +207,11 @@ class TestGenerator:
         self.model_calls = 0
         self.rejected: list[str] = []
         self.arity: Arity | None = None
+        self.plan: TestPlan | None = None
+        self.started = time.perf_counter()
 
     async def generate(self) -> GeneratedTests:
-        started = time.perf_counter()
+        started = self.started = time.perf_counter()
         request, services = self.request, self.services
         module = python_module(request.path) if request.language == "python" else ""
         definitions = parse_definitions(request.text, request.path, request.language, module)
@@ -198,11 +222,14 @@ class TestGenerator:
                               services.existing_tests, services.read_text)
         if plan is None:
             raise TestGenerationError(f"generating tests for {request.language} is not supported")
+        self.plan = plan
         context = build_context(target, plan, request.text, definitions, services.read_text,
                                 services.index)
         style = style_for(plan.framework, plan.language, target)
         if target.language == "python":
             self.arity = python_arity(target.source, target.name)
+        elif target.language in _JS and target.kind in ("function", "method"):
+            self.arity = js_arity(target.source, target.language)
         target_needs = self._target_needs(context)
         label = f"{target.container}.{target.name}" if target.container else target.name
         self.progress(f"writing tests for {label}", 5)
@@ -244,11 +271,15 @@ class TestGenerator:
         prompt = base_prompt(context, style, needs, self.request.root, note)
         accepted: list[_Unit] = []
         attempts = ATTEMPTS_PER_ROUND if not note else RETRY_ATTEMPTS
+        misses = 0
         for attempt in range(attempts):
             if len(accepted) >= TEST_COUNT:
                 break
             lead = style.leads[attempt % len(style.leads)]
             so_far = "".join(u.text + style.separator for u in accepted)
+            body = style.body_for(lead)
+            if body:  # the model names the test, the server starts its body
+                lead = lead + await self._name(prompt + so_far + lead, style, attempt) + body
             text, truncated = await self._complete(prompt + so_far + lead, style, lead)
             unit = complete_unit(lead + text, style.language, style.frame.indent, truncated)
             checked = self._check(unit, context, style, accepted)
@@ -256,9 +287,17 @@ class TestGenerator:
                       "kept" if checked else self.rejected[-1])
             if checked is not None:
                 accepted.append(checked)
+                misses = 0
+            else:
+                misses += 1
             done = len(accepted) / TEST_COUNT
             self.progress(f"{len(accepted)} of {TEST_COUNT} tests written",
                           int(10 + 80 * max(done, (attempt + 1) / attempts)))
+            self._check_still_valid()
+            if accepted and misses >= 2:  # the model keeps writing the same: stop here
+                break
+            if accepted and time.perf_counter() - self.started > ENOUGH_AFTER_S:
+                break  # the user is waiting: what is there will do
         return accepted
 
     async def _chat_round(
@@ -280,6 +319,18 @@ class TestGenerator:
         if not starts:
             self.rejected.append("the answer held no test")
         return accepted[:TEST_COUNT + 2]
+
+    async def _name(self, prompt: str, style: TestStyle, attempt: int) -> str:
+        """The rest of a test's name, as the model writes it (a few tokens)."""
+        request = GenerationRequest(
+            prompt=prompt, max_tokens=MAX_TOKENS_NAME, temperature=0.0,
+            stop=list(style.name_stops), time_limit_s=GENERATION_TIME_LIMIT_S,
+            feature="generateTests")
+        text, _ = await self._stream(request, watch_loops=False)
+        name = re.sub(style.name_junk, "", text.split("\n")[0]).strip()[:60] if text else ""
+        if style.language == "python":
+            name = name.strip("_")
+        return name or f"case_{attempt + 1}"
 
     async def _complete(self, prompt: str, style: TestStyle, lead: str) -> tuple[str, bool]:
         """One unit from the model: its text after the lead-in, and whether it was cut."""
@@ -331,6 +382,14 @@ class TestGenerator:
         truncated = finished is not None and finished.reason in ("length", "time")
         return text, truncated
 
+    def _check_still_valid(self) -> None:
+        plan = self.plan
+        if self.services.conflict is None or plan is None:
+            return
+        reason = self.services.conflict(plan.path)
+        if reason:
+            raise TestFileChanged(reason, plan.path)
+
     # --- checks -------------------------------------------------------------------------------
 
     def _check(
@@ -360,9 +419,13 @@ class TestGenerator:
             return None
         if language == "python":
             problem = self._python_names_problem(unit, context)
-            if problem:
-                self.rejected.append(problem)
-                return None
+        elif language in _JS:
+            problem = self._js_problem(unit, context)
+        else:
+            problem = ""
+        if problem:
+            self.rejected.append(problem)
+            return None
         taken = {*context.existing_names, *(u.name for u in accepted)}
         renamed, name = rename_unit(unit, language, taken)
         return _Unit(renamed, name or f"test {len(accepted) + 1}")
@@ -379,6 +442,23 @@ class TestGenerator:
             return f"a test asks for the unknown fixture {names.unknown_fixtures[0]!r}"
         if self.arity is not None:
             return python_call_problem(unit, context.target.name, self.arity)
+        return ""
+
+    def _js_problem(self, unit: str, context: TestContext) -> str:
+        if re.search(r"\bthis\.", unit):
+            return "a test uses `this`, which is undefined in a test callback"
+        known = set(context.importable) | {context.target.name}
+        if context.existing_text:
+            known.update(re.findall(r"\b(?:const|let|var|function|class)\s+([\w$]+)",
+                                    context.existing_text))
+            known.update(n.local_name for i in existing_imports(context.existing_text,
+                                                                context.target.language)
+                         for n in i.names)
+        undefined = js_undefined_names(unit, context.target.language, known)
+        if undefined:
+            return f"a test uses the undefined name {undefined[0]!r}"
+        if self.arity is not None:
+            return js_call_problem(unit, context.target.name, self.arity, context.target.language)
         return ""
 
     def _note(self) -> str:
@@ -689,6 +769,7 @@ def _reindent(code: str, indent: str) -> str:
 __all__ = [
     "GeneratedTests",
     "GenerationCancelled",
+    "TestFileChanged",
     "TestGenerationError",
     "TestGenerator",
     "TestRequest",

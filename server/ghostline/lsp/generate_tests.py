@@ -25,6 +25,7 @@ from ghostline.engine.base import EngineError
 from ghostline.features.generate_tests import (
     GeneratedTests,
     GenerationCancelled,
+    TestFileChanged,
     TestGenerationError,
     TestGenerator,
     TestRequest,
@@ -163,9 +164,13 @@ async def run_generation(ls: GhostlineServer, data: dict[str, Any]) -> dict[str,
             log.exception("test_files_for failed")
     request = TestRequest(path=path, text=doc.source, language=spec.name, line=line,
                           byte_col=byte_col, root=root)
+    def conflict(file: Path) -> str:
+        before = snapshots.setdefault(file, _snapshot(ls, file))
+        return _changed(ls, file, before)
+
     services = TestServices(engine=ls.engine_for("generateTests"), model_info=ls.model_info,
                             settings=ls.settings, read_text=read_text, index=ls.index,
-                            existing_tests=existing)
+                            existing_tests=existing, conflict=conflict)
     cancelled = asyncio.Event()
     token = await ls.begin_progress(f"writing tests for {label}", cancellable=True)
     _watch_cancel(ls, token, cancelled)
@@ -183,6 +188,8 @@ async def run_generation(ls: GhostlineServer, data: dict[str, Any]) -> dict[str,
         outcome = await _apply(ls, result, snapshots)
     except GenerationCancelled:
         outcome = {"applied": False, "cancelled": True, "message": "cancelled"}
+    except TestFileChanged as exc:
+        outcome = _conflict_outcome(ls, _display(ls, exc.path), str(exc))
     except asyncio.CancelledError:
         _end(ls, token, "cancelled")
         raise
@@ -245,13 +252,9 @@ async def _apply(
                "created": result.creates_file, "rejected": result.rejected,
                "modelCalls": result.model_calls, "timings": result.timings,
                "run": _run_summary(result)}
-    conflict = _conflict(ls, path, before, result)
+    conflict = _changed(ls, path, before, result.base_text, result.creates_file)
     if conflict:
-        message = (f"{rel} changed while the tests were being written ({conflict}); nothing "
-                   "was applied. Run the action again.")
-        ls.show_message(f"Ghostline: {message}", types.MessageType.Warning)
-        return {**summary, "applied": False, "cancelled": False, "conflict": True,
-                "message": message}
+        return {**summary, **_conflict_outcome(ls, rel, conflict)}
     crlf = "\r\n" in (result.base_text or "")
     edit = _workspace_edit(ls, result, before, crlf)
     if edit is None:  # the client cannot create files: write the new file ourselves
@@ -281,22 +284,35 @@ async def _apply(
     return {**summary, "applied": True, "cancelled": False, "message": message}
 
 
-def _conflict(ls: GhostlineServer, path: Path, before: _Snapshot, result: GeneratedTests) -> str:
-    """Why the file no longer matches what the edit was computed against ("" if it does)."""
+def _changed(
+    ls: GhostlineServer, path: Path, before: _Snapshot, base_text: str | None = None,
+    creates: bool | None = None,
+) -> str:
+    """Why the file no longer matches what was read ("" if it does). ``base_text`` and
+    ``creates`` default to the snapshot: the text the edit was computed against."""
+    base = before.text if base_text is None and creates is None else base_text
+    new_file = before.text is None if creates is None else creates
     doc = ls.workspace.text_documents.get(path.as_uri())
     if doc is not None:
         if before.version is not None and doc.version != before.version:
             return f"version {before.version} is now {doc.version}"
-        if before.version is None and doc.source != (result.base_text or ""):
-            return "opened and edited"
+        if before.version is None and doc.source != (base or ""):
+            return "it was opened and edited"
         return ""
-    if result.creates_file:
+    if new_file:
         return "the file now exists" if path.exists() else ""
     try:
         now = path.read_bytes().decode("utf-8", errors="replace")
     except OSError:
         return "the file is gone"
-    return "" if now == result.base_text else "its content changed on disk"
+    return "" if now == base else "its content changed on disk"
+
+
+def _conflict_outcome(ls: GhostlineServer, rel: str, reason: str) -> dict[str, Any]:
+    message = (f"{rel} changed while the tests were being written ({reason}); nothing was "
+               "applied. Run the action again.")
+    ls.show_message(f"Ghostline: {message}", types.MessageType.Warning)
+    return {"applied": False, "cancelled": False, "conflict": True, "message": message}
 
 
 def _workspace_edit(

@@ -444,3 +444,120 @@ def python_call_problem(unit: str, name: str, arity: Arity) -> str:
             return (f"a test calls {name} with {given} argument{'s' if given != 1 else ''}; "
                     f"it takes {arity.describe()}")
     return ""
+
+
+def js_arity(source: str, language: str) -> Arity | None:
+    """The arity of the first function in a JavaScript/TypeScript ``source`` (a method's
+    source is parsed inside a class). Parameters with a default or ``?`` are optional."""
+    spec = spec_by_name(language)
+    if spec is None:
+        return None
+    parameters = _first_formal_parameters(spec.parser().parse(source.encode("utf-8")))
+    if parameters is None:
+        wrapped = spec.parser().parse(f"class _ {{\n{source}\n}}".encode())
+        parameters = _first_formal_parameters(wrapped)
+    if parameters is None:
+        return None
+    required = optional = 0
+    rest = False
+    names: list[str] = []
+    for child in parameters.named_children:
+        if child.type == "comment":
+            continue
+        text = (child.text or b"").decode()
+        label = re.split(r"[?:=\s]", text.lstrip("."), maxsplit=1)[0]
+        if text.startswith("...") or any(c.type == "rest_pattern" for c in child.children):
+            rest = True
+            continue
+        if child.type in ("optional_parameter", "assignment_pattern") or (
+            child.type == "required_parameter" and child.child_by_field_name("value") is not None
+        ):
+            optional += 1
+            names.append(f"{label}?")
+        else:
+            required += 1
+            names.append(label)
+    return Arity(required, None if rest else required + optional, tuple(names))
+
+
+def _first_formal_parameters(tree: tree_sitter.Tree) -> tree_sitter.Node | None:
+    if tree.root_node.has_error:
+        return None
+    for node in _iter_nodes(tree.root_node):
+        if node.type == "formal_parameters":
+            return node
+    return None
+
+
+def js_call_problem(unit: str, name: str, arity: Arity, language: str) -> str:
+    """Why a call to ``name`` in a JS/TS ``unit`` cannot match ``arity`` ("" if none)."""
+    spec = spec_by_name(language)
+    if spec is None:
+        return ""
+    tree = spec.parser().parse(unit.encode("utf-8"))
+    for node in _iter_nodes(tree.root_node):
+        if node.type not in ("call_expression", "new_expression"):
+            continue
+        function = node.child_by_field_name("function") or node.child_by_field_name(
+            "constructor")
+        if function is not None and function.type == "member_expression":
+            function = function.child_by_field_name("property")
+        if function is None or (function.text or b"").decode() != name:
+            continue
+        arguments = node.child_by_field_name("arguments")
+        if arguments is None:
+            continue
+        args = [a for a in arguments.named_children if a.type != "comment"]
+        if any(a.type == "spread_element" for a in args):
+            continue
+        count = len(args)
+        if count < arity.required or (arity.maximum is not None and count > arity.maximum):
+            return (f"a test calls {name} with {count} argument{'s' if count != 1 else ''}; "
+                    f"it takes {arity.describe()}")
+    return ""
+
+
+#: Names every JavaScript test may use without declaring them.
+JS_GLOBALS = frozenset(
+    {"Math", "JSON", "Array", "Object", "Number", "String", "Boolean", "Date", "Error",
+     "RangeError", "TypeError", "SyntaxError", "Promise", "Set", "Map", "WeakMap", "WeakSet",
+     "Symbol", "BigInt", "RegExp", "Infinity", "NaN", "undefined", "console", "parseInt",
+     "parseFloat", "isNaN", "isFinite", "structuredClone", "globalThis", "Buffer", "process",
+     "setTimeout", "clearTimeout", "Uint8Array", "ArrayBuffer", "TextEncoder", "TextDecoder",
+     "URL", "expect", "it", "test", "describe", "vi", "jest", "assert", "beforeEach",
+     "afterEach", "beforeAll", "afterAll", "require", "module", "arguments"}
+)  # fmt: skip
+_JS_DECLARING_PARENTS = frozenset(
+    {"variable_declarator", "function_declaration", "class_declaration", "catch_clause",
+     "formal_parameters", "required_parameter", "optional_parameter", "rest_pattern",
+     "object_pattern", "array_pattern", "pair_pattern", "assignment_pattern",
+     "shorthand_property_identifier_pattern", "for_in_statement", "arrow_function",
+     "import_specifier", "namespace_import", "import_clause", "labeled_statement",
+     "generator_function_declaration", "function_expression"}
+)  # fmt: skip
+
+
+def js_undefined_names(unit: str, language: str, known: Collection[str]) -> list[str]:
+    """Identifiers ``unit`` reads that it never declares and that are not ``known`` or
+    JavaScript globals (a rough scope-free check: any declaration in the unit counts)."""
+    spec = spec_by_name(language)
+    if spec is None:
+        return []
+    tree = spec.parser().parse(unit.encode("utf-8"))
+    declared: set[str] = set()
+    used: list[str] = []
+    for node in _iter_nodes(tree.root_node):
+        if node.type not in ("identifier", "shorthand_property_identifier_pattern"):
+            continue
+        name = (node.text or b"").decode()
+        parent = node.parent
+        if parent is not None and parent.type in _JS_DECLARING_PARENTS and (
+            parent.type not in ("for_in_statement", "arrow_function")
+            or node in (parent.child_by_field_name("left"),
+                        parent.child_by_field_name("parameter"))
+        ):
+            declared.add(name)
+            continue
+        used.append(name)
+    return [n for n in dict.fromkeys(used)
+            if n not in declared and n not in known and n not in JS_GLOBALS]

@@ -43,6 +43,18 @@ class TestStyle:
     unit_start: re.Pattern[str]
     comment: str
     needs: tuple[ImportNeed, ...] = ()
+    #: Where the test's name ends (the model writes only the name after a lead-in)...
+    name_stops: tuple[str, ...] = ()
+    #: ...and what the server writes after it, per lead-in: the start of the body with the
+    #: call of the target, so a small model cannot drift to other functions ("" = free).
+    bodies: tuple[str, ...] = ()
+    #: Characters a name may not hold (removed from what the model wrote).
+    name_junk: str = ""
+
+    def body_for(self, lead: str) -> str:
+        if not self.bodies or lead not in self.leads:
+            return ""
+        return self.bodies[self.leads.index(lead)]
 
 
 def snake(name: str) -> str:
@@ -64,13 +76,18 @@ def style_for(framework: str, language: str, target: Target) -> TestStyle:
     name = target.name if target.kind != "constructor" else (target.container or target.name)
     base = snake(name) or "target"
     label = f"{target.container}.{name}" if target.container else name
+    direct = target.kind == "function"  # a test can call it without building anything
     if framework == "pytest":
         prefix = f"def test_{base}_"
+        leads = _leads(prefix, ("returns_", "with_", "handles_"), "raises_", target)
         return TestStyle(
-            framework, language, Frame(),
-            _leads(prefix, ("returns_", "with_", "handles_"), "raises_", target),
+            framework, language, Frame(), leads,
             ("\ndef ", "\nclass ", "\n@", "\nif __name__", "\n# ", "\n\n\n\n"), "\n\n\n",
             re.compile(r"^(?:@pytest[^\n]*\n)*(?:async )?def test", re.M), "#",
+            name_stops=("(", "\n", ":", " "),
+            bodies=tuple(("():\n    with pytest.raises(" if lead.endswith("raises_")
+                          else f"():\n    assert {name}(") for lead in leads) if direct else (),
+            name_junk=r"[^A-Za-z0-9_]",
         )
     if framework == "unittest":
         prefix = f"    def test_{base}_"
@@ -82,20 +99,31 @@ def style_for(framework: str, language: str, target: Target) -> TestStyle:
             re.compile(r"^    def test", re.M), "#", (ImportNeed("unittest"),),
         )
     if framework in ("vitest", "jest"):
+        leads = _leads('  it("', ("returns ", "handles "), "throws ", target)
         return TestStyle(
             framework, language, Frame(f'describe("{label}", () => {{\n', "});\n", "  "),
-            _leads('  it("', ("returns ", "handles "), "throws ", target),
+            leads,
             ("\n  it(", "\n  test(", "\n});", "\n\n\n", "\ndescribe("), "\n\n",
             re.compile(r"^[ \t]*(?:it|test)\(", re.M), "//",
+            name_stops=('"', "\n"),
+            bodies=tuple((f'", () => {{\n    expect(() => {name}(' if lead.endswith("throws ")
+                          else f'", () => {{\n    expect({name}(') for lead in leads)
+            if direct else (),
+            name_junk=r"[\"'`\\]",
         )
     if framework == "node:test":
+        leads = _leads(f'test("{label} ', ("returns ", "handles "), "throws ", target)
         return TestStyle(
-            framework, language, Frame(),
-            (f'test("{label} ', f'test("{label} returns ', f'test("{label} handles '),
+            framework, language, Frame(), leads,
             ("\ntest(", "\ndescribe(", "\n\n\n", "\nit("), "\n\n",
             re.compile(r"^(?:test|it)\(", re.M), "//",
             (ImportNeed("node:test", ("test",)), ImportNeed("node:assert/strict",
                                                              default="assert")),
+            name_stops=('"', "\n"),
+            bodies=tuple((f'", () => {{\n  assert.throws(() => {name}(' if lead.endswith("throws ")
+                          else f'", () => {{\n  assert.deepEqual({name}(') for lead in leads)
+            if direct else (),
+            name_junk=r"[\"'`\\]",
         )
     if framework == "go":
         prefix = f"func Test{camel(label.replace('.', '_'))}"

@@ -70,16 +70,24 @@ def generator(tmp_path: Path, source: Path, answer: Answer, *, line: int = 11,
     return TestGenerator(request, services, cancelled=cancelled), engine
 
 
+def naming(request: GenerationRequest) -> bool:
+    """The model is asked for a test's name only (the server writes the body's start)."""
+    return "(" in request.stop
+
+
 def good_answers(request: GenerationRequest) -> str:
     lead = lead_of(request)
-    if lead.endswith("raises_"):
-        return ("on_negative_amount():\n    with pytest.raises(ValueError):\n"
-                "        restock(Item('pen', 1.0, 1), -1)\n\n\ndef test_x")
-    if lead.endswith("returns_"):  # a copy of the first test: must be dropped
-        return "adds():\n    assert restock(Item('pen', 1.0, 1), 2).quantity == 3\n\n\n"
-    if lead.endswith("with_"):
-        return "zero():\n    assert restock(Item('pen', 1.0, 1), 0) == Item('pen', 1.0, 1)\n"
-    return "adds():\n    assert restock(Item('pen', 1.0, 1), 2).quantity == 3\n\n\ndef test_"
+    if naming(request):
+        for ending, name in (("raises_", "on_negative_amount"), ("with_", "zero")):
+            if lead.endswith(ending):
+                return f"{name}():\n"
+        return "adds():\n"  # also for returns_: a copy of the first test, to be dropped
+    if lead.endswith("pytest.raises("):
+        return "ValueError):\n        restock(Item('pen', 1.0, 1), -1)\n\n\ndef test_x"
+    assert lead.endswith("assert restock(")
+    if "zero():" in (request.prompt or "").rsplit("\n", 2)[-2]:
+        return "Item('pen', 1.0, 1), 0) == Item('pen', 1.0, 1)\n"
+    return "Item('pen', 1.0, 1), 2).quantity == 3\n\n\ndef test_"
 
 
 async def test_new_file_has_imports_tests_and_parses(tmp_path: Path) -> None:
@@ -94,6 +102,7 @@ async def test_new_file_has_imports_tests_and_parses(tmp_path: Path) -> None:
     assert "a test repeats an earlier one" in result.rejected
     assert all(r.prompt is not None and "def restock(item: Item" in r.prompt
                for r in engine.requests)
+    assert result.new_text.count("\n    assert restock(Item('pen', 1.0, 1), 2)") == 1
 
 
 async def test_existing_file_keeps_every_byte_and_renames_clashes(tmp_path: Path) -> None:
@@ -117,9 +126,10 @@ async def test_retry_puts_a_hint_in_the_prompt(tmp_path: Path) -> None:
 
     def answer(request: GenerationRequest) -> str:
         assert request.prompt is not None
-        if "takes 2 arguments" in request.prompt:
-            return "fixed():\n    assert restock(Item('a', 1.0, 0), 1).quantity == 1\n"
-        return "bad():\n    assert restock(Item('a', 1.0, 0)) is None\n"
+        fixed = "takes 2 arguments" in request.prompt
+        if naming(request):
+            return "fixed(" if fixed else "bad("
+        return "Item('a', 1.0, 0), 1).quantity == 1\n" if fixed else "Item('a', 1.0, 0)) is None\n"
 
     gen, engine = generator(tmp_path, source, answer)
     result = await gen.generate()
@@ -134,7 +144,7 @@ async def test_nothing_usable_is_a_clear_error(tmp_path: Path) -> None:
                             lambda r: "nothing():\n    assert other_function() == 1\n")
     with pytest.raises(TestGenerationError, match="no usable test for restock"):
         await gen.generate()
-    assert len(engine.requests) == 7  # one round plus the retry round
+    assert len(engine.requests) == 2 * 7  # name and body; one round plus the retry round
 
 
 async def test_cancel_stops_the_generation(tmp_path: Path) -> None:
@@ -144,7 +154,7 @@ async def test_cancel_stops_the_generation(tmp_path: Path) -> None:
     engine.on_token = lambda count: cancelled.set() if count == 3 else None
     with pytest.raises(GenerationCancelled):
         await gen.generate()
-    assert len(engine.requests) == 1
+    assert len(engine.requests) == 2  # the name, then the body it stopped in
 
 
 async def test_no_target_at_the_position(tmp_path: Path) -> None:
@@ -184,7 +194,10 @@ async def test_typescript_vitest_file(tmp_path: Path) -> None:
                       "  return prices.reduce((a, b) => a + b, 0);\n}\n", encoding="utf-8")
 
     def answer(request: GenerationRequest) -> str:
-        return 'sums prices", () => {\n    expect(total([1, 2])).toBe(3);\n  });\n\n  it("x'
+        if '"' in request.stop:
+            return 'sums prices", () =>'
+        assert lead_of(request) == "    expect(total("
+        return '[1, 2])).toBe(3);\n  });\n\n  it("x'
 
     gen, _ = generator(tmp_path, source, answer, line=1, language="typescript")
     result = await gen.generate()

@@ -6,6 +6,9 @@ from ghostline.postprocess.test_output import (
     body_key,
     complete_unit,
     declared_test_names,
+    js_arity,
+    js_call_problem,
+    js_undefined_names,
     python_arity,
     python_call_problem,
     python_names,
@@ -126,3 +129,22 @@ def test_calls_with_the_wrong_arguments_are_found() -> None:
 def test_repeated_lines_mean_a_loop() -> None:
     assert repeated_line_run("a\n    x = f(1)\n    x = f(1)\n    x = f(1)\n")
     assert not repeated_line_run("a\n    x = f(1)\n    y = f(2)\n    z = f(3)\n")
+
+
+def test_js_arity_and_calls() -> None:
+    arity = js_arity("export function applyDiscount(amount: number, percent = 0): number {\n"
+                     "  return amount;\n}", "typescript")
+    assert arity is not None and (arity.required, arity.maximum) == (1, 2)
+    unit = 'it("x", () => { expect(applyDiscount(1, 2, 3)).toBe(1); });'
+    assert "with 3 arguments" in js_call_problem(unit, "applyDiscount", arity, "typescript")
+    assert js_call_problem('it("x", () => { expect(applyDiscount(1)).toBe(1); });',
+                           "applyDiscount", arity, "typescript") == ""
+    method = js_arity("add(x, ...more) {\n  return x;\n}", "javascript")
+    assert method is not None and (method.required, method.maximum) == (1, None)
+
+
+def test_js_undefined_names() -> None:
+    unit = ('  it("x", () => {\n    const lines = [{ price: 1 }];\n'
+            "    for (const l of lines) { expect(l.price).toBe(total(rows)); }\n  });")
+    assert js_undefined_names(unit, "typescript", {"total"}) == ["rows"]
+    assert js_undefined_names(unit.replace("rows", "lines"), "typescript", {"total"}) == []
