@@ -177,7 +177,14 @@ class GhostlineServer(LanguageServer):
 
 def create_server(engine_factory: EngineFactory = default_engine_factory) -> GhostlineServer:
     """A fully wired server. Tests pass an `engine_factory` to swap the backend."""
-    from ghostline.lsp import code_actions, documents, hover, inline_completion, lifecycle
+    from ghostline.lsp import (
+        code_actions,
+        documents,
+        generate_tests,
+        hover,
+        inline_completion,
+        lifecycle,
+    )
 
     server = GhostlineServer(engine_factory)
     lifecycle.register(server)
@@ -185,4 +192,5 @@ def create_server(engine_factory: EngineFactory = default_engine_factory) -> Gho
     inline_completion.register(server)
     code_actions.register(server)
     hover.register(server)
+    generate_tests.register(server)
     return server
