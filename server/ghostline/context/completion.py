@@ -11,8 +11,9 @@ order (most relevant last). While the cursor stays in one definition the same sn
 returned again in the same order (new ones only appended), so consecutive prompts share
 their token prefix and the model's KV cache survives.
 
-Nothing after the cursor in the current file is read: queries and name lists come from the
-text before it (the benchmark depends on this).
+Nothing after the cursor in the current file is read (queries and name lists come from the
+text before it; the benchmark depends on this), except by the ``suffix`` source, off by
+default, which shows the lines below the cursor to a model that has no FIM tokens.
 
 The same service serves test generation and docstrings (`gather` with a `ContextQuery` of
 their own budget and focus range).
@@ -23,22 +24,32 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from ghostline.context.bm25 import STOPWORDS, Bm25Index, words
+from ghostline.context.bm25 import Bm25Index, words
 from ghostline.context.budget import Snippet, select
-from ghostline.context.receiver import is_module_file, receiver_members
+from ghostline.context.names import IndexView, NameFocus, scored_names
+from ghostline.context.receiver import receiver_class, receiver_members
 from ghostline.context.ring import RingBuffer
+from ghostline.context.snippets import (
+    continues_import,
+    dedupe,
+    definition_snippet,
+    left_context,
+    one_line,
+    overlaps_any,
+    prompt_order,
+    usage_snippets,
+)
 from ghostline.context.tokenizer import EstimateCounter, TokenCounter
 from ghostline.context.window import local_window
 from ghostline.index.languages import spec_by_name, spec_for_language_id, spec_for_path
-from ghostline.index.model import Definition, Import, Usage
+from ghostline.index.model import Definition, Usage
 from ghostline.prompts.fim import FimTemplate, template_by_name
 from ghostline.settings import Settings
 
@@ -49,49 +60,26 @@ log = logging.getLogger(__name__)
 
 #: Characters per budget token of the local window, as `build_prompt` sizes it.
 WINDOW_CHARS_PER_TOKEN = 3
-#: Lines above the cursor whose names count as "near", and that form the BM25 query.
-NEAR_LINES = 12
+#: Lines above the cursor that form the BM25 query.
 QUERY_LINES = 10
-MAX_NAMES = 8
-USAGES_PER_NAME = 3
-#: Uses of a name looked at (the nearest are kept), and how long they are remembered.
-USAGE_CANDIDATES = 24
-#: Score bonus per character a use shares with the text before the cursor (capped).
-AFFINITY_WEIGHT = 0.1
-AFFINITY_CAP = 12
+#: Uses of a name looked at (the best are kept), and how long they are remembered.
+USAGE_CANDIDATES = 48
 USAGES_TTL_S = 10.0
-MAX_OUTLINE_MEMBERS = 10
-MAX_HEADER_LINES = 40
+#: Import statements in the header snippet, and its rank among snippets.
+MAX_HEADER_LINES = 12
+HEADER_SCORE = 2.0
 BM25_RESULTS = 6
+#: Share of the budget kept for BM25 chunks when other snippets compete for it.
+BM25_SHARE = 0.35
+#: Lines below the cursor the ``suffix`` source shows, and its rank (nearest the cursor).
+SUFFIX_LINES = 10
+SUFFIX_SCORE = 20.0
+#: Rank of the receiver's class outline after ``receiver.`` (above every name).
+RECEIVER_SCORE = 6.0
 #: Documents whose last snippets are kept for the stable order.
 STABLE_DOCUMENTS = 64
 #: Most files kept in the BM25 index (the first ones in path order).
 BM25_MAX_FILES = 3000
-
-_IDENT = re.compile(r"[A-Za-z_$][\w$]*")
-_IMPORT_LINE = re.compile(r"^\s*(?:from\s+\S+\s+import\b|import\b|export\s+(?:\*|\{[^}]*\})\s+from"
-                          r"|[\w$]+(?:\s+as\s+[\w$]+)?\s*,?\s*$|\}\s*from\s)")
-_CLASS_KINDS = frozenset({"class", "struct", "interface", "trait", "enum", "type"})
-_CALLABLE_KINDS = frozenset({"function", "method", "constructor"})
-
-
-class IndexView(Protocol):
-    """The part of `WorkspaceIndex` used here."""
-
-    def definitions(self, name: str) -> list[Definition]: ...
-
-    def symbols(self, path: Path) -> list[Definition]: ...
-
-    def imports(self, path: Path) -> list[Import]: ...
-
-    def usages(self, name: str, limit: int = 50, *, per_file: int | None = None,
-               include_definitions: bool = False) -> list[Usage]: ...
-
-    def file_text(self, path: Path) -> str | None: ...
-
-    def all_files(self) -> list[Path]: ...
-
-    def is_open(self, path: Path) -> bool: ...
 
 
 IndexSource = Callable[[], "IndexView | None"]
@@ -252,7 +240,7 @@ class ContextService:
         visible = query.text[: query.offset]
         local = query.text[query.local_start : query.offset]
         candidates = self._candidates(query, index, visible, local)
-        ranked = _dedupe(candidates, local)
+        ranked = dedupe(candidates, local)
 
         key = self._stable_key(query, index, visible) if stable_key else None
         previous = self._stable.get(stable_key) if stable_key else None
@@ -264,12 +252,12 @@ class ContextService:
             used = sum(cost(s) - base for s in kept)
             known = {s.pair for s in kept}
             fresh = [s for s in ranked if s.pair not in known
-                     and not _overlaps_any(s, kept)]
+                     and not overlaps_any(s, kept)]
             added = select(fresh, query.budget - used, lambda s: cost(s) - base)
             chosen = kept + sorted(added, key=lambda s: s.score)
         else:
-            picked = select(ranked, query.budget, lambda s: cost(s) - base)
-            chosen = _prompt_order(picked)
+            chosen = prompt_order(_select_shared(ranked, query.budget,
+                                                 lambda s: cost(s) - base))
         if stable_key is not None and key is not None:
             self._stable.pop(stable_key, None)
             self._stable[stable_key] = _Stable(key, chosen)
@@ -316,6 +304,10 @@ class ContextService:
             candidates += self._ring_snippets(query, query_text)
         if index is not None and "bm25" in sources:
             candidates += self.bm25_snippets(query, index, query_text)
+        if "suffix" in sources:
+            below = _below(query)
+            if below is not None:
+                candidates.append(below)
         return candidates
 
     # -- names: definitions and usages --------------------------------------------------
@@ -323,43 +315,53 @@ class ContextService:
     def _name_snippets(self, query: ContextQuery, index: IndexView, visible: str,
                        sources: set[str]) -> list[Snippet]:
         path = Path(query.path)
-        names = _scored_names(query, index, visible)
-        line_prefix = visible[visible.rfind("\n") + 1 :]
+        focus = (query.text[query.focus[0] : min(query.focus[1], query.offset)]
+                 if query.focus is not None else None)
+        names = scored_names(NameFocus(query.path, visible, focus, query.target), index)
+        lines = visible.split("\n")
+        previous = next((line for line in reversed(lines[-4:-1]) if line.strip()), "")
+        left = left_context(previous, lines[-1])
         snippets: list[Snippet] = []
+        receiver = receiver_class(index, path, visible) if "definitions" in sources else None
+        if receiver is not None and str(receiver.path) != query.path:
+            outline = definition_snippet(index, receiver, RECEIVER_SCORE)
+            if outline is not None:
+                snippets.append(outline)
         for name, (score, definitions) in names:
             uses: list[Snippet] = []
             if "usages" in sources:
-                uses = _usage_snippets(index, name, score, query.path, definitions,
-                                       self._usages_of(index), line_prefix)
+                uses = usage_snippets(index, name, score, query.path, definitions,
+                                       self._usages_of(index), left)
             # A name used elsewhere after the same words as those before the cursor is the
             # likeliest next one: its definition moves up with its best use.
             bonus = max((u.score - score for u in uses), default=0.0)
             snippets += uses
             if "definitions" in sources:
                 for definition in definitions[:2]:
-                    snippet = _definition_snippet(index, definition, score + max(bonus, 0.0))
+                    snippet = definition_snippet(index, definition, score + max(bonus, 0.0))
                     if snippet is not None and snippet.path != str(path):
                         snippets.append(snippet)
         return snippets
 
     def _header(self, query: ContextQuery, index: IndexView) -> Snippet | None:
-        """The current file's imports when the local window starts below them."""
+        """The current file's imports of workspace files, one line per statement, when the
+        local window starts below them (which names are at hand)."""
         if query.local_start <= 0:
             return None
         first_local = query.text.count("\n", 0, query.local_start)
-        lines = [imp.line for imp in index.imports(Path(query.path)) if imp.line < first_local]
+        lines = [imp.line for imp in index.imports(Path(query.path))
+                 if imp.line < first_local and imp.resolved is not None]
         if not lines:
             return None
         all_lines = query.text.split("\n")
         taken: list[str] = []
-        for start in sorted(set(lines)):
+        for start in sorted(set(lines))[:MAX_HEADER_LINES]:
             end = start + 1
-            while end < first_local and _continues_import(all_lines[end - 1], all_lines[end]):
+            while end < first_local and continues_import(all_lines[end - 1], all_lines[end]):
                 end += 1
-            taken.extend(line.strip() if n == start else line
-                         for n, line in enumerate(all_lines[start:end], start))
-        text = "\n".join(taken[:MAX_HEADER_LINES]).strip("\n")
-        return Snippet(query.path, text, 10.0, "header", min(lines), -1) if text else None
+            taken.append(one_line(all_lines[start:end]))
+        text = "\n".join(taken)
+        return Snippet(query.path, text, HEADER_SCORE, "header", min(lines), -1) if text else None
 
     def _usages_of(self, index: IndexView) -> Callable[[str], Sequence[Usage]]:
         """`index.usages`, remembered for a few seconds (finding them parses files, and
@@ -369,7 +371,7 @@ class ContextService:
             cached = self._usages.get(name)
             if cached is not None and cached[0] is index and now - cached[1] < USAGES_TTL_S:
                 return cached[2]
-            found = tuple(index.usages(name, limit=USAGE_CANDIDATES, per_file=3))
+            found = tuple(index.usages(name, limit=USAGE_CANDIDATES, per_file=2))
             self._usages[name] = (index, now, found)
             while len(self._usages) > 256:
                 self._usages.pop(next(iter(self._usages)))
@@ -436,303 +438,46 @@ class ContextService:
                     self.bm25.set_file(key, content, version)
 
 
+def _select_shared(ranked: list[Snippet], budget: int,
+                   cost: Callable[[Snippet], int]) -> list[Snippet]:
+    """Best first, but the lexical matches keep a share of the budget: a chunk of code
+    written like the lines above the cursor (a sibling implementation) is often what the
+    next line copies, and it ranks below every name-based snippet otherwise."""
+    lexical = [s for s in ranked if s.source == "bm25"]
+    named = [s for s in ranked if s.source != "bm25"]
+    if not lexical or not named:
+        return select(ranked, budget, cost)
+    first = select(named, budget - int(budget * BM25_SHARE), cost)
+    used = sum(cost(s) for s in first)
+    second = select(lexical, budget - used, cost)
+    used += sum(cost(s) for s in second)
+    rest = [s for s in named if s not in first]
+    return first + second + select(rest, budget - used, cost)
+
+
+def _below(query: ContextQuery) -> Snippet | None:
+    """The lines below the cursor line, up to the end of the top-level block (the suffix a
+    model without FIM tokens cannot be given otherwise). Only with the ``suffix`` source:
+    it is the one source that reads after the cursor."""
+    text = query.text
+    line_end = text.find("\n", query.offset)
+    if line_end == -1:
+        return None
+    lines = text[line_end + 1 :].split("\n")
+    taken: list[str] = []
+    for line in lines[:SUFFIX_LINES]:
+        if line.strip() and not line[0].isspace() and taken:
+            break
+        taken.append(line)
+    body = "\n".join(taken).rstrip()
+    if not body.strip():
+        return None
+    start = text.count("\n", 0, line_end) + 1
+    return Snippet(query.path, body, SUFFIX_SCORE, "suffix", start, start + len(taken))
+
+
 def _query_text(query: ContextQuery, visible: str) -> str:
     if query.focus is not None:
         return query.text[query.focus[0] : min(query.focus[1], query.offset)]
     lines = visible.split("\n")
     return "\n".join(lines[-QUERY_LINES - 1 :])
-
-
-def _continues_import(previous: str, line: str) -> bool:
-    """A line that is part of a multi-line import (inside parentheses or braces)."""
-    stripped = line.strip()
-    return bool(stripped) and (
-        previous.rstrip().endswith(("(", ",", "{")) or stripped.startswith((")", "}"))
-        or bool(re.match(r"^[\w$]+(\s+as\s+[\w$]+)?,?$", stripped))
-    )
-
-
-def _scored_names(query: ContextQuery, index: IndexView,
-                  visible: str) -> list[tuple[str, tuple[float, list[Definition]]]]:
-    """The names worth explaining, best first, with their definitions in other files."""
-    path = Path(query.path)
-    cursor_line = visible.count("\n")
-    lines = visible.split("\n")
-    if query.focus is not None:
-        near_text = query.text[query.focus[0] : min(query.focus[1], query.offset)]
-    else:
-        near_text = "\n".join(lines[-NEAR_LINES - 1 :])
-    imports = [imp for imp in index.imports(path) if imp.line <= cursor_line]
-    import_lines = {imp.line for imp in imports}
-    body = "\n".join(line for n, line in enumerate(lines)
-                     if n not in import_lines and not _IMPORT_LINE.match(line))
-    used = _counts(body)
-    near_order = _recency(near_text)
-    own = {d.name for d in index.symbols(path)}
-    scores: dict[str, float] = {}
-    defs: dict[str, list[Definition]] = {}
-    for imp in imports:
-        if imp.resolved is None or imp.resolved == path:
-            continue
-        for local, original in _imported_names(imp):
-            if original and is_module_file(imp.resolved, original):
-                original = ""  # ``from pkg import module``
-            found = _definitions_in(index, imp.resolved, original)
-            if not found:
-                continue
-            if local in near_order:
-                score = 3.0 + near_order[local]
-            elif used.get(local, 0) == 0:
-                score = 2.5
-            else:
-                score = 1.0
-            if local == query.target:
-                score += 2.0
-            scores[local] = max(scores.get(local, 0.0), score)
-            defs[local] = found
-    extra = 0
-    used_as_member_or_call = set(re.findall(r"(?:\.([A-Za-z_$][\w$]*))|([A-Za-z_$][\w$]*)\s*\(",
-                                            near_text))
-    referenced = {a or b for a, b in used_as_member_or_call}
-    local_names = set(re.findall(r"([A-Za-z_$][\w$]*)\s*(?::[^=\n]*)?=(?!=)", visible))
-    local_names |= set(re.findall(r"(?:def|function|class)\s+([A-Za-z_$][\w$]*)", visible))
-    for name, recency in sorted(near_order.items(), key=lambda kv: -kv[1]):
-        if name in scores or name in own or name.lower() in STOPWORDS or len(name) < 3:
-            continue
-        if name not in referenced or name in local_names:
-            continue
-        found = [d for d in index.definitions(name) if str(d.path) != query.path]
-        if not found or len(found) > 3:
-            continue
-        scores[name] = 1.5 + recency
-        defs[name] = found
-        extra += 1
-        if extra >= MAX_NAMES:
-            break
-    if query.target and query.target not in scores:
-        found = index.definitions(query.target)
-        if found:
-            scores[query.target] = 4.0
-            defs[query.target] = found
-    ranked = sorted(scores.items(), key=lambda kv: -kv[1])[:MAX_NAMES]
-    return [(name, (score, defs[name])) for name, score in ranked]
-
-
-def _imported_names(imp: Import) -> list[tuple[str, str]]:
-    """(local name, name in the target) of an import; a module import maps to ''."""
-    if imp.names:
-        return [(n.local_name, n.name) for n in imp.names if n.name != "*"]
-    if imp.alias:
-        return [(imp.alias, "")]
-    return []
-
-
-def _definitions_in(index: IndexView, path: Path, name: str) -> list[Definition]:
-    """Top-level definitions called `name` in `path` ('' = the module itself: a sentinel
-    definition standing for its outline). Falls back to any workspace definition (a name
-    re-exported by a package's ``__init__``)."""
-    symbols = index.symbols(path)
-    if not name:
-        top = [d for d in symbols if d.parent is None]
-        return top[:1] and [_module_definition(path, top)]
-    found = [d for d in symbols if d.name == name and d.parent is None]
-    if found:
-        return found
-    elsewhere = [d for d in index.definitions(name) if d.parent is None]
-    return elsewhere[:3]
-
-
-def _module_definition(path: Path, top: list[Definition]) -> Definition:
-    first = top[0]
-    return replace(first, name=path.stem, qualified_name=path.stem, kind="module",
-                   signature="", doc="", parent=None)
-
-
-def _counts(text: str) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for word in _IDENT.findall(text):
-        counts[word] = counts.get(word, 0) + 1
-    return counts
-
-
-def _recency(text: str) -> dict[str, float]:
-    """Identifiers of `text` with a bonus in [0, 1): later (nearer the cursor) is higher."""
-    found = _IDENT.findall(text)
-    total = max(len(found), 1)
-    return {word: index / total for index, word in enumerate(found)}
-
-
-def _distance(a: Path, b: Path) -> tuple[int, int]:
-    """How far apart two files are: test and non-test files apart, then folders apart."""
-    testish = (_is_test(a) != _is_test(b))
-    common = len(os.path.commonpath([a.parent, b.parent]).split(os.sep))
-    return int(testish), -common
-
-
-def _is_test(path: Path) -> bool:
-    name = path.name
-    return name.startswith("test_") or ".test." in name or ".spec." in name or \
-        "tests" in path.parts or "test" in path.parts
-
-
-def _left_affinity(usage: Usage, line_prefix: str) -> int:
-    """Characters shared by the end of the text before the use and before the cursor
-    (``headers: `` before both, say), whitespace at the line start aside."""
-    before = usage.line_text.encode("utf-8")[: usage.col].decode("utf-8", "replace").lstrip()
-    cursor = line_prefix.lstrip()
-    shared = 0
-    while shared < min(len(before), len(cursor)) and \
-            before[len(before) - 1 - shared] == cursor[len(cursor) - 1 - shared]:
-        shared += 1
-    return shared
-
-
-def _usage_snippets(index: IndexView, name: str, score: float, current: str,
-                    definitions: list[Definition], usages: Callable[[str], Sequence[Usage]],
-                    line_prefix: str = "") -> list[Snippet]:
-    """A few uses of `name` in other files, each with the line before it for context: those
-    after the same words as the cursor first, then the nearest files."""
-    definition_sites = {(str(d.path), d.name_span.start_line) for d in definitions}
-    chosen: list[Usage] = []
-    seen_lines: set[str] = set()
-    per_file: dict[str, int] = {}
-    homes = {str(d.path) for d in definitions}
-    found = list(usages(name))
-    here = Path(current)
-    affinity = {id(u): _left_affinity(u, line_prefix) for u in found}
-    found.sort(key=lambda u: (-min(affinity[id(u)], AFFINITY_CAP), str(u.path) in homes,
-                              _distance(here, u.path)))
-    for usage in found:
-        key = str(usage.path)
-        stripped = usage.line_text.strip()
-        if key == current or (key, usage.line) in definition_sites:
-            continue
-        if _IMPORT_LINE.match(usage.line_text) or stripped in seen_lines or len(stripped) < 4:
-            continue
-        if per_file.get(key, 0) >= 2:
-            continue
-        seen_lines.add(stripped)
-        per_file[key] = per_file.get(key, 0) + 1
-        chosen.append(usage)
-        if len(chosen) >= USAGES_PER_NAME:
-            break
-    snippets: list[Snippet] = []
-    for rank, usage in enumerate(chosen):
-        text = index.file_text(usage.path) or ""
-        lines = text.split("\n")
-        start = usage.line
-        if start > 0 and lines[start - 1].strip() and not _IMPORT_LINE.match(lines[start - 1]):
-            start -= 1
-        body = "\n".join(lines[start : usage.line + 1])
-        bonus = AFFINITY_WEIGHT * min(affinity[id(usage)], AFFINITY_CAP)
-        snippets.append(Snippet(str(usage.path), _dedent(body),
-                                score * (1.0 - 0.1 * rank) + bonus, "usage", start,
-                                usage.line + 1))
-    return snippets
-
-
-def _definition_snippet(index: IndexView, definition: Definition,
-                        score: float) -> Snippet | None:
-    text = index.file_text(definition.path)
-    if text is None:
-        return None
-    lines = text.split("\n")
-    if definition.kind == "module":
-        body = _outline(index.symbols(definition.path), lines, parent=None)
-        return Snippet(str(definition.path), body, score * 0.85, "definition") if body else None
-    header = _header_lines(lines, definition)
-    if definition.kind in _CLASS_KINDS:
-        members = _outline(index.symbols(definition.path), lines,
-                           parent=definition.qualified_name)
-        body = header + ("\n" + members if members else "")
-    else:
-        body = header
-    if not body.strip():
-        return None
-    return Snippet(str(definition.path), _dedent(body), score * 0.85, "definition",
-                   definition.span.start_line, -1)
-
-
-def _header_lines(lines: list[str], definition: Definition, max_lines: int = 6) -> str:
-    """The definition's header as written (up to the line that opens its body), plus the
-    first line of its docstring; a short non-callable definition whole."""
-    start, end = definition.span.start_line, definition.span.end_line
-    if definition.kind not in _CALLABLE_KINDS and definition.kind not in _CLASS_KINDS:
-        return "\n".join(lines[start : min(end + 1, start + 3)])
-    out: list[str] = []
-    for number in range(start, min(end + 1, start + max_lines)):
-        line = lines[number]
-        out.append(line)
-        stripped = line.split("#")[0].rstrip()
-        if stripped.endswith((":", "{")) or (stripped.endswith(";") and "(" in "".join(out)):
-            break
-    doc = definition.doc.strip().split("\n")[0].strip() if definition.doc else ""
-    if doc and definition.language == "python":
-        indent = re.match(r"\s*", out[0]).group(0) if out else ""  # type: ignore[union-attr]
-        out.append(f'{indent}    """{doc}"""')
-    elif doc:
-        out.insert(0, f"/** {doc} */")
-    return "\n".join(out)
-
-
-def _outline(symbols: list[Definition], lines: list[str], parent: str | None) -> str:
-    """Header lines of the public members of a class (or top-level definitions of a
-    module), one line each."""
-    out: list[str] = []
-    for definition in symbols:
-        private = definition.name.startswith("_") and \
-            definition.name not in ("__init__", "constructor", "__call__")
-        if definition.parent != parent or private:
-            continue
-        line = lines[definition.span.start_line] if definition.span.start_line < len(lines) \
-            else definition.signature
-        if line.lstrip().startswith("@"):
-            line = next((lines[n] for n in range(definition.span.start_line,
-                                                 min(definition.span.end_line + 1, len(lines)))
-                         if not lines[n].lstrip().startswith("@")), line)
-        out.append(line.rstrip())
-        if len(out) >= MAX_OUTLINE_MEMBERS:
-            break
-    return "\n".join(out)
-
-
-def _dedent(text: str) -> str:
-    lines = text.split("\n")
-    widths = [len(line) - len(line.lstrip()) for line in lines if line.strip()]
-    cut = min(widths) if widths else 0
-    return "\n".join(line[cut:] for line in lines)
-
-
-def _dedupe(candidates: list[Snippet], local: str) -> list[Snippet]:
-    """Best first; drop what the local window already shows, exact repeats, and regions
-    overlapping a better snippet of the same file."""
-    local_lines = {line.strip() for line in local.split("\n") if len(line.strip()) >= 6}
-    kept: list[Snippet] = []
-    seen: set[str] = set()
-    for snippet in sorted(candidates, key=lambda s: -s.score):
-        body = snippet.text.strip()
-        if not body or body in seen:
-            continue
-        lines = [line.strip() for line in body.split("\n") if len(line.strip()) >= 6]
-        if lines and sum(line in local_lines for line in lines) >= 0.5 * len(lines):
-            continue
-        if _overlaps_any(snippet, kept):
-            continue
-        seen.add(body)
-        kept.append(snippet)
-    return kept
-
-
-def _overlaps_any(snippet: Snippet, others: list[Snippet]) -> bool:
-    if snippet.start < 0 or snippet.end < 0:
-        return False
-    return any(o.path == snippet.path and o.start >= 0 and o.end >= 0
-               and o.start < snippet.end and snippet.start < o.end for o in others)
-
-
-def _prompt_order(snippets: list[Snippet]) -> list[Snippet]:
-    """The current file's import header first (it changes least), then the others from
-    the least to the most relevant (the nearest the cursor is the most relevant)."""
-    header = [s for s in snippets if s.source == "header"]
-    rest = sorted((s for s in snippets if s.source != "header"), key=lambda s: s.score)
-    return header + rest

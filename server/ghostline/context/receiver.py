@@ -83,6 +83,25 @@ def receiver_members(index: IndexView, path: Path, visible: str) -> list[str] | 
     return wanted or None
 
 
+def receiver_class(index: IndexView, path: Path, visible: str) -> Definition | None:
+    """The class of the receiver before the cursor (``self.``, ``user.``, ``self.repo.``),
+    if the cursor follows a dot and the index knows it."""
+    line_prefix = visible[visible.rfind("\n") + 1 :]
+    access = member_access(line_prefix)
+    if access is None:
+        return None
+    chain = access.receiver.split(".")
+    cursor_line = visible.count("\n")
+    if _module_members(index, path, chain[0], cursor_line) is not None:
+        return None
+    cls = _type_of_name(index, path, visible, cursor_line, chain[0])
+    for attribute in chain[1:]:
+        if cls is None:
+            return None
+        cls = _attribute_type(index, cls, attribute)
+    return cls
+
+
 def _resolve_chain(index: IndexView, path: Path, visible: str, cursor_line: int,
                    chain: list[str]) -> list[str] | None:
     head, rest = chain[0], chain[1:]

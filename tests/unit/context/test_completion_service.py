@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from ghostline.context.completion import ContextQuery, ContextService
+from ghostline.context.snippets import one_line
 from ghostline.context.tokenizer import EstimateCounter
 from ghostline.features.inline_completion import CompletionInput
 from ghostline.index.workspace import WorkspaceIndex
@@ -83,7 +84,8 @@ def test_snippets_already_in_the_local_window_are_dropped(index: WorkspaceIndex,
     text = HEAD + "def unit():\n    origin = make_vector(0.0, 0.0)\n"
     text += "    return Circle(origin, 1.0)\n\n\ndef build():\n    v = "
     index.open_document(path, text, "python")
-    result = service(index).gather(query(path, text))
+    result = service(index, sources=("usages",)).gather(query(path, text))
+    assert result.snippets  # other uses of make_vector are there
     assert all("origin = make_vector(0.0, 0.0)" not in s.text for s in result.snippets)
 
 
@@ -94,11 +96,15 @@ def test_header_when_the_window_starts_below_the_imports(index: WorkspaceIndex,
     text = HEAD + body + "result = "
     index.open_document(path, text, "python")
     local_start = text.index("value_30")
-    result = service(index).gather(query(path, text, local_start=local_start))
-    headers = [s for s in result.snippets if s.source == "header"]
-    assert len(headers) == 1 and headers[0].path == str(path)
-    assert headers[0].text.startswith("from pkg.geometry import Vector, make_vector")
-    assert result.snippets[0].source == "header"
+    only = service(index, sources=("header",)).gather(query(path, text, local_start=local_start))
+    assert [s.source for s in only.snippets] == ["header"]
+    assert only.snippets[0].path == str(path)
+    assert only.snippets[0].text == ("from pkg.geometry import Vector, make_vector\n"
+                                     "from pkg.report import summary")
+    every = service(index).gather(query(path, text, budget=2000, local_start=local_start))
+    assert every.snippets[0].source == "header"  # first: it changes least
+    inside = service(index, sources=("header",)).gather(query(path, text, local_start=10))
+    assert inside.snippets == []  # the window shows the imports already
 
 
 def test_ring_and_bm25_sources(index: WorkspaceIndex, project: Path) -> None:
@@ -145,3 +151,45 @@ def test_context_for_a_function_with_its_own_budget(index: WorkspaceIndex, proje
     small = context.for_range(str(report), text, start, end, budget=20, target="unit_circle")
     assert len(small) < len(pairs)
     assert context.for_range(str(report), text, start, end, budget=0) == []
+
+
+def test_a_use_after_the_same_words_as_the_cursor_comes_last(index: WorkspaceIndex,
+                                                             project: Path) -> None:
+    path = project / "pkg" / "new.py"
+    for prefix, expected in (("    origin = ", "origin = make_vector(0.0, 0.0)"),
+                             ("    start = ", "start = make_vector(1.0, 2.0)")):
+        text = "from pkg.geometry import make_vector\n\n\ndef build():\n" + prefix
+        index.open_document(path, text, "python")
+        result = service(index, sources=("usages",)).gather(query(path, text))
+        assert expected in result.snippets[-1].text
+
+
+def test_import_header_is_one_line_per_statement() -> None:
+    assert one_line(["from x import (", "    a,", "    b,", ")"]) == "from x import (a, b)"
+    assert one_line(["import { a,", "  b } from './m';"]) == "import {a, b} from './m';"
+
+
+def test_the_receivers_class_outline_after_a_dot(index: WorkspaceIndex, project: Path) -> None:
+    path = project / "pkg" / "new.py"
+    text = "from pkg.geometry import Circle\n\n\ndef grow(c: Circle):\n    return c."
+    index.open_document(path, text, "python")
+    result = service(index, sources=("definitions",)).gather(query(path, text))
+    last = result.snippets[-1]
+    assert last.text.startswith("class Circle(Shape):")
+    assert "def grow(self, amount: float)" in last.text
+
+
+def test_suffix_source_shows_the_lines_below_only_when_asked(index: WorkspaceIndex,
+                                                            project: Path) -> None:
+    path = project / "pkg" / "new.py"
+    before = "def area(r):\n    pi = 3.14\n"
+    after = "\n    return pi * r * r\n\n\ndef other():\n    pass\n"
+    text = before + after
+    offset = len(before)
+    index.open_document(path, before, "python")
+    default = service(index).gather(query(path, text, offset=offset))
+    assert all(s.source != "suffix" for s in default.snippets)
+    asked = service(index, sources=("suffix",)).gather(
+        query(path, text, offset=offset, sources=("suffix",)))
+    assert [s.source for s in asked.snippets] == ["suffix"]
+    assert asked.snippets[0].text == "    return pi * r * r"  # up to the next top-level line

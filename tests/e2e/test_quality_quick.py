@@ -1,0 +1,76 @@
+"""`ghostline bench quality --quick` as a smoke test: real model, real code (the installed
+httpx package's sources), every condition and suite, a loose floor on the results."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.model
+
+ROOT = Path(__file__).parents[2]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    out = tmp_path_factory.mktemp("quality") / "quick.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "ghostline", "--log-level", "WARNING", "bench", "quality",
+         "--quick", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Cross-file items" in done.stdout and "HumanEval" in done.stdout
+    loaded: dict[str, object] = json.loads(out.read_text())
+    return loaded
+
+
+def _rows(results: dict[str, object], suite: str = "outcomes") -> list[dict[str, object]]:
+    rows = results[suite]
+    assert isinstance(rows, list)
+    return rows
+
+
+def _em(rows: list[dict[str, object]], condition: str, kind: str) -> float:
+    chosen = [float(r["em"]) for r in rows  # type: ignore[arg-type]
+              if r["condition"] == condition and r["kind"] == kind]
+    assert chosen, f"no {kind} outcomes for {condition}"
+    return sum(chosen) / len(chosen)
+
+
+def test_every_condition_ran_on_the_same_items(results: dict[str, object]) -> None:
+    rows = _rows(results)
+    by_condition: dict[str, set[str]] = {}
+    for row in rows:
+        by_condition.setdefault(str(row["condition"]), set()).add(str(row["item"]))
+    assert set(by_condition) == {"prefix", "bm25", "ours"}
+    items = by_condition["prefix"]
+    assert len(items) >= 6
+    assert all(found == items for found in by_condition.values())
+    assert all(int(r["prompt_tokens"]) > 0 for r in rows)  # type: ignore[call-overload]
+
+
+def test_context_is_used_and_helps(results: dict[str, object]) -> None:
+    rows = _rows(results)
+    ours = [r for r in rows if r["condition"] == "ours" and r["kind"] == "cross"]
+    assert sum(int(r["context_tokens"]) > 0 for r in ours) >= len(ours) // 2  # type: ignore[call-overload]
+    # A loose floor: the context must not make the cross-file items worse than prefix only.
+    assert _em(rows, "ours", "cross") >= _em(rows, "prefix", "cross")
+    assert _em(rows, "ours", "cross") >= 0.1
+
+
+def test_humaneval_suite_scores_and_runs_candidates(results: dict[str, object]) -> None:
+    rows = _rows(results, "humaneval")
+    assert {r["condition"] for r in rows} == {"prefix", "ours"}
+    assert all(r["passed"] in (0.0, 1.0) for r in rows)
+    assert _em(rows, "ours", "humaneval") >= 0.1
+
+
+def test_kv_cache_reuse_is_measured(results: dict[str, object]) -> None:
+    reuse = results["kv_reuse"]
+    assert isinstance(reuse, dict) and "ours" in reuse
+    assert float(reuse["ours"]) > 0.5
