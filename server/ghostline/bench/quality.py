@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ghostline.bench import quality_humaneval as humaneval
-from ghostline.bench.quality_items import Item, mine_repository
+from ghostline.bench.quality_items import Item, mine_member_items, mine_repository
 from ghostline.bench.quality_metrics import (
     edit_similarity,
     exact_match,
@@ -69,6 +69,8 @@ NPM_CORPORA = ("rxjs@7.8.2",)
 _NPM_SOURCE_DIRS = ("src",)
 QUICK_PACKAGE = "httpx"
 OURS_SOURCES = ("definitions", "usages", "header", "ring", "bm25")
+#: Ours without the first-token bias toward the receiver's members (the member suite).
+NO_BIAS = "ours-no-bias"
 
 
 @dataclass
@@ -156,10 +158,16 @@ class Runtime:
     counter: TokenCounter
 
 
-async def start_runtime(model: str, context_size: int = 2048, threads: int = 0) -> Runtime:
+async def start_runtime(model: str, context_size: int = 2048, threads: int = 0,
+                        snippet_style: str = "") -> Runtime:
+    """The engine and template every condition shares. `snippet_style` overrides how the
+    template writes other files' snippets (``comment``, ``path_comment``: raw code under
+    a path comment), for models without repo-level tokens."""
     engine = LocalEngine(model, context_size=context_size, threads=threads, self_test=False)
     info = await engine.start()
     template = detect_template(info.special_tokens, info.metadata)
+    if snippet_style and template.file_context in ("comment", "path_comment"):
+        template = replace(template, file_context=snippet_style)  # type: ignore[arg-type]
     counter = VocabCounter.load(resolve_model_path(model))
     return Runtime(BenchEngine(engine, counter.tokenize), info, template, counter)
 
@@ -172,8 +180,10 @@ def _settings(config: BenchConfig, local_tokens: int, context_tokens: int) -> Se
 
 def _service(runtime: Runtime, index: WorkspaceIndex | None, sources: tuple[str, ...]
              ) -> ContextService:
-    return ContextService(lambda: index, counter=lambda: runtime.counter,
-                          template=lambda: runtime.template, sources=sources)
+    service = ContextService(lambda: index, counter=lambda: runtime.counter,
+                             template=lambda: runtime.template, sources=sources)
+    service.bm25_refresh_s = None  # every item sees the whole repository from the start
+    return service
 
 
 def _completer(runtime: Runtime, context: ContextProvider | None) -> InlineCompleter:
@@ -265,20 +275,23 @@ class Arm:
     service: ContextService | None
     completer: InlineCompleter
     settings: Settings
+    member_bias: bool = False
 
 
 def make_arm(runtime: Runtime, index: WorkspaceIndex | None, config: BenchConfig,
              condition: str) -> Arm:
     """Same model, decoding and total budget for every condition; the ones with cross-file
     context give `context_tokens` of the budget to it."""
-    sources = {"bm25": ("bm25",), "ours": config.ours_sources}.get(condition)
+    sources = {"bm25": ("bm25",), "ours": config.ours_sources,
+               NO_BIAS: config.ours_sources}.get(condition)
     service = _service(runtime, index, sources) if sources else None
     local = config.budget * 4 if condition == "llmls" else config.budget
     settings = _settings(config, local, 0 if service is None else config.context_tokens)
     if sources:
         settings.context_sources = list(sources)
     provider = SharedBudget(service, config.budget) if service is not None else None
-    return Arm(condition, service, _completer(runtime, provider), settings)
+    return Arm(condition, service, _completer(runtime, provider), settings,
+               member_bias=condition == "ours" and config.member_bias)
 
 
 async def run_arm(runtime: Runtime, arm: Arm, config: BenchConfig, item: CompletionInput,
@@ -293,8 +306,7 @@ async def run_arm(runtime: Runtime, arm: Arm, config: BenchConfig, item: Complet
     try:
         runtime.engine.preferred = (
             arm.service.preferred_first(item)
-            if arm.service is not None and arm.condition == "ours" and config.member_bias
-            else None)
+            if arm.service is not None and arm.member_bias else None)
         return await _complete_one(runtime, arm.completer, item, arm.settings)
     finally:
         runtime.engine.preferred = None
@@ -303,10 +315,11 @@ async def run_arm(runtime: Runtime, arm: Arm, config: BenchConfig, item: Complet
 
 
 async def run_repository(runtime: Runtime, items: list[Item], index: WorkspaceIndex,
-                         config: BenchConfig) -> list[Outcome]:
-    """Every condition on every item of one repository (all conditions of an item in a
-    row, so partial runs compare like with like)."""
-    arms = [make_arm(runtime, index, config, c) for c in config.conditions
+                         config: BenchConfig, conditions: tuple[str, ...] = ()
+                         ) -> list[Outcome]:
+    """Every condition (`config.conditions` unless given) on every item of one repository
+    (all conditions of an item in a row, so partial runs compare like with like)."""
+    arms = [make_arm(runtime, index, config, c) for c in conditions or config.conditions
             if c != "llmls" or runtime.template.has_fim]
     outcomes: list[Outcome] = []
     for item in items:
@@ -322,6 +335,11 @@ async def run_repository(runtime: Runtime, items: list[Item], index: WorkspaceIn
             log.info("%s %s %s: %r (answer %r)", arm.condition, item.kind, item.id,
                      first_line(done.text), item.answer)
     return outcomes
+
+
+#: The member suite (cursor right after ``self.`` / ``this.``): prefix only, ours, and ours
+#: without the member bias, which isolates what decoding-time use of the index adds.
+MEMBER_CONDITIONS = ("prefix", "ours", NO_BIAS)
 
 
 async def typing_sessions(runtime: Runtime, items: list[Item], index: WorkspaceIndex,
@@ -446,6 +464,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--items", type=int, default=40, help="cross-file items per repository")
     parser.add_argument("--control-share", type=float, default=0.2,
                         help="share of in-file control items among all items")
+    parser.add_argument("--member-items", type=int, default=10,
+                        help="items after self./this. per repository (the member bias)")
     parser.add_argument("--humaneval", type=int, default=200,
                         help="HumanEval single-line items (0: skip; -1: all 1,033)")
     parser.add_argument("--humaneval-data", type=Path, default=None)
@@ -460,6 +480,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--typing-items", type=int, default=8,
                         help="items replayed keystroke by keystroke to measure KV reuse")
     parser.add_argument("--model", default="")
+    parser.add_argument("--snippet-style", default="", choices=["", "comment", "path_comment"],
+                        help="how snippets are written for a model without repo-level tokens "
+                        "(default: the template's own)")
     parser.add_argument("--threads", type=int, default=0,
                         help="llama.cpp threads (0: its default; 1 is faster on a busy machine)")
     parser.add_argument("--seed", type=int, default=0)
@@ -473,6 +496,7 @@ def main(argv: list[str] | None = None) -> int:
         args.items = min(args.items, 8)
         args.humaneval = min(args.humaneval, 8) if args.humaneval else 0
         args.typing_items = min(args.typing_items, 1)
+        args.member_items = min(args.member_items, 3)
         if args.conditions == ",".join(CONDITIONS):
             args.conditions = "prefix,bm25,ours"
     config = BenchConfig(
@@ -491,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
 async def _run(args: argparse.Namespace, config: BenchConfig) -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ghostline-quality-") as scratch:
-        if args.items <= 0:
+        if args.items <= 0 and args.member_items <= 0:
             roots = []  # the HumanEval suite only
         elif args.quick and not args.corpus:
             roots = [quick_corpus(Path(scratch))]
@@ -500,17 +524,19 @@ async def _run(args: argparse.Namespace, config: BenchConfig) -> int:
         else:
             roots = (fetch_corpora(corpora_dir()) if args.fetch
                      else default_corpora(corpora_dir()))
-        if not roots and args.items > 0:
+        if not roots and (args.items > 0 or args.member_items > 0):
             print("no corpora: pass --corpus FOLDER or run with --fetch once", file=sys.stderr)
             return 2
-        runtime = await start_runtime(args.model, threads=args.threads)
+        runtime = await start_runtime(args.model, threads=args.threads,
+                                      snippet_style=args.snippet_style)
         try:
             results = await _suites(runtime, roots, args, config)
         finally:
             await runtime.engine.close()
     results["seconds"] = time.perf_counter() - started
     results["config"] = {**asdict(config), "model": runtime.info.name,
-                         "template": runtime.template.name, "corpora": [str(r) for r in roots],
+                         "template": f"{runtime.template.name} ({runtime.template.file_context})",
+                         "corpora": [str(r) for r in roots],
                          "cpus": os.cpu_count()}
     print(report(results))
     if args.out is not None:
@@ -521,6 +547,7 @@ async def _run(args: argparse.Namespace, config: BenchConfig) -> int:
 async def _suites(runtime: Runtime, roots: list[Path], args: argparse.Namespace,
                   config: BenchConfig) -> dict[str, Any]:
     outcomes: list[Outcome] = []
+    member_outcomes: list[Outcome] = []
     repos: dict[str, dict[str, int]] = {}
     reuse: dict[str, list[float]] = {}
     control = round(args.items * args.control_share / (1 - args.control_share))
@@ -532,6 +559,11 @@ async def _suites(runtime: Runtime, roots: list[Path], args: argparse.Namespace,
                             "control": sum(i.kind == "control" for i in items)}
         log.info("%s: %s", root.name, repos[root.name])
         outcomes += await run_repository(runtime, items, index, config)
+        if args.member_items and "ours" in config.conditions:
+            members = mine_member_items(index, root, count=args.member_items, seed=args.seed)
+            repos[root.name]["member"] = len(members)
+            member_outcomes += await run_repository(runtime, members, index, config,
+                                                      MEMBER_CONDITIONS)
         typing = [i for i in items if i.kind == "cross" and len(i.answer) > 10]
         typing = typing[: max(0, config.typing_items // len(roots)) or 1] \
             if config.typing_items else []
@@ -553,6 +585,7 @@ async def _suites(runtime: Runtime, roots: list[Path], args: argparse.Namespace,
         "repos": repos,
         "outcomes": [asdict(o) for o in outcomes],
         "humaneval": [asdict(o) for o in he_outcomes],
+        "members": [asdict(o) for o in member_outcomes],
         "kv_reuse": {c: mean(v) for c, v in reuse.items()},
     }
 

@@ -23,9 +23,10 @@ import tree_sitter
 
 from ghostline.index.languages import spec_by_name, spec_for_path
 from ghostline.index.model import Import
+from ghostline.index.parser import iter_nodes
 from ghostline.index.workspace import WorkspaceIndex
 
-ItemKind = Literal["cross", "control"]
+ItemKind = Literal["cross", "control", "member"]
 MIN_ANSWER = 6
 MAX_ANSWER = 100
 MAX_PER_FILE = 3
@@ -190,12 +191,13 @@ def _in_import(node: tree_sitter.Node) -> bool:
 
 
 def _make_item(kind: ItemKind, root: Path, path: Path, language: str, text: str,
-               lines: list[str], use: _Use, name: str) -> Item | None:
+               lines: list[str], use: _Use, name: str, trivial_ok: bool = False
+               ) -> Item | None:
     line = lines[use.line]
     answer = line[use.col :].rstrip()
     if not (MIN_ANSWER <= len(answer) <= MAX_ANSWER) or not answer.startswith(name):
         return None
-    if not _IDENT_CHAR.search(answer[len(name):]):
+    if not trivial_ok and not _IDENT_CHAR.search(answer[len(name):]):
         return None  # only punctuation after the name: trivial
     if line.strip() in {other.strip() for other in lines[: use.line]}:
         return None  # the same line was written above: copying it is trivial
@@ -206,3 +208,63 @@ def _make_item(kind: ItemKind, root: Path, path: Path, language: str, text: str,
         path=str(path), language=language, text=document, offset=use.offset, answer=answer,
         name=name,
     )
+
+
+_SELF_OBJECTS = {"attribute": ("object", "attribute", {"self", "cls"}),
+                 "member_expression": ("object", "property", {"this"})}
+
+
+def mine_member_items(index: WorkspaceIndex, root: Path, *, count: int, seed: int = 0,
+                      languages: tuple[str, ...] = ("python", "typescript")) -> list[Item]:
+    """Items with the cursor right after ``self.`` / ``this.`` (the first such read of each
+    member in a file); the answer is the rest of the line. They measure what knowing the
+    class's members at decoding time adds."""
+    rng = random.Random(seed + 1)
+    files = [p for p in index.all_files() if p.is_relative_to(root)]
+    rng.shuffle(files)
+    items: list[Item] = []
+    seen_answers: set[str] = set()
+    for path in files:
+        spec = spec_for_path(str(path))
+        text = index.file_text(path)
+        if spec is None or spec.name not in languages or text is None or "\r" in text:
+            continue
+        data = text.encode("utf-8")
+        lines = text.split("\n")
+        offsets = _line_offsets(lines)
+        found: list[Item] = []
+        members: set[str] = set()
+        for node in iter_nodes(spec.parser().parse(data).root_node):
+            shape = _SELF_OBJECTS.get(node.type)
+            if shape is None:
+                continue
+            owner = node.child_by_field_name(shape[0])
+            member = node.child_by_field_name(shape[1])
+            if owner is None or member is None or owner.text is None or member.text is None:
+                continue
+            name = member.text.decode("utf-8", "replace")
+            if owner.text.decode() not in shape[2] or name in members or _assigned(node):
+                continue
+            members.add(name)
+            row = member.start_point.row
+            col = len(data[data.rfind(b"\n", 0, member.start_byte) + 1 : member.start_byte]
+                      .decode("utf-8", "replace"))
+            item = _make_item("member", root, path, spec.name, text, lines,
+                              _Use(row, col, offsets[row] + col), name, trivial_ok=True)
+            if item is not None and item.answer not in seen_answers:
+                found.append(item)
+        rng.shuffle(found)
+        for item in found[:MAX_PER_FILE]:
+            seen_answers.add(item.answer)
+            items.append(item)
+        if len(items) >= count:
+            break
+    return items[:count]
+
+
+def _assigned(node: tree_sitter.Node) -> bool:
+    """``self.x = …``: the target of an assignment (a definition, not a read)."""
+    parent = node.parent
+    return parent is not None and parent.type in ("assignment", "assignment_expression",
+                                                  "augmented_assignment") \
+        and parent.child_by_field_name("left") == node

@@ -133,6 +133,22 @@ def humaneval_table(outcomes: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
+def member_table(outcomes: Sequence[Row]) -> str:
+    base = _by(outcomes, "prefix", "member")
+    no_bias = _by(outcomes, "ours-no-bias", "member")
+    lines = ["| condition | n | EM | ES | ID-EM | ΔEM vs prefix | ΔEM vs ours without bias |",
+             "|---|---|---|---|---|---|---|"]
+    for condition in _conditions(outcomes):
+        rows = _by(outcomes, condition, "member")
+        lines.append(
+            f"| {condition} | {len(rows)} | {_pct(mean([o['em'] for o in rows]))} | "
+            f"{mean([o['es'] for o in rows]):.1f} | {_pct(mean([o['id_em'] for o in rows]))} | "
+            f"{_diff(rows, base) if condition != 'prefix' else ''} | "
+            f"{_diff(rows, no_bias) if condition == 'ours' else ''} |"
+        )
+    return "\n".join(lines)
+
+
 def report(results: dict[str, Any]) -> str:
     outcomes = results.get("outcomes", [])
     config = results.get("config", {})
@@ -159,6 +175,10 @@ def report(results: dict[str, Any]) -> str:
     if reuse:
         parts += ["", "Prompt tokens reused from the KV cache while typing the answer: "
                   + ", ".join(f"{c} {_pct(v)}%" for c, v in reuse.items())]
+    members = results.get("members", [])
+    if members:
+        parts += ["", "Member items (cursor right after self. / this.)",
+                  member_table(members)]
     he = results.get("humaneval", [])
     if he:
         parts += ["", "HumanEval single-line infilling", humaneval_table(he)]

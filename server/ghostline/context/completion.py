@@ -69,6 +69,8 @@ USAGES_TTL_S = 10.0
 MAX_HEADER_LINES = 12
 HEADER_SCORE = 2.0
 BM25_RESULTS = 6
+#: Seconds a request may spend indexing files for BM25 (the rest goes to a thread).
+BM25_REFRESH_S = 0.05
 #: Share of the budget kept for BM25 chunks when other snippets compete for it.
 BM25_SHARE = 0.35
 #: Lines below the cursor the ``suffix`` source shows, and its rank (nearest the cursor).
@@ -148,6 +150,9 @@ class ContextService:
         self.sources = tuple(sources)
         self.bm25 = Bm25Index()
         self._bm25_lock = threading.Lock()
+        self._bm25_thread: threading.Thread | None = None
+        #: Time a request may spend updating the BM25 chunks (None: all of it).
+        self.bm25_refresh_s: float | None = BM25_REFRESH_S
         self._stable: dict[str, _Stable] = {}
         self._usages: dict[str, tuple[object, float, tuple[Usage, ...]]] = {}
         self.last: ContextResult | None = None
@@ -399,8 +404,14 @@ class ContextService:
 
     def bm25_snippets(self, query: ContextQuery, index: IndexView,
                       query_text: str, limit: int = BM25_RESULTS) -> list[Snippet]:
-        """Chunks of other files of the query's language, most similar to `query_text`."""
-        self.refresh_bm25(index, query.language, exclude=query.path)
+        """Chunks of other files of the query's language, most similar to `query_text`.
+
+        A request spends at most `BM25_REFRESH_S` bringing the chunks up to date; what is
+        left (a cold start on a big workspace) is finished in a background thread."""
+        complete = self.refresh_bm25(index, query.language, exclude=query.path,
+                                     budget_s=self.bm25_refresh_s)
+        if not complete:
+            self._finish_bm25(index, query.language, query.path)
         found = self.bm25.search(query_text, limit=limit, exclude=[query.path])
         if not found:
             return []
@@ -408,9 +419,19 @@ class ContextService:
         return [Snippet(chunk.path, chunk.text.strip("\n"), 0.8 * score / top, "bm25",
                         chunk.start, chunk.end) for chunk, score in found]
 
-    def refresh_bm25(self, index: IndexView, language: str, exclude: str = "") -> None:
+    def _finish_bm25(self, index: IndexView, language: str, exclude: str) -> None:
+        if self._bm25_thread is not None and self._bm25_thread.is_alive():
+            return
+        self._bm25_thread = threading.Thread(
+            target=self.refresh_bm25, args=(index, language, exclude), daemon=True)
+        self._bm25_thread.start()
+
+    def refresh_bm25(self, index: IndexView, language: str, exclude: str = "",
+                     budget_s: float | None = None) -> bool:
         """Bring the BM25 chunks in line with the index's files of `language` (by mtime;
-        open documents by their text). `exclude` (the current file) is never indexed."""
+        open documents by their text). `exclude` (the current file) is never indexed.
+        With `budget_s`, stops after that long; returns whether it got through."""
+        deadline = time.monotonic() + budget_s if budget_s is not None else None
         with self._bm25_lock:
             files: list[tuple[str, str]] = []
             for path in index.all_files():
@@ -433,9 +454,12 @@ class ContextService:
             for key, version in wanted.items():
                 if self.bm25.version(key) == version:
                     continue
+                if deadline is not None and time.monotonic() > deadline:
+                    return False
                 content = index.file_text(Path(key))
                 if content is not None:
                     self.bm25.set_file(key, content, version)
+            return True
 
 
 def _select_shared(ranked: list[Snippet], budget: int,

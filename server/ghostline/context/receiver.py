@@ -75,10 +75,11 @@ def receiver_members(index: IndexView, path: Path, visible: str) -> list[str] | 
     if names is None:
         return None
     partial = access.partial
+    own = access.receiver in _SELF_NAMES  # inside the class itself: private names too
     wanted = [
         n[len(partial):] for n in names
         if n.startswith(partial) and n != partial
-        and (partial.startswith("_") or not n.startswith("_"))
+        and (own or partial.startswith("_") or not n.startswith("_"))
     ]
     return wanted or None
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -412,3 +413,12 @@ def _comment_lines(text: str) -> list[str]:
             cleaned = cleaned[:-2].rstrip()
         result.append(cleaned)
     return result
+
+
+def iter_nodes(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
+    """Every node under `node` (itself included) in document order, without recursion."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))

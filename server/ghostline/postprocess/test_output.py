@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import tree_sitter
 
 from ghostline.index.languages import spec_by_name
+from ghostline.index.parser import iter_nodes
 
 _PY_BUILTINS = frozenset(dir(builtins)) | {"__name__", "__file__"}
 #: Fixtures pytest provides itself.
@@ -339,7 +340,7 @@ def python_arity(source: str, name: str) -> Arity | None:
     assert spec is not None
     tree = spec.parser().parse(textwrap.dedent(source).encode("utf-8"))
     function = None
-    for node in _iter_nodes(tree.root_node):
+    for node in iter_nodes(tree.root_node):
         if node.type == "function_definition":
             node_name = node.child_by_field_name("name")
             label = (node_name.text or b"").decode() if node_name is not None else ""
@@ -401,20 +402,12 @@ def _parameter_name(node: tree_sitter.Node) -> str:
     return ""
 
 
-def _iter_nodes(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
-
-
 def python_call_problem(unit: str, name: str, arity: Arity) -> str:
     """Why a call to ``name`` in ``unit`` cannot match ``arity`` ("" when every call can)."""
     spec = spec_by_name("python")
     assert spec is not None
     tree = spec.parser().parse(textwrap.dedent(unit).encode("utf-8"))
-    for node in _iter_nodes(tree.root_node):
+    for node in iter_nodes(tree.root_node):
         if node.type != "call":
             continue
         function = node.child_by_field_name("function")
@@ -483,7 +476,7 @@ def js_arity(source: str, language: str) -> Arity | None:
 def _first_formal_parameters(tree: tree_sitter.Tree) -> tree_sitter.Node | None:
     if tree.root_node.has_error:
         return None
-    for node in _iter_nodes(tree.root_node):
+    for node in iter_nodes(tree.root_node):
         if node.type == "formal_parameters":
             return node
     return None
@@ -495,7 +488,7 @@ def js_call_problem(unit: str, name: str, arity: Arity, language: str) -> str:
     if spec is None:
         return ""
     tree = spec.parser().parse(unit.encode("utf-8"))
-    for node in _iter_nodes(tree.root_node):
+    for node in iter_nodes(tree.root_node):
         if node.type not in ("call_expression", "new_expression"):
             continue
         function = node.child_by_field_name("function") or node.child_by_field_name(
@@ -546,7 +539,7 @@ def js_undefined_names(unit: str, language: str, known: Collection[str]) -> list
     tree = spec.parser().parse(unit.encode("utf-8"))
     declared: set[str] = set()
     used: list[str] = []
-    for node in _iter_nodes(tree.root_node):
+    for node in iter_nodes(tree.root_node):
         if node.type not in ("identifier", "shorthand_property_identifier_pattern"):
             continue
         name = (node.text or b"").decode()

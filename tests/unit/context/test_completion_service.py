@@ -193,3 +193,18 @@ def test_suffix_source_shows_the_lines_below_only_when_asked(index: WorkspaceInd
         query(path, text, offset=offset, sources=("suffix",)))
     assert [s.source for s in asked.snippets] == ["suffix"]
     assert asked.snippets[0].text == "    return pi * r * r"  # up to the next top-level line
+
+
+def test_a_cold_bm25_index_is_finished_in_the_background(index: WorkspaceIndex,
+                                                         project: Path) -> None:
+    path = project / "pkg" / "new.py"
+    text = "def total(circles):\n    return sum(c.area() for c in circles)\n    x = "
+    index.open_document(path, text, "python")
+    context = service(index, sources=("bm25",))
+    context.bm25_refresh_s = 0.0  # no time at all on the request path
+    context.gather(query(path, text))
+    thread = context._bm25_thread
+    assert thread is not None
+    thread.join(timeout=5)
+    assert sorted(context.bm25.paths()) == sorted(
+        str(p) for p in index.all_files() if p.suffix == ".py" and p != path)

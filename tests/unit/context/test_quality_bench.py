@@ -6,7 +6,7 @@ import pytest
 
 from ghostline.bench.quality import Outcome, llmls_item
 from ghostline.bench.quality_humaneval import HumanEvalItem, candidate_line, run_limited
-from ghostline.bench.quality_items import mine_repository
+from ghostline.bench.quality_items import mine_member_items, mine_repository
 from ghostline.bench.quality_metrics import (
     edit_similarity,
     exact_match,
@@ -110,3 +110,16 @@ def test_report_has_every_table() -> None:
     assert "+40.0" in text  # ours - prefix on cross items
     assert "| ours | 4 | 75.0 | 75.0 | 25.0 | 1 / 4 |" in text  # harm on control items
     assert "min confidence" in text and "90.0%" in text
+
+
+def test_member_items_put_the_cursor_after_self_or_this(index: WorkspaceIndex,
+                                                       project: Path) -> None:
+    items = mine_member_items(index, project, count=20)
+    assert items and all(i.kind == "member" for i in items)
+    for item in items:
+        line_prefix = item.text[: item.offset].split("\n")[-1]
+        assert line_prefix.endswith(("self.", "this."))
+        assert not item.text[item.offset:].split("\n")[0].strip()  # the answer is cut out
+    answers = {i.answer for i in items}
+    assert "age >= 18;" in answers  # models.ts: ``return this.age >= 18;``
+    assert all(not a.startswith(("x = ", "y = ")) for a in answers)  # assignments are not reads

@@ -65,3 +65,13 @@ def test_typescript_this_and_unknown_receivers(index: WorkspaceIndex, project: P
     found = members(index, models, text[:cursor], "typescript")
     assert found is not None and {"greet", "isAdult", "name", "age"} <= set(found)
     assert members(index, project / "pkg" / "new.py", "thing = make()\nthing.") is None
+
+
+def test_private_members_only_inside_the_class(index: WorkspaceIndex, project: Path) -> None:
+    geometry = project / "pkg" / "geometry.py"
+    text = geometry.read_text()
+    cursor = text.index("        pass")  # in ``_private``, the last method
+    found = members(index, geometry, text[:cursor] + "        self.")
+    assert found is not None and "_private" in found and "norm" in found
+    outside = "from pkg.geometry import Vector\n\nv = Vector(1, 2)\nv."
+    assert "_private" not in (members(index, project / "pkg" / "new.py", outside) or [])
