@@ -8,6 +8,8 @@ are estimated from the length of the text.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import math
 import threading
@@ -51,7 +53,15 @@ class VocabCounter:
         """Load the vocabulary of `model_path` (raises if llama-cpp-python cannot)."""
         import llama_cpp
 
-        vocab = llama_cpp.Llama(model_path=str(model_path), vocab_only=True, verbose=False)
+        _quiet_llama_logs(llama_cpp)
+        # verbose=True on purpose: with verbose=False llama-cpp-python silences loading by
+        # pointing file descriptors 1 and 2 at /dev/null for a moment, process-wide. In the
+        # server fd 1 is the LSP channel, so an answer written by another thread in that
+        # moment would be lost and its request never answered. Logs are quieted above.
+        # Its verbose prints go to Python's sys.stderr (not the fd): captured and dropped.
+        with contextlib.redirect_stderr(io.StringIO()):
+            vocab = llama_cpp.Llama(model_path=str(model_path), vocab_only=True,
+                                    verbose=True, n_ctx=16, n_batch=16)
         return cls(vocab)
 
     def tokenize(self, text: str) -> list[int]:
@@ -117,3 +127,20 @@ class CounterSlot:
         with self._lock:
             if self._path == path:
                 self._counter = counter
+
+
+_LOG_CALLBACK: Any = None
+
+
+def _quiet_llama_logs(llama_cpp: Any) -> None:
+    """Send llama.cpp's own log lines to Python logging at debug level (once per process),
+    instead of printing its loading chatter on stderr."""
+    global _LOG_CALLBACK
+    if _LOG_CALLBACK is not None:
+        return
+
+    def forward(level: int, text: bytes, user_data: Any) -> None:
+        log.debug("llama.cpp: %s", text.decode("utf-8", "replace").rstrip())
+
+    _LOG_CALLBACK = llama_cpp.llama_log_callback(forward)  # kept: C holds a raw pointer
+    llama_cpp.llama_log_set(_LOG_CALLBACK, None)
