@@ -96,6 +96,8 @@ class EngineRouter:
         self._infos: dict[str, ModelInfo] = {}
         self.on_fallback = on_fallback
         self.last_fallback: FallbackEvent | None = None
+        #: Generations per feature and per backend that answered them (sent a first item).
+        self.answered: dict[str, dict[str, int]] = {}
 
     # -- choosing --------------------------------------------------------------------------
 
@@ -193,8 +195,13 @@ class EngineRouter:
             ready = dataclasses.replace(request, feature=feature)
         else:
             ready = await request(engine, await self._info(name, engine))
+        counted = False
         async with closing_stream(engine.stream(ready)) as items:
             async for item in items:
+                if not counted:  # the first token or the end: this backend is answering
+                    counted = True
+                    counts = self.answered.setdefault(feature, {})
+                    counts[name] = counts.get(name, 0) + 1
                 if isinstance(item, Finished) and not item.backend:
                     item.backend = name
                 yield item
@@ -222,6 +229,11 @@ class EngineRouter:
             self._infos.pop(name, None)
             await self._close(engine)
 
+    def forget_local(self) -> None:
+        """The local engine was replaced: build it again from `local_factory` on next use."""
+        self._local = None
+        self._infos.pop(LOCAL, None)
+
     async def close(self) -> None:
         """Close every engine this router created, the local one included."""
         engines = list(self._remote.values())
@@ -240,3 +252,28 @@ class EngineRouter:
             await engine.close()
         except Exception:
             log.exception("closing engine %r failed", getattr(engine, "name", engine))
+
+
+class RoutedEngine:
+    """The router seen as one `Engine` for one feature: what a feature calls.
+
+    Streams go through the router, so the route, its fallback and "which backend answered"
+    (`Finished.backend`) apply; the router owns the engines, so `close` does nothing.
+    """
+
+    def __init__(self, router: EngineRouter, feature: str) -> None:
+        self._router = router
+        self._feature = feature
+        self.name = router.backend_name(feature)
+
+    async def start(self) -> ModelInfo:
+        return await self._router.info_for(self._feature)
+
+    def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
+        return self._router.stream(self._feature, request)
+
+    async def count_tokens(self, text: str) -> int:
+        return await self._router.engine_for(self._feature).count_tokens(text)
+
+    async def close(self) -> None:
+        return None

@@ -150,6 +150,11 @@ class InlineCompleter:
             stop=list(template.stop_tokens),
             key=item.uri,
             time_limit_s=settings.time_limit_s,
+            # For servers that format FIM themselves (llama-server /infill, Ollama suffix).
+            infill_prefix=split_trailing_whitespace(
+                before[-settings.prompt_tokens * CHARS_PER_TOKEN:])[0],
+            infill_suffix=after[: settings.prompt_tokens * CHARS_PER_TOKEN // 5],
+            infill_extra=[{"filename": path, "text": text} for path, text in extra],
         )
         raw, logprobs, finished = await self._generate(
             request, StreamingReattacher(stripped), stopper)

@@ -143,7 +143,8 @@ async def run_generation(ls: GhostlineServer, data: dict[str, Any]) -> dict[str,
         lines, types.Position(line=line, character=character))
     byte_col = len(lines[line][: server_pos.character].encode("utf-8"))
     label = str(data.get("name") or "the code at the cursor")
-    if not await ls.ensure_model():
+    model_info = await ls.model_for("generateTests")
+    if model_info is None:
         return _fail(ls, ls.model_error or "the model is not available", shown=True)
     snapshots: dict[Path, _Snapshot] = {path: _Snapshot(doc.version, doc.source)}
 
@@ -168,7 +169,7 @@ async def run_generation(ls: GhostlineServer, data: dict[str, Any]) -> dict[str,
         before = snapshots.setdefault(file, _snapshot(ls, file))
         return _changed(ls, file, before)
 
-    services = TestServices(engine=ls.engine_for("generateTests"), model_info=ls.model_info,
+    services = TestServices(engine=ls.engine_for("generateTests"), model_info=model_info,
                             settings=ls.settings, read_text=read_text, index=ls.index,
                             existing_tests=existing, conflict=conflict)
     cancelled = asyncio.Event()

@@ -103,7 +103,7 @@ def _model_name(ls: GhostlineServer) -> str:
 
 
 def hover_status(ls: GhostlineServer) -> dict[str, object]:
-    """Counters for the lead's ``ghostline.status`` (``"hover": hover_status(ls)``)."""
+    """Hover counters: `ghostline.status` carries them as `"hover"`."""
     return service_for(ls).status()
 
 

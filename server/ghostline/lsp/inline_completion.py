@@ -39,7 +39,7 @@ async def complete(
     if len(source) > settings.max_file_bytes or "\x00" in source:
         return None
     offset, position = cursor_offset(doc, params.position)
-    if not await ls.ensure_model():
+    if not await ls.ready_for_completion():
         return None
     item = CompletionInput(
         uri=doc.uri, path=ls.document_path(doc.uri), language_id=doc.language_id or "",

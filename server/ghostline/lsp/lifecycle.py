@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import asdict
 from typing import Any
 
 from lsprotocol import types
 
+from ghostline.engine.router import FEATURES
 from ghostline.lsp.documents import start_index
+from ghostline.lsp.hover import hover_status
 from ghostline.lsp.server import GhostlineServer
 
 log = logging.getLogger(__name__)
@@ -26,8 +29,13 @@ def register(server: GhostlineServer) -> None:
 
     @server.feature(types.INITIALIZED)
     async def on_initialized(ls: GhostlineServer, params: types.InitializedParams) -> None:
+        before = ls.engine_settings_key(ls.settings)
         await pull_configuration(ls)
-        ls._engine_task = asyncio.create_task(load_model_with_progress(ls))
+        await ls.router.update(ls.settings)
+        if ls.engine_settings_key(ls.settings) != before:
+            await ls.replace_engine()  # a request may have started the old one meanwhile
+        if ls.needs_local_model():
+            ls._engine_task = asyncio.create_task(load_model_with_progress(ls))
         ls._index_task = asyncio.create_task(start_index(ls))
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -41,9 +49,12 @@ def register(server: GhostlineServer) -> None:
         else:
             await pull_configuration(ls)
         ls.completer.clear_cache()
+        await ls.router.update(ls.settings)
+        ls.remote_template = None
         if ls.engine_settings_key(ls.settings) != before:
             await ls.replace_engine()
-            ls._engine_task = asyncio.create_task(load_model_with_progress(ls))
+            if ls.needs_local_model():
+                ls._engine_task = asyncio.create_task(load_model_with_progress(ls))
 
     @server.command("ghostline.status")
     def on_status(ls: GhostlineServer, *args: Any) -> dict[str, Any]:
@@ -55,6 +66,7 @@ def register(server: GhostlineServer) -> None:
         ls.index_stop.set()
         if ls.index is not None:
             ls.index.close()
+        await ls.router.close()
         await ls.engine.close()
 
 
@@ -89,6 +101,7 @@ async def load_model_with_progress(ls: GhostlineServer) -> None:
 def status(ls: GhostlineServer) -> dict[str, Any]:
     info = ls.model_info
     engine = ls.engine
+    fallback = ls.router.last_fallback
     return {
         "version": ls.version,
         "state": "error" if ls.model_error else ("ready" if info else "loading"),
@@ -103,6 +116,10 @@ def status(ls: GhostlineServer) -> dict[str, Any]:
         "modelCalls": ls.completer.model_calls,
         "lastCompletion": _completion_stats(ls),
         "indexedFiles": len(ls.index.all_files()) if ls.index is not None else None,
+        "routes": {feature: ls.router.backend_name(feature) for feature in FEATURES},
+        "lastFallback": asdict(fallback) if fallback is not None else None,
+        "answered": ls.router.answered,
+        "hover": hover_status(ls),
     }
 
 

@@ -22,8 +22,10 @@ from pygls.uris import to_fs_path
 from ghostline import __version__
 from ghostline.context.completion import ContextService
 from ghostline.context.tokenizer import CounterSlot
-from ghostline.engine.base import Engine, ModelInfo, ModelLoadError
+from ghostline.engine.base import Engine, EngineError, ModelInfo, ModelLoadError
+from ghostline.engine.http.openai import SERVER_FIM
 from ghostline.engine.local import LocalEngine
+from ghostline.engine.router import FEATURES, LOCAL, EngineRouter, FallbackEvent, RoutedEngine
 from ghostline.features.inline_completion import CompletionOutcome, InlineCompleter
 from ghostline.index.workspace import WorkspaceIndex
 from ghostline.lsp.protocol import GhostlineProtocol
@@ -71,9 +73,13 @@ class GhostlineServer(LanguageServer):
                                                     else None),
             template=lambda: self.template,
         )
+        self.router = EngineRouter(self.settings, lambda: self.engine,
+                                   on_fallback=self._on_fallback)
+        #: Template for inline completion when it is routed to a remote backend.
+        self.remote_template: FimTemplate | None = None
         self.completer = InlineCompleter(
-            engine=lambda: self.engine,
-            template=lambda: self.template,
+            engine=lambda: self.engine_for("inlineCompletion"),
+            template=lambda: self.remote_template or self.template,
             special_tokens=lambda: self.model_info.special_tokens if self.model_info else [],
             context=self.context,
         )
@@ -109,6 +115,65 @@ class GhostlineServer(LanguageServer):
                 )
         return True
 
+    def needs_local_model(self) -> bool:
+        """Whether some feature runs on the local model (routed there, or as the fallback):
+        otherwise start-up loads no model here."""
+        return self.settings.fallback_to_local or any(
+            self.router.backend_name(feature) == LOCAL for feature in FEATURES)
+
+    async def model_for(self, feature: str) -> ModelInfo | None:
+        """The model that answers `feature` (generateTests, hover): the local one, loaded,
+        or the routed backend's; None (the user told why) when neither is available."""
+        if self.router.backend_name(feature) != LOCAL:
+            try:
+                return await self.router.info_for(feature)
+            except EngineError as exc:
+                if not self.settings.fallback_to_local:
+                    self.report_model_error(str(exc))
+                    return None
+                log.warning("%s: %s; using the local model", feature, exc)
+        return self.model_info if await self.ensure_model() else None
+
+    async def ready_for_completion(self) -> bool:
+        """Whether inline completion can be asked now.
+
+        Routed to the local model: that model is loaded. Routed to a remote backend: its
+        completion template is known (asked once), and the local model is loaded as well
+        when the settings let it answer in the remote backend's place. A remote backend
+        that cannot be reached is not decided here: the request itself gets the clear error
+        (or the local answer) from the router.
+        """
+        if self.router.backend_name("inlineCompletion") == LOCAL:
+            self.remote_template = None
+            return await self.ensure_model()
+        if self.remote_template is None:
+            self.remote_template = await self._remote_completion_template()
+        if self.settings.fallback_to_local:
+            await self.ensure_model()
+        return True
+
+    async def _remote_completion_template(self) -> FimTemplate | None:
+        """The FIM template for the remote completion backend: the one its settings name,
+        else the one its model's tokens show (none where the server does FIM itself)."""
+        try:
+            info = await self.router.info_for("inlineCompletion")
+        except EngineError as exc:
+            log.warning("inline completion backend not available: %s", exc)
+            return None
+        if info.fim_template not in ("none", SERVER_FIM, ""):
+            try:
+                return template_by_name(info.fim_template)
+            except ValueError as exc:
+                self.show_message(f"Ghostline: {exc}", types.MessageType.Warning)
+        return detect_template(info.special_tokens, info.metadata)
+
+    def _on_fallback(self, event: FallbackEvent) -> None:
+        self.show_message(
+            f"Ghostline: {event.backend} failed for {event.feature} ({event.reason}); "
+            "answered by the local model.",
+            types.MessageType.Warning,
+        )
+
     def report_model_error(self, message: str) -> None:
         self.model_error = message
         if self._model_error_shown == message:
@@ -123,6 +188,7 @@ class GhostlineServer(LanguageServer):
         old = self.engine
         self.engine = self.engine_factory(self.settings)
         self.model_info = None
+        self.router.forget_local()
         self.completer.clear_cache()
         await old.close()
 
@@ -131,8 +197,9 @@ class GhostlineServer(LanguageServer):
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
     def engine_for(self, feature: str) -> Engine:
-        """The engine that serves `feature` (inlineCompletion, generateTests, hover)."""
-        return self.engine
+        """The engine that serves `feature` (inlineCompletion, generateTests, hover), with
+        the route, the fallback to local and the `Finished.backend` naming who answered."""
+        return RoutedEngine(self.router, feature)
 
     # -- client ----------------------------------------------------------------------------
 
