@@ -7,6 +7,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ghostline.demo_hover import demo_hover
+from ghostline.demo_tests import TestsEditorSession, demo_generate_tests
 from ghostline.lsp_client import EditorSession
 
 SAMPLE = Path(__file__).parent / "demo_data" / "shop"
@@ -35,19 +37,22 @@ async def run_demo() -> int:
     with tempfile.TemporaryDirectory(prefix="ghostline-demo-") as tmp:
         root = Path(tmp) / "shop"
         shutil.copytree(SAMPLE, root)
-        session = EditorSession()
+        # The session answers workspace/applyEdit too, as the Generate tests step needs.
+        session = TestsEditorSession()
         print(f"Ghostline demo on {root}")
         ready = await session.start(root)
         print(f"server started and model loaded in {ready:.2f} s\n")
         try:
             await _completions(session, root)
+            await demo_hover(session, root)
+            await demo_generate_tests(session, root)
         finally:
             await session.stop()
     return 0
 
 
 async def _completions(session: EditorSession, root: Path) -> None:
-    print("Inline completion (ghost text): cold, then while typing")
+    print("Inline completion (ghost text): cold, while typing through it, after accepting it")
     uris = {name: session.open(root / name) for name in sorted({c.file for c in CURSORS})}
     for cursor in CURSORS:
         uri = uris[cursor.file]
@@ -55,15 +60,19 @@ async def _completions(session: EditorSession, root: Path) -> None:
         text, latency = await session.complete(uri, line, column)
         print(f"  {cursor.file}:{line + 1}:{column + 1} ({cursor.what})")
         print(f"    cold                      {latency * 1000:6.0f} ms  {_show(text)!r}")
-        if len(text) >= 3 and "\n" not in text[:2]:
-            typed = text[:2]
-            session.insert(uri, line, column, typed)
-            column += len(typed)
-            rest, latency = await session.complete(uri, line, column)
-            print(f"    typed {typed!r} of it           {latency * 1000:6.0f} ms  {_show(rest)!r}"
-                  "  (no model call)")
-        session.insert(uri, line, column, " ")
-        column += 1
-        new, latency = await session.complete(uri, line, column)
-        print(f"    typed ' ' instead         {latency * 1000:6.0f} ms  {_show(new)!r}"
+        first_line = text.split("\n")[0]
+        if len(first_line) < 3:
+            continue
+        typed = first_line[:2]
+        session.insert(uri, line, column, typed)
+        column += len(typed)
+        rest, latency = await session.complete(uri, line, column)
+        print(f"    typed {typed!r} of it           {latency * 1000:6.0f} ms  {_show(rest)!r}"
+              "  (no model call)")
+        session.insert(uri, line, column, first_line[2:])  # Tab: the line accepted
+        column += len(first_line) - 2
+        after, latency = await session.complete(uri, line, column)
+        print(f"    accepted, asked again     {latency * 1000:6.0f} ms  {_show(after)!r}"
               "  (warm: cached prompt prefix)")
+    for name, uri in uris.items():  # the edits were a demonstration: back to the files
+        session.reopen(uri, (root / name).read_text(encoding="utf-8"))

@@ -186,20 +186,22 @@ def _utf16_to_index(line: str, units: int) -> int:
 
 
 async def demo_generate_tests(session: EditorSession, root: Path) -> None:
-    """Generate tests for two functions of the sample project: one appended to an existing
-    test file, one in a new file. Prints what happened and how long it took."""
+    """Generate tests for two functions of the sample project's inventory module (appended
+    to its existing test file). Prints what happened and how long it took."""
     if not isinstance(session, TestsEditorSession):
         print("Generate tests: skipped (the session does not answer workspace/applyEdit)")
         return
     print("\nGenerate tests (code action → command → workspace/applyEdit)")
-    for name, function in (("inventory.py", "restock"), ("cart.py", "subtotal")):
+    for name, function in (("inventory.py", "find_item"), ("inventory.py", "restock")):
         path = root / name
         text = path.read_text(encoding="utf-8")
         line = next((i for i, t in enumerate(text.split("\n"))
                      if t.startswith(f"def {function}(")), None)
         if line is None:
             continue
-        uri = session.open(path)
+        uri = path.resolve().as_uri()
+        if uri not in session.versions:
+            uri = session.open(path)
         result, seconds = await session.generate_tests(uri, line, 4)
         where = Path(str(result.get("path", ""))).relative_to(root) if result.get("path") else ""
         if result.get("applied"):
