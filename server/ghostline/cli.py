@@ -61,26 +61,23 @@ def cmd_model(args: argparse.Namespace) -> int:
     return 0
 
 
+#: `ghostline bench SUITE`: the module whose `main(argv)` runs it.
+BENCH_SUITES = {
+    "latency": "ghostline.bench.latency",
+    "index": "ghostline.bench.index",
+    "quality": "ghostline.bench.quality",
+    "backends": "ghostline.bench.backends",
+    "hover": "ghostline.bench.hover",
+    "tests": "ghostline.bench.tests_gen",
+}
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
-    rest: list[str] = args.rest
-    if args.suite == "latency":
-        from ghostline.bench.latency import main as latency_main
+    import importlib
 
-        return latency_main(rest)
-    if args.suite == "index":
-        from ghostline.bench.index import main as index_main
-
-        return int(index_main(rest) or 0)
-    if args.suite == "backends":
-        from ghostline.bench.backends import main as backends_main
-
-        return int(backends_main(rest) or 0)
-    if args.suite == "quality":
-        from ghostline.bench.quality import main as quality_main
-
-        return int(quality_main(rest) or 0)
-    print(f"unknown benchmark {args.suite}", file=sys.stderr)
-    return 2
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
+    module = importlib.import_module(BENCH_SUITES[args.suite])
+    return int(module.main(args.rest) or 0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,9 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     model.set_defaults(func=cmd_model)
 
     bench = sub.add_parser(
-        "bench", parents=[common], help="benchmarks: latency, index, quality, backends"
+        "bench", parents=[common], help="benchmarks: " + ", ".join(BENCH_SUITES)
     )
-    bench.add_argument("suite", choices=["latency", "index", "quality", "backends"])
+    bench.add_argument("suite", choices=list(BENCH_SUITES))
     bench.add_argument("rest", nargs=argparse.REMAINDER)
     bench.set_defaults(func=cmd_bench)
     return parser
