@@ -36,8 +36,12 @@ ATTR_USER_DEFINED = 1 << 4
 
 SELF_TEST_PROMPT = "def add(a, b):\n    return"
 #: Logit bonus for tokens that spell the start of a preferred name (`preferred_first`), and
-#: for how many generated tokens at most it applies.
-PREFERRED_BIAS = 6.0
+#: for how many generated tokens at most it applies. Large enough to act as a constraint
+#: (logits span about 20): among the tokens that continue a member name the model's own
+#: order decides. A bonus of 6 changed nothing measurable; one of 10 let a one-letter start
+#: ("r" of "rows") be followed by the model's own guess. Logprobs are reported from the
+#: unbiased logits, so a forced, unlikely member yields a low confidence.
+PREFERRED_BIAS = 30.0
 PREFERRED_TOKENS = 6
 #: Characters that may follow a complete preferred name inside the same token.
 _NAME_ENDINGS = ("(", "()", "(self", ".", ",", ")", "[", ":", " ", " =", "\n", ";", "<")

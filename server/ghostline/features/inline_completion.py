@@ -9,6 +9,7 @@ by confidence. Nothing here knows about LSP.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import time
@@ -81,9 +82,13 @@ class InlineCompleter:
         template: Callable[[], FimTemplate],
         special_tokens: Callable[[], list[str]] = list,
         context: ContextProvider | None = None,
+        members: Callable[[CompletionInput], list[str] | None] | None = None,
     ) -> None:
-        """`context` supplies cross-file snippets for a cursor (none when not given)."""
+        """`context` supplies cross-file snippets for a cursor (none when not given);
+        `members`, the member names the first tokens should spell after ``receiver.``
+        (the index knows the receiver's type; the model does not)."""
         self._context = context
+        self._members = members
         self._engine = engine
         self._template = template
         self._special_tokens = special_tokens
@@ -137,6 +142,8 @@ class InlineCompleter:
             return CompletionOutcome("", "none", mode, reason="superseded by a newer request")
         template = self._template()
         extra = await self._context(item, settings) if self._context is not None else []
+        preferred = (await asyncio.to_thread(self._members, item)
+                     if self._members is not None and settings.member_bias else None)
         prompt, stripped = build_prompt(item, settings, template, spec, extra)
         special = [*self._special_tokens(), *template.markers]
         stopper = StreamingStopper(
@@ -150,6 +157,7 @@ class InlineCompleter:
             stop=list(template.stop_tokens),
             key=item.uri,
             time_limit_s=settings.time_limit_s,
+            preferred_first=preferred,
             # For servers that format FIM themselves (llama-server /infill, Ollama suffix).
             infill_prefix=split_trailing_whitespace(
                 before[-settings.prompt_tokens * CHARS_PER_TOKEN:])[0],

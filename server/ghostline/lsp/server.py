@@ -82,6 +82,7 @@ class GhostlineServer(LanguageServer):
             template=lambda: self.remote_template or self.template,
             special_tokens=lambda: self.model_info.special_tokens if self.model_info else [],
             context=self.context,
+            members=self.context.preferred_first,
         )
 
     # -- model ---------------------------------------------------------------------------
