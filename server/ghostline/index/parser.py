@@ -391,7 +391,7 @@ def _leading_comment(spec: LanguageSpec, node: tree_sitter.Node) -> str:
         if text.startswith(("//!", "/*!")):
             break  # an inner doc comment documents the enclosing module
         previous = sibling.prev_sibling
-        if previous is not None and previous.end_point.row == sibling.start_point.row:
+        if previous is not None and _last_row(previous) == sibling.start_point.row:
             break  # a trailing comment of the previous statement
         lines[:0] = _comment_lines(text)
         expected_row = sibling.start_point.row

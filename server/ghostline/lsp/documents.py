@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from lsprotocol import types
 
 from ghostline.engine.model_files import cache_dir
+from ghostline.index.model import ScanStats
 from ghostline.index.workspace import WorkspaceIndex
 from ghostline.lsp.server import GhostlineServer
 
@@ -50,9 +52,12 @@ def register(server: GhostlineServer) -> None:
             ls.index.close_document(Path(ls.document_path(params.text_document.uri)))
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
-    def on_watched(ls: GhostlineServer, params: types.DidChangeWatchedFilesParams) -> None:
+    async def on_watched(ls: GhostlineServer, params: types.DidChangeWatchedFilesParams
+                         ) -> None:
+        # A checkout can change thousands of files: parse them off the event loop.
         if ls.index is not None:
-            ls.index.files_changed([Path(ls.document_path(c.uri)) for c in params.changes])
+            paths = [Path(ls.document_path(c.uri)) for c in params.changes]
+            await asyncio.to_thread(ls.index.files_changed, paths)
 
 
 async def start_index(ls: GhostlineServer) -> None:
@@ -85,7 +90,7 @@ async def start_index(ls: GhostlineServer) -> None:
 
     stop = ls.index_stop
     try:
-        stats = await asyncio.to_thread(index.scan, progress, stop.is_set)
+        stats = await asyncio.to_thread(_scan_and_warm_up, index, progress, stop.is_set)
     except Exception as exc:  # the server must keep serving without an index
         log.exception("indexing failed")
         ls.show_message(f"Ghostline: indexing failed: {exc}", types.MessageType.Warning)
@@ -109,3 +114,12 @@ async def start_index(ls: GhostlineServer) -> None:
             index.start_watching()
         except Exception as exc:  # inotify limits, vanished folders: index without watching
             log.warning("cannot watch the workspace for changes: %s", exc)
+
+
+def _scan_and_warm_up(index: WorkspaceIndex, progress: Callable[[int, int], None],
+                      cancelled: Callable[[], bool]) -> ScanStats:
+    """Scan, then build the lookup tables in the same thread (the first query would)."""
+    stats = index.scan(progress, cancelled)
+    if not cancelled():
+        index.warm_up()
+    return stats

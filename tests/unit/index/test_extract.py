@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ghostline.index.languages import spec_for_path
+from ghostline.index.languages import spec_by_name, spec_for_path
 from ghostline.index.model import Definition, Import
 from ghostline.index.parser import FileFacts, extract
 
@@ -302,3 +302,14 @@ def test_python_import_forms(
     data = source.encode()
     imports: list[Import] = extract(spec, spec.parser().parse(data), data, path).imports
     assert [(i.module, i.level, [(n.name, n.alias) for n in i.names]) for i in imports] == expected
+
+
+def test_rust_doc_comment_of_several_lines() -> None:
+    source = (b"fn first() {}\n\n/// Adds two numbers.\n/// Returns the sum.\n"
+              b"fn add(a: i32, b: i32) -> i32 { a + b }\n\n"
+              b"const X: i32 = 1; // trailing\nfn after() {}\n")
+    spec = spec_by_name("rust")
+    facts = extract(spec, spec.parser().parse(source), source, Path("lib.rs"))
+    docs = {d.name: d.doc for d in facts.definitions}
+    assert docs["add"] == "Adds two numbers.\nReturns the sum."
+    assert docs["after"] == ""  # the trailing comment of the line above is not its doc
