@@ -102,6 +102,8 @@ def test_watched_batch_of_files_reaches_the_index(tmp_path: Path, make_index: Ma
         (root / f"m{number}.py").write_text(f"def fn{number}():\n    return {number}\n")
     assert wait_for(lambda: len(index.all_files()) == 200)
     assert len(index.definitions("fn199")) == 1
+    # `on_change` hears of a batch once the index holds it: a moment after the files show.
+    assert wait_for(lambda: len({p.name for b in batches for p in b}) >= 200)
     assert 1 <= len(batches) <= 3  # debounced: not one update per file
     index.stop_watching()
     index.stop_watching()  # idempotent
