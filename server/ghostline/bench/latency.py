@@ -189,9 +189,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prompt-tokens", type=int, default=768)
     args = parser.parse_args(argv)
     model = resolve_model_path(args.model)
-    settings = Settings(model=args.model, prompt_tokens=args.prompt_tokens, time_limit_s=30.0)
+    threads = os.cpu_count() or 1
+    settings = Settings(model=args.model, prompt_tokens=args.prompt_tokens, time_limit_s=30.0,
+                        threads=threads)
+    # The same prompt on both sides: raw llama-cpp-python gets the server's local window, so
+    # the server runs without cross-file context here (`bench quality` measures that).
     server_settings = {"model": args.model, "promptTokens": args.prompt_tokens,
-                       "timeLimitS": 30.0}
+                       "timeLimitS": 30.0, "threads": threads, "contextTokens": 0,
+                       "contextSources": []}
     cursors = pick_cursors(args.cursors)
     print(f"{len(cursors)} cursors in {', '.join(sorted({c.name for c in cursors}))} "
           f"(Python {sysconfig.get_python_version()} standard library); model {model.name}; "
@@ -205,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"prompt tokens (cold): median {statistics.median(raw['prompt_tokens']):.0f}, "
           f"max {max(raw['prompt_tokens']):.0f}; share of the warm prompt reused from the "
-          f"KV cache: median {_p(server['cached_tokens'], 0.5):.1%}")
+          f"KV cache: median {_p(first['cached_tokens'], 0.5):.1%}")
     print(f"\n{'ms':<32} {'raw p50':>8} {'raw p90':>8} {'srv p50':>8} {'srv p90':>8} "
           f"{'ratio':>7}  target")
     print(_row("cold, one line (total)", raw["cold_total"], server["cold_total"],
