@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from ghostline.engine.kv_slots import PromptSlots, extra_sequences
 from ghostline.engine.protocol import encode_frame, read_frame_sync
 
 #: Prompt slices between cancel checks. Smaller = faster cancel, slightly slower prompts.
@@ -78,13 +79,24 @@ class ModelRunner:
         import llama_cpp
 
         self._llama_cpp = llama_cpp
-        self.llm = llama_cpp.Llama(
-            model_path=model_path,
-            n_ctx=n_ctx,
-            n_threads=n_threads or (os.cpu_count() or 1),
-            n_batch=512,
-            verbose=False,
-        )
+
+        def load() -> Any:
+            return llama_cpp.Llama(
+                model_path=model_path,
+                n_ctx=n_ctx,
+                n_threads=n_threads or (os.cpu_count() or 1),
+                n_batch=512,
+                verbose=False,
+            )
+
+        try:
+            with extra_sequences(llama_cpp):
+                self.llm = load()
+            self.slots = PromptSlots(self.llm, llama_cpp)
+        except Exception as exc:  # a model or build without multi-sequence support
+            print(f"ghostline worker: one sequence only ({exc})", file=sys.stderr)
+            self.llm = load()
+            self.slots = PromptSlots(self.llm, llama_cpp, enabled=False)
         self._vocab = self.llm._model.vocab
         self.n_vocab = self.llm.n_vocab()
         self._piece_buffer = ctypes.create_string_buffer(256)
@@ -153,19 +165,15 @@ class ModelRunner:
 
     def _prefill(self, tokens: list[int], job: Job) -> int | None:
         """Evaluate the prompt, reusing the cached prefix. Returns the reused count."""
-        llm = self.llm
-        cached = 0
-        for a, b in zip(llm._input_ids.tolist(), tokens, strict=False):
-            if a != b:
-                break
-            cached += 1
+        # Sequence 0, or a saved prompt of another file, whichever shares more.
+        cached = self.slots.prepare(tokens)
         # The last prompt token is always evaluated again to get fresh logits.
         cached = min(cached, len(tokens) - 1)
-        llm.n_tokens = cached
+        self.llm.n_tokens = cached
         for start in range(cached, len(tokens), PROMPT_SLICE):
             if job.cancelled.is_set():
                 return None
-            llm.eval(tokens[start : start + PROMPT_SLICE])
+            self.slots.eval(tokens[start : start + PROMPT_SLICE])
         return cached
 
     def generate(self, job: Job, send: FrameWriter) -> None:
@@ -224,7 +232,7 @@ class ModelRunner:
                 break
             logprob = _log_softmax_at(logits, token)
             piece = decoder.decode(self.piece(token))
-            self.llm.eval([token])
+            self.slots.eval([token])
             done["generated_tokens"] += 1
             if first_token_s is None:
                 first_token_s = time.perf_counter() - started
@@ -342,6 +350,11 @@ def serve(args: argparse.Namespace) -> None:
     os.dup2(2, 1)  # anything printed from now on (llama.cpp, Python) goes to stderr
     send = FrameWriter(protocol_out)
     started = time.perf_counter()
+    # Read stdin from the start: if the server goes away while the model loads, the end of
+    # the stream ends this process at once instead of after the load and the self-test.
+    jobs: queue.Queue[Job | None] = queue.Queue()
+    live: dict[int, Job] = {}
+    threading.Thread(target=_reader, args=(sys.stdin.buffer, jobs, live), daemon=True).start()
     try:
         if not os.path.isfile(args.model):
             raise FileNotFoundError(f"model file not found: {args.model}")
@@ -368,10 +381,6 @@ def serve(args: argparse.Namespace) -> None:
         },
     })
 
-    jobs: queue.Queue[Job | None] = queue.Queue()
-    live: dict[int, Job] = {}
-    stdin = sys.stdin.buffer
-    threading.Thread(target=_reader, args=(stdin, jobs, live), daemon=True).start()
     while True:
         job = jobs.get()
         if job is None:
