@@ -9,8 +9,9 @@ with sequence 0, the slot is copied back. DESIGN.md has the alternatives measure
 default model: `save_state` + `load_state` of a 700-token state took 1.3 s + 2.5 s against
 1.1 s to evaluate it again, and a second `Llama` costs about 350 MB.
 
-The cells of all sequences share the context's `n_ctx`: when the context is full, slots are
-dropped (least recently used first) and the evaluation is tried again.
+The cells of all sequences share the context's `n_ctx`: slots are dropped (least recently used
+first) to leave room for the next prompt, and should the context still fill up, all of them
+are dropped and the evaluation is tried again.
 """
 
 from __future__ import annotations
@@ -81,8 +82,9 @@ class PromptSlots:
 
     # -- choosing the start ------------------------------------------------------------
 
-    def prepare(self, tokens: Sequence[int]) -> int:
-        """Make sequence 0 the best start for `tokens`; returns how many it shares."""
+    def prepare(self, tokens: Sequence[int], room: int = 0) -> int:
+        """Make sequence 0 the best start for `tokens` (followed by up to `room` generated
+        tokens); returns how many tokens it already holds."""
         current = self.llm.input_ids[: self.llm.n_tokens].tolist()
         shared = common_prefix(current, tokens)
         if not self.enabled:
@@ -92,10 +94,22 @@ class PromptSlots:
         if best_shared >= shared + MIN_GAIN:
             self._keep(current, spare=best)
             self._restore(best)
-            return best_shared
-        if len(current) >= MIN_KEEP and shared < len(current) // 2:
+            shared = best_shared
+        elif len(current) >= MIN_KEEP and shared < len(current) // 2:
             self._keep(current)
+        self._make_room(len(tokens) + room)
         return shared
+
+    def _make_room(self, needed: int) -> None:
+        """Drop the least recently used slots until sequence 0's `needed` cells fit beside
+        the others (counted as if they shared nothing: a safe overestimate)."""
+        while True:
+            kept = [s for s in self.slots if s.tokens]
+            if not kept or sum(len(s.tokens) for s in kept) + needed <= self.llm.n_ctx():
+                return
+            oldest = min(kept, key=lambda s: s.used)
+            self._lib.llama_memory_seq_rm(self._memory(), oldest.seq_id, -1, -1)
+            oldest.tokens = []
 
     def _keep(self, current: list[int], spare: _Slot | None = None) -> None:
         """Copy sequence 0 into a slot: the one holding the same prompt, else the least

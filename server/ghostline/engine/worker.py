@@ -166,7 +166,7 @@ class ModelRunner:
     def _prefill(self, tokens: list[int], job: Job) -> int | None:
         """Evaluate the prompt, reusing the cached prefix. Returns the reused count."""
         # Sequence 0, or a saved prompt of another file, whichever shares more.
-        cached = self.slots.prepare(tokens)
+        cached = self.slots.prepare(tokens, room=int(job.message.get("max_tokens", 64)))
         # The last prompt token is always evaluated again to get fresh logits.
         cached = min(cached, len(tokens) - 1)
         self.llm.n_tokens = cached
