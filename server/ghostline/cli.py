@@ -6,6 +6,11 @@ import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, BinaryIO, cast
+
+if TYPE_CHECKING:
+    from ghostline.lsp.server import GhostlineServer
 
 
 def _setup_logging(level: str) -> None:
@@ -19,6 +24,42 @@ def _setup_logging(level: str) -> None:
         logging.getLogger("pygls").setLevel(logging.WARNING)
 
 
+class _ClientStdin:
+    """The server's stdin, calling `on_eof` once when the client closes it.
+
+    An editor that exits or crashes closes the pipe. pygls then leaves its read loop, but
+    the process only ends once every thread it started has returned: a workspace scan in
+    progress would keep it (and its parser processes) running for seconds. `on_eof` stops
+    that work at once, from the thread that read the end of the stream.
+    """
+
+    def __init__(self, stream: BinaryIO, on_eof: Callable[[], None]) -> None:
+        self._stream = stream
+        self._on_eof = on_eof
+        self._ended = False
+
+    def _seen(self, data: bytes) -> bytes:
+        if not data and not self._ended:
+            self._ended = True
+            self._on_eof()
+        return data
+
+    def readline(self) -> bytes:
+        return self._seen(self._stream.readline())
+
+    def read(self, size: int = -1) -> bytes:
+        return self._seen(self._stream.read(size))
+
+
+def _client_gone(server: GhostlineServer) -> None:
+    """Stop the index scan and the model worker: nobody is left to serve."""
+    logging.getLogger(__name__).info("the client closed stdin; exiting")
+    server.index_stop.set()
+    terminate = getattr(server.engine, "terminate", None)  # the local model worker
+    if callable(terminate):
+        terminate()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from ghostline.lsp.server import create_server
 
@@ -27,7 +68,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host, _, port = args.tcp.rpartition(":")
         server.start_tcp(host or "127.0.0.1", int(port))
     else:
-        server.start_io()
+        stdin = _ClientStdin(sys.stdin.buffer, lambda: _client_gone(server))
+        server.start_io(stdin=cast(BinaryIO, stdin))  # pygls only calls readline and read
     return 0
 
 

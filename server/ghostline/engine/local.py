@@ -4,7 +4,8 @@ One worker serves requests in order. A request with a `key` cancels the older re
 the same key (the newest keystroke in a document wins). If the worker dies, in-flight
 requests fail with `WorkerCrashed` and the next request starts a new worker. A model that
 fails to load raises `ModelLoadError`; the error is remembered for a while so a broken
-model path does not spawn a process per keystroke.
+model path does not spawn a process per keystroke, unless the model file changes meanwhile
+(put back, replaced): then the next request loads it at once.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
+import signal
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from ghostline.engine.base import (
@@ -36,6 +39,10 @@ log = logging.getLogger(__name__)
 #: How long a load failure is remembered before the next request tries again.
 LOAD_RETRY_S = 15.0
 _CRASH = object()
+
+
+class _DiedEarly(WorkerCrashed):
+    """The worker died while a request was in flight (it may have produced output)."""
 
 
 class LocalEngine:
@@ -63,7 +70,9 @@ class LocalEngine:
         self._latest_by_key: dict[str, int] = {}
         self._ids = itertools.count(1)
         self._start_lock = asyncio.Lock()
-        self._load_error: tuple[float, ModelLoadError] | None = None
+        #: When the last load failed, why, and the model file's state then.
+        self._load_error: tuple[float, ModelLoadError, object] | None = None
+        self._loading_pid: int | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -79,15 +88,30 @@ class LocalEngine:
         async with self._start_lock:
             if self.running and self.info is not None:
                 return self.info
-            if self._load_error and time.monotonic() - self._load_error[0] < LOAD_RETRY_S:
-                raise self._load_error[1]
+            if self._load_error is not None:
+                failed_at, error, file_then = self._load_error
+                if (time.monotonic() - failed_at < LOAD_RETRY_S
+                        and self._model_file_state() == file_then):
+                    raise error
+            file_now = self._model_file_state()
             try:
                 self.info = await self._spawn()
             except ModelLoadError as exc:
-                self._load_error = (time.monotonic(), exc)
+                self._load_error = (time.monotonic(), exc, file_now)
                 raise
             self._load_error = None
             return self.info
+
+    def _model_file_state(self) -> object:
+        """What identifies the configured model file's content now (None: no such file).
+        A load failure is retried at once when this changes: the file was put back."""
+        if not self.model:
+            return None
+        try:
+            stat = os.stat(os.path.expanduser(self.model))
+        except OSError:
+            return None
+        return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
     async def _spawn(self) -> ModelInfo:
         try:
@@ -104,7 +128,15 @@ class LocalEngine:
             *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
         )
         assert process.stdout is not None
-        first = await read_frame(process.stdout)
+        self._loading_pid = process.pid
+        try:
+            first = await read_frame(process.stdout)
+        except BaseException:  # cancelled (the server is exiting) or a garbled pipe
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            raise
+        finally:
+            self._loading_pid = None
         if first is None or first.get("type") != "ready":
             message = (first or {}).get("message") or "the worker exited while loading"
             with contextlib.suppress(ProcessLookupError):
@@ -125,6 +157,14 @@ class LocalEngine:
         log.info("model %s loaded in %.2fs (self-test: %s)", info.name,
                  raw.get("load_s", 0.0), info.self_test)
         return info
+
+    def terminate(self) -> None:
+        """Stop the worker now, loaded or still loading. Only sends a signal, so any thread
+        may call it (the server does when the client is gone)."""
+        for pid in (self.pid, self._loading_pid):
+            if pid is not None:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGTERM)
 
     async def close(self) -> None:
         process = self._process
@@ -176,16 +216,38 @@ class LocalEngine:
             raise WorkerCrashed(f"the model worker stopped: {exc}") from exc
 
     async def _request(self, message: dict[str, Any]) -> tuple[int, asyncio.Queue[Any]]:
-        await self.start()
-        request_id = next(self._ids)
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        self._pending[request_id] = queue
+        """Send a request, starting the worker if needed. A worker found dead when the
+        request is written (it died since the last answer, not yet noticed) is replaced
+        once: the request never ran, so nothing is lost by sending it again."""
+        for attempt in (1, 2):
+            await self.start()
+            process = self._process
+            request_id = next(self._ids)
+            queue: asyncio.Queue[Any] = asyncio.Queue()
+            self._pending[request_id] = queue
+            try:
+                await self._send({**message, "id": request_id})
+            except WorkerCrashed:
+                self._pending.pop(request_id, None)
+                if attempt == 2 or process is None:
+                    raise
+                await self._reap(process)
+                continue
+            except BaseException:
+                self._pending.pop(request_id, None)
+                raise
+            return request_id, queue
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    async def _reap(process: asyncio.subprocess.Process) -> None:
+        """Wait for a worker whose pipe broke to be gone (killed if it lingers)."""
         try:
-            await self._send({**message, "id": request_id})
-        except BaseException:
-            self._pending.pop(request_id, None)
-            raise
-        return request_id, queue
+            await asyncio.wait_for(process.wait(), timeout=2)
+        except asyncio.TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
         message: dict[str, Any] = {
@@ -207,18 +269,40 @@ class LocalEngine:
             if older is not None and older in self._pending:
                 with contextlib.suppress(EngineError):
                     await self._send({"type": "cancel", "id": older})
+        for attempt in (1, 2):
+            produced = False
+            try:
+                async with contextlib.aclosing(self._stream_once(message, request.key)) as items:
+                    async for item in items:
+                        produced = True
+                        yield item
+                return
+            except _DiedEarly:
+                if produced or attempt == 2:
+                    raise WorkerCrashed(
+                        "the model worker crashed during generation; it restarts on the "
+                        "next request"
+                    ) from None
+            # It died before answering anything (killed, or gone between two requests
+            # before anyone noticed): nothing was shown, so a new worker can take it over.
+            log.warning("the model worker died before answering; asking a new one")
+
+    async def _stream_once(
+        self, message: dict[str, Any], key: str | None
+    ) -> AsyncGenerator[StreamItem, None]:
+        """One generation on the current worker. If the worker dies: `_DiedEarly` (worth
+        asking again), or `WorkerCrashed` when a newer request with the same key took over."""
         request_id, queue = await self._request(message)
-        if request.key is not None:
-            self._latest_by_key[request.key] = request_id
+        if key is not None:
+            self._latest_by_key[key] = request_id
         finished = False
         try:
             while True:
                 frame = await queue.get()
                 if frame is _CRASH:
-                    raise WorkerCrashed(
-                        "the model worker crashed during generation; it restarts on the "
-                        "next request"
-                    )
+                    if key is None or self._latest_by_key.get(key) == request_id:
+                        raise _DiedEarly("the model worker crashed during generation")
+                    raise WorkerCrashed("the model worker crashed during generation")
                 kind = frame["type"]
                 if kind == "token":
                     yield Token(text=frame["text"], logprob=frame.get("logprob"))
@@ -239,8 +323,8 @@ class LocalEngine:
                     raise EngineError(f"the model worker failed: {frame.get('message')}")
         finally:
             self._pending.pop(request_id, None)
-            if request.key is not None and self._latest_by_key.get(request.key) == request_id:
-                del self._latest_by_key[request.key]
+            if key is not None and self._latest_by_key.get(key) == request_id:
+                del self._latest_by_key[key]
             if not finished and self.running:
                 with contextlib.suppress(EngineError):
                     await self._send({"type": "cancel", "id": request_id})
