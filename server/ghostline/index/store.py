@@ -118,12 +118,12 @@ class IndexCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = self._open_checked()
-        except (sqlite3.Error, OSError) as exc:
+        except (sqlite3.Error, OSError, ValueError) as exc:  # garbage text: UnicodeDecodeError
             log.warning("index cache %s unusable (%s); rebuilding it", self.path, exc)
             self._discard_file()
             try:
                 self._conn = self._open_checked()
-            except (sqlite3.Error, OSError) as again:
+            except (sqlite3.Error, OSError, ValueError) as again:
                 log.warning("index cache disabled, indexing in memory only: %s", again)
                 self.enabled = False
                 self._conn = None
@@ -134,6 +134,10 @@ class IndexCache:
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            # Damage that reads do not meet (an index page) would otherwise stay forever.
+            check = conn.execute("PRAGMA quick_check(1)").fetchone()
+            if check is None or check[0] != "ok":
+                raise sqlite3.DatabaseError(f"failed its check: {check}")
             conn.executescript(_SCHEMA)
             row = conn.execute("SELECT value FROM meta WHERE key='version'").fetchone()
             version = cache_version()
@@ -196,13 +200,15 @@ class IndexCache:
                 )
                 conn.execute("COMMIT")
                 return True
-            except sqlite3.Error as exc:
+            except (sqlite3.Error, ValueError) as exc:
                 log.warning("index cache write failed, going on in memory only: %s", exc)
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
                 self.enabled = False
                 conn.close()
                 self._conn = None
+                if _damaged(exc):  # readable but broken: rebuilt on the next start
+                    self._discard_file()
                 return False
 
     def close(self) -> None:
@@ -211,6 +217,11 @@ class IndexCache:
                 with contextlib.suppress(sqlite3.Error):
                     self._conn.close()
                 self._conn = None
+
+
+def _damaged(exc: Exception) -> bool:
+    """The error says the file is corrupt (not full, not read-only)."""
+    return getattr(exc, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 
 
 def _well_formed(row: tuple[object, ...]) -> bool:
