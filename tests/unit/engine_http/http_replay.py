@@ -27,6 +27,15 @@ def recording_pieces(name: str) -> list[bytes]:
     return [data]
 
 
+def recorded(name: str) -> dict[str, Any]:
+    """What `recordings.json` of the recording's folder says about it (request, status)."""
+    manifest = RECORDINGS / name.split("/", 1)[0] / "recordings.json"
+    if not manifest.exists():
+        return {}
+    files: dict[str, Any] = json.loads(manifest.read_text())["files"]
+    return dict(files.get(name.split("/", 1)[1], {}))
+
+
 def content_type(name: str) -> str:
     if name.endswith(".sse"):
         return "text/event-stream"
@@ -74,6 +83,9 @@ class ReplayServer:
         return f"http://127.0.0.1:{self.port}"
 
     def serve(self, method: str, path: str, recording: str, **options: Any) -> Route:
+        """Answer `method path` with `recording`, with its recorded status unless given."""
+        if "status" not in options and "status" in recorded(recording):
+            options["status"] = recorded(recording)["status"]
         route = Route(recording_pieces(recording), content_type(recording), **options)
         self.routes[(method, path)] = route
         return route

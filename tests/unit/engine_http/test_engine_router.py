@@ -155,8 +155,9 @@ async def test_fallback_when_the_first_token_is_too_slow(replay: ReplayServer) -
     assert replay.requests[0].outcome == "client closed"  # the slow remote stream was closed
 
 
-async def test_fallback_on_an_error_event_before_the_first_token(replay: ReplayServer) -> None:
-    replay.serve("POST", "/infill", "llama_server/infill_error_context.sse")
+async def test_fallback_on_an_error_before_the_first_token(replay: ReplayServer) -> None:
+    # Recorded: llama-server checks the context size before streaming (HTTP 400).
+    replay.serve("POST", "/completion", "llama_server/completion_context_400.json")
     settings = Settings.from_dict(
         {
             "backends": {"gpu": {"kind": "llama-server", "url": replay.url}},
@@ -166,9 +167,10 @@ async def test_fallback_on_an_error_event_before_the_first_token(replay: ReplayS
     local = FakeEngine()
     events: list[FallbackEvent] = []
     router = EngineRouter(settings, lambda: local, on_fallback=events.append)
-    items = await run(router, "inlineCompletion", GenerationRequest(infill_prefix="x", prompt="x"))
+    items = await run(router, "inlineCompletion", GenerationRequest(prompt="x"))
     await router.close()
     assert text_of(items) == "local answer"
+    assert "HTTP 400" in events[0].reason
     assert "exceeds the available context size" in events[0].reason
 
 

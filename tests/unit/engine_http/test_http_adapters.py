@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from http_replay import RECORDINGS, ReplayServer
+from http_replay import RECORDINGS, ReplayServer, recorded, recording_pieces
 
 from ghostline.engine.base import (
     ChatMessage,
@@ -26,6 +27,7 @@ from ghostline.engine.base import (
 )
 from ghostline.engine.http import LlamaServerEngine, OllamaEngine, create_http_engine
 from ghostline.engine.http.http_base import HttpEngine, closing_stream
+from ghostline.engine.http.llama_server import IndentCut
 from ghostline.settings import BackendSettings
 
 PREFIX = "def add(a, b):\n    "
@@ -65,61 +67,127 @@ def engine(kind: str, url: str, **settings: Any) -> HttpEngine:
     return create_http_engine("team", BackendSettings(kind=kind, url=url, **settings))
 
 
-# -- llama-server -----------------------------------------------------------------------------
+# -- llama-server (bodies recorded from a real llama-server, see recordings/README.md) ---------
+
+LS = "llama_server/"
+
+
+def events(name: str) -> list[dict[str, Any]]:
+    """The JSON payloads of a recorded `.sse` body, in order ("[DONE]" left out)."""
+    out = []
+    for piece in recording_pieces(name):
+        payload = piece.decode().partition(":")[2].strip()
+        if payload and payload != "[DONE]":
+            out.append(json.loads(payload))
+    return out
+
+
+def final_event(name: str) -> dict[str, Any]:
+    return next(e for e in events(name) if e.get("stop") is True)
+
+
+def recorded_json(name: str) -> Any:
+    return json.loads((RECORDINGS / name).read_text())
+
+
+def sent_as_recorded(seen: Any, name: str) -> None:
+    """The adapter sent exactly the request that produced recording `name`."""
+    assert seen.method == recorded(name)["request"]["method"]
+    assert seen.path == recorded(name)["request"]["path"]
+    assert seen.body == recorded(name)["request"]["body"]
+
+
+async def replay_llama(
+    replay: ReplayServer, path: str, name: str, request: GenerationRequest, **settings: Any
+) -> list[StreamItem]:
+    """Stream `request` through a llama-server engine answered by recording `name`."""
+    replay.serve("POST", path, name)
+    eng = engine("llama-server", replay.url, **settings)
+    items = await collect(eng, request)
+    await eng.close()
+    return items
+
+
+#: The request behind infill_stream.sse (`record.py`'s INFILL).
+INFILL_REQUEST = GenerationRequest(
+    prompt="<raw prompt the local engine would use>",
+    infill_prefix=PREFIX,
+    infill_suffix=SUFFIX,
+    infill_extra=[{"filename": "util.py", "text": "def sub(a, b):\n    return a - b\n"}],
+    max_tokens=24,
+    time_limit_s=2.5,
+)
 
 
 async def test_llama_server_infill_sends_native_fields_and_reads_the_stream(
     replay: ReplayServer,
 ) -> None:
-    replay.serve("POST", "/infill", "llama_server/infill_stream.sse")
-    eng = engine("llama-server", replay.url)
-    request = GenerationRequest(
-        prompt="<raw prompt the local engine would use>",
-        infill_prefix=PREFIX,
-        infill_suffix=SUFFIX,
-        infill_extra=[{"filename": "util.py", "text": "def sub(a, b):\n    return a - b\n"}],
-        max_tokens=24,
-        time_limit_s=2.5,
-    )
-    items = await collect(eng, request)
-    await eng.close()
-
+    name = LS + "infill_stream.sse"
+    items = await replay_llama(replay, "/infill", name, INFILL_REQUEST)
+    sent_as_recorded(replay.requests[0], name)
     body = replay.requests[0].body
-    assert body["input_prefix"] == PREFIX
-    assert body["input_suffix"] == SUFFIX
-    assert body["input_extra"] == [{"filename": "util.py", "text": request.infill_extra[0]["text"]}]
-    assert body["n_indent"] == 4
-    assert body["n_predict"] == 24
-    assert body["t_max_predict_ms"] == 2500
-    assert body["cache_prompt"] is True and body["stream"] is True
+    assert (body["input_prefix"], body["input_suffix"]) == (PREFIX, SUFFIX)
+    assert body["n_indent"] == 4 and body["t_max_predict_ms"] == 2500
     assert "prompt" not in body
-    assert text_of(items) == recorded_text("llama_server/infill_stream.sse") == "return a + b"
+    # The server streamed "\n", "print", "(" and then stopped on its n_indent rule
+    # ("print" starts a line with fewer than 4 blanks): its own text is "\n" only.
+    final_payload = final_event(name)
+    assert recorded_text(name) == "\nprint("
+    assert final_payload["stop_type"] == "limit" and final_payload["has_new_line"] is True
+    assert text_of(items) == "\n"
     final = items[-1]
     assert isinstance(final, Finished)
-    assert (final.reason, final.prompt_tokens, final.generated_tokens) == ("eos", 31, 5)
+    assert final.reason == "length"
+    assert final.prompt_tokens == final_payload["tokens_evaluated"]
+    assert final.generated_tokens == final_payload["tokens_predicted"]
+    # `tokens_cached` counts the whole slot (prompt and generated), not cache hits.
+    assert final.cached_tokens == final_payload["timings"]["cache_n"]
+    assert final_payload["tokens_cached"] != final_payload["timings"]["cache_n"]
     assert final.backend == "team"
     assert final.first_token_s is not None and 0 < final.first_token_s <= final.total_s
+
+
+async def test_llama_server_infill_on_a_long_prefix_is_trimmed_by_the_server(
+    replay: ReplayServer,
+) -> None:
+    """A prefix far beyond the context: /infill trims it itself and streams (no error)."""
+    name = LS + "infill_huge_prefix.sse"
+    request = GenerationRequest(infill_prefix="x = 1\n", infill_suffix="")
+    items = await replay_llama(replay, "/infill", name, request)
+    payload = final_event(name)
+    assert recorded("llama_server/props.json")["status"] == 200
+    n_ctx = recorded_json(LS + "props.json")["default_generation_settings"]["n_ctx"]
+    assert payload["tokens_evaluated"] < n_ctx
+    assert text_of(items) == recorded_text(name)  # prefix "x = 1\n": n_indent 0, nothing cut
+    final = items[-1]
+    assert isinstance(final, Finished) and final.prompt_tokens == payload["tokens_evaluated"]
 
 
 async def test_llama_server_raw_prompt_uses_completion_and_maps_stop_word(
     replay: ReplayServer,
 ) -> None:
-    replay.serve("POST", "/completion", "llama_server/completion_stream.sse")
+    name = LS + "completion_stream.sse"
+    replay.serve("POST", "/completion", name)
     eng = engine("llama-server", replay.url + "/v1")  # an OpenAI-style base URL is accepted
-    items = await collect(
-        eng, GenerationRequest(prompt="# Return the sum\ndef add(a, b):", stop=["\n\n"])
-    )
+    request = GenerationRequest(prompt="# Return the sum\ndef add(a, b):", stop=["\n\n"])
+    items = await collect(eng, GenerationRequest(**{**request.__dict__, "max_tokens": 24}))
     await eng.close()
-    assert replay.requests[0].body["prompt"] == "# Return the sum\ndef add(a, b):"
-    assert replay.requests[0].body["stop"] == ["\n\n"]
-    assert text_of(items) == "\n    return a + b"
+    sent_as_recorded(replay.requests[0], name)
+    payload = final_event(name)
+    assert (payload["stop_type"], payload["stopping_word"]) == ("word", "\n\n")
+    # The server held back "\n" (a possible start of the stop word) and sent it with the
+    # next piece; the stop word itself never appears.
+    assert events(name)[0]["content"] == "" and events(name)[0]["tokens"]
+    assert text_of(items) == recorded_text(name) and "\n\n" not in text_of(items)
     final = items[-1]
     assert isinstance(final, Finished)
-    assert (final.reason, final.cached_tokens, final.generated_tokens) == ("stop", 8, 7)
+    assert final.reason == "stop"
+    assert final.generated_tokens == payload["tokens_predicted"]
+    assert final.cached_tokens == payload["timings"]["cache_n"]
 
 
 async def test_llama_server_client_template_sends_the_raw_prompt(replay: ReplayServer) -> None:
-    replay.serve("POST", "/completion", "llama_server/completion_stream.sse")
+    replay.serve("POST", "/completion", LS + "completion_stream.sse")
     eng = engine("llama-server", replay.url, fim_template="qwen")
     await collect(
         eng, GenerationRequest(prompt="<|fim_prefix|>x", infill_prefix="x", infill_suffix="")
@@ -129,56 +197,132 @@ async def test_llama_server_client_template_sends_the_raw_prompt(replay: ReplayS
     assert replay.requests[0].body["prompt"] == "<|fim_prefix|>x"
 
 
-async def test_llama_server_chat_reads_openai_chunks(replay: ReplayServer) -> None:
-    replay.serve("POST", "/v1/chat/completions", "llama_server/chat_stream.sse")
+async def test_llama_server_without_fim_tokens_falls_back_to_completion(
+    replay: ReplayServer,
+) -> None:
+    """The default Gemma 3 270M has no FIM tokens: /infill answers 501 before streaming."""
+    refused = LS + "infill_unsupported_501.json"
+    replay.serve("POST", "/infill", refused)
+    replay.serve("POST", "/completion", LS + "completion_stream.sse")
+    assert recorded(refused)["status"] == 501
+    assert "Infill is not supported" in recorded_json(refused)["error"]["message"]
     eng = engine("llama-server", replay.url)
+    items = await collect(eng, INFILL_REQUEST)
+    assert [r.path for r in replay.requests] == ["/infill", "/completion"]
+    sent_as_recorded(replay.requests[0], refused)
+    assert replay.requests[1].body["prompt"] == INFILL_REQUEST.prompt
+    assert "input_prefix" not in replay.requests[1].body
+    assert text_of(items) == recorded_text(LS + "completion_stream.sse")
+    assert isinstance(items[-1], Finished) and items[-1].reason == "stop"
+
+    # Known from now on: straight to /completion; without a prompt, the prefix is the prompt.
+    await collect(eng, GenerationRequest(infill_prefix=PREFIX, infill_suffix=SUFFIX))
+    await eng.close()
+    assert [r.path for r in replay.requests[2:]] == ["/completion"]
+    assert replay.requests[2].body["prompt"] == PREFIX
+
+
+async def test_llama_server_chat_reads_openai_chunks(replay: ReplayServer) -> None:
+    name = LS + "chat_stream.sse"
     messages = [
         ChatMessage("system", "Write pytest tests."),
-        ChatMessage("user", "def add(a, b): ..."),
+        ChatMessage("user", "def add(a, b): return a + b"),
     ]
-    items = await collect(eng, GenerationRequest(messages=messages, max_tokens=200))
-    await eng.close()
-    body = replay.requests[0].body
-    assert body["messages"][1] == {"role": "user", "content": "def add(a, b): ..."}
-    assert body["max_tokens"] == 200 and body["stream"] is True
-    assert text_of(items) == "def test_add():"
+    request = GenerationRequest(messages=messages, max_tokens=12)
+    items = await replay_llama(replay, "/v1/chat/completions", name, request, model="")
+    sent_as_recorded(replay.requests[0], name)
+    recorded_events = events(name)
+    assert recorded_events[0]["choices"][0]["delta"] == {"role": "assistant", "content": None}
+    assert recorded_events[-2]["choices"][0]["finish_reason"] == "length"
+    usage = recorded_events[-1]["usage"]
+    assert recorded_events[-1]["choices"] == []
+    assert text_of(items) == recorded_text(name) != ""
     final = items[-1]
     assert isinstance(final, Finished)
-    assert (final.reason, final.prompt_tokens, final.generated_tokens) == ("stop", 27, 5)
+    assert final.reason == "length"
+    assert (final.prompt_tokens, final.generated_tokens) == (
+        usage["prompt_tokens"],
+        usage["completion_tokens"],
+    )
 
 
 async def test_llama_server_start_and_count_tokens(replay: ReplayServer) -> None:
-    replay.serve("GET", "/props", "llama_server/props.json")
-    replay.serve("POST", "/tokenize", "llama_server/tokenize.json")
+    replay.serve("GET", "/props", LS + "props.json")
+    replay.serve("POST", "/tokenize", LS + "tokenize.json")
     eng = engine("llama-server", replay.url, model="")
     info = await eng.start()
     count = await eng.count_tokens("def add(a, b):")
     await eng.close()
-    assert info.name == "qwen2.5-coder-1.5b-q8_0.gguf"
-    assert info.context_size == 8192
+    props = recorded_json(LS + "props.json")
+    assert info.name == os.path.basename(props["model_path"]) == "gemma-3-270m-q4_k_m.gguf"
+    assert info.context_size == props["default_generation_settings"]["n_ctx"] > 0
+    assert info.metadata["build_info"] == props["build_info"]
+    assert info.metadata["total_slots"] == props["total_slots"]
     assert info.fim_template == "server"
-    assert info.has_chat_template
-    assert count == 6
-    assert replay.requests[1].body == {"content": "def add(a, b):", "add_special": False}
+    assert info.has_chat_template is bool(props["chat_template"])
+    assert count == len(recorded_json(LS + "tokenize.json")["tokens"]) > 0
+    sent_as_recorded(replay.requests[1], LS + "tokenize.json")
 
 
-async def test_llama_server_error_event_in_stream_is_an_engine_error(replay: ReplayServer) -> None:
-    replay.serve("POST", "/infill", "llama_server/infill_error_context.sse")
+async def test_llama_server_prompt_over_the_context_is_an_http_400(replay: ReplayServer) -> None:
+    """Checked before streaming: an HTTP error, not an event."""
+    name = LS + "completion_context_400.json"
+    replay.serve("POST", "/completion", name)
     eng = engine("llama-server", replay.url)
-    with pytest.raises(EngineError, match="exceeds the available context size") as caught:
-        await collect(eng, GenerationRequest(infill_prefix=PREFIX, infill_suffix=""))
+    with pytest.raises(EngineError) as caught:
+        await collect(eng, GenerationRequest(prompt="x = 1\n" * 3000))
     await eng.close()
-    assert replay.url + "/infill" in str(caught.value)
+    message = str(caught.value)
+    assert recorded(name)["status"] == 400 and "HTTP 400 Bad Request" in message
+    assert recorded_json(name)["error"]["message"][:60] in message
+    assert replay.url + "/completion" in message
+
+
+async def test_llama_server_error_event_after_tokens_is_an_engine_error(
+    replay: ReplayServer,
+) -> None:
+    """`data: {"error": ...}` inside a 200 stream (recorded with two prompts, one slot)."""
+    name = LS + "completion_error_midstream.sse"
+    pieces = recording_pieces(name)
+    assert b'"error"' in pieces[-1]
+    # As recorded, the error follows the first prompt's final event: that answer is complete.
+    replay.serve("POST", "/completion", name)
+    eng = engine("llama-server", replay.url)
+    items = await collect(eng, GenerationRequest(prompt="def add(a, b):"))
+    assert isinstance(items[-1], Finished) and items[-1].reason == "length"
+    assert text_of(items) == "".join(e.get("content", "") for e in events(name))
+    # The same error event right after the tokens: the stream fails, naming the URL.
+    route = replay.serve("POST", "/completion", name)
+    route.pieces = [p for p in pieces if b'"stop":true' not in p]
+    seen: list[StreamItem] = []
+    with pytest.raises(EngineError, match="failed mid-stream: Prompt contains invalid tokens"):
+        async for item in eng.stream(GenerationRequest(prompt="def add(a, b):")):
+            seen.append(item)
+    await eng.close()
+    assert text_of(seen) == text_of(items) != ""
 
 
 async def test_llama_server_loading_503_names_status_and_message(replay: ReplayServer) -> None:
-    replay.serve("POST", "/infill", "llama_server/loading_503.json", status=503)
+    name = LS + "loading_503.json"
+    replay.serve("POST", "/infill", name)
     eng = engine("llama-server", replay.url)
     with pytest.raises(EngineError) as caught:
         await collect(eng, GenerationRequest(infill_prefix=PREFIX))
     await eng.close()
     message = str(caught.value)
+    assert recorded(name)["status"] == 503
     assert "HTTP 503" in message and "Loading model" in message and replay.url in message
+
+
+def test_indent_cut_follows_the_server_rule() -> None:
+    cut = IndentCut(4)
+    assert [cut.feed(e["content"]) for e in events(LS + "infill_stream.sse")] == ["\n", "", "", ""]
+    assert IndentCut(4).feed("x\n        y\n    z\nw") == "x\n        y\n    z\n"
+    assert IndentCut(4).feed("x\n\n    y") == "x\n"  # a blank line is a dedent too
+    assert IndentCut(1).feed("\tx\n\ty") == "\tx\n\ty"
+    assert IndentCut(0).feed("a\nb") == "a\nb"
+    split = IndentCut(2)  # the server keeps the blanks of the cut line
+    assert [split.feed(t) for t in ["a\n", " ", " b", "\n", " c"]] == ["a\n", " ", " b", "\n", " "]
 
 
 # -- Ollama -----------------------------------------------------------------------------------
@@ -286,7 +430,8 @@ CASES = [
         "llama-server",
         "/infill",
         "llama_server/infill_stream.sse",
-        GenerationRequest(infill_prefix=PREFIX, infill_suffix=SUFFIX),
+        # A prefix ending on an unindented line: n_indent 0, so nothing of the stream is cut.
+        GenerationRequest(infill_prefix="x = add(1, 2)\n", infill_suffix=SUFFIX),
     ),
     Case(
         "llama-server",
