@@ -278,7 +278,6 @@ OPEN_CASES: dict[str, tuple[str, tuple[int, int]]] = {
     "mixed_endings.py": ("def one():\r\n    return 1\n\rdef two():\r    return ", (3, 11)),
     "long_line.py": (LONG_LINE, (4, 11)),
     "nested.py": (NESTED, (4, 11)),
-    "nested_open.py": ("def f():\n    return " + "(" * 2000, (1, 2011)),
     "form_feed.py": ("import os\n\x0c\n# page two\u2028still line 3\ndef g():\n    return ",
                      (4, 11)),
     "emoji_cjk.py": ("def greet():\n    return '😋 日本語 👍' + ", (1, 26)),

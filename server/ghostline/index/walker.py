@@ -4,8 +4,8 @@ Skipped: version-control folders, virtual environments (any folder with ``pyvenv
 ``node_modules``, caches, build output next to a project file, files the registry has no
 grammar for, and every symbolic link. Links are never followed: a link inside the
 workspace points at files that are indexed at their real place anyway, a link out of the
-workspace must not pull foreign files in, and a link loop cannot trap a walk that does not
-follow links.
+workspace must not pull foreign files in (nor a linked ``.gitignore`` be read), and a link
+loop cannot trap a walk that does not follow links.
 """
 
 from __future__ import annotations
@@ -196,6 +196,8 @@ class IgnoreRules:
         if any(Path(folder) == root for root in self.roots):
             files.append(os.path.join(folder, ".git", "info", "exclude"))
         for name in files:
+            if not _stays_inside(name, folder):
+                continue  # a linked ignore file: never read a file outside the workspace
             try:
                 with open(name, encoding="utf-8", errors="replace") as handle:
                     lines.extend(handle.read().splitlines())
@@ -248,6 +250,12 @@ class IgnoreRules:
             with self._lock:
                 self._markers[key] = known
         return known
+
+
+def _stays_inside(path: str, folder: str) -> bool:
+    """Whether ``path`` resolves inside ``folder`` (no link on the way points out)."""
+    real = os.path.realpath(path)
+    return real.startswith(os.path.join(os.path.realpath(folder), ""))
 
 
 def _ignored(chain: _Chain, path: str, is_dir: bool) -> bool:
