@@ -167,11 +167,8 @@ def test_positions_past_the_end_are_clamped(raw_server: RawServer, module_root: 
 def test_documents_never_opened(raw_server: RawServer, module_root: Path) -> None:
     missing = (module_root / "never_opened.py").as_uri()
     answer = raw_server.complete(missing, 0, 0)
-    # A clear error that names the file, or nothing: never a hang, never a fake answer.
-    if "error" in answer:
-        assert "never_opened.py" in answer["error"]["message"], answer
-    else:
-        assert not answer.get("result") or not answer["result"].get("items"), answer
+    # Nothing to complete in a document the editor does not show: an empty answer.
+    assert "error" not in answer and not (answer.get("result") or {}).get("items"), answer
     assert raw_server.hover(missing, 0, 0).get("result") is None
     assert raw_server.code_actions(missing, 0, 0).get("result") == []
     # Edits and closes of documents the editor never opened: ignored without a pop-up.

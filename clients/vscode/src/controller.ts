@@ -228,7 +228,8 @@ export class Controller implements vscode.Disposable {
     const serverOptions: ServerOptions = {
       command: interpreter.command,
       args: ['-m', 'ghostline', 'serve'],
-      options: { cwd: folder, env: { ...process.env, PYTHONUNBUFFERED: '1' } },
+      // PYTHONSAFEPATH: the workspace (the cwd) must not shadow the standard library.
+      options: { cwd: folder, env: { ...process.env, PYTHONUNBUFFERED: '1', PYTHONSAFEPATH: '1' } },
     };
     const clientOptions: LanguageClientOptions = {
       documentSelector: documentSelector(),

@@ -33,7 +33,7 @@ PROGRESS_INTERVAL_S = 0.25
 
 def indexable_text(ls: GhostlineServer, text: str) -> bool:
     """Whether an editor buffer is small enough, and text enough, to index."""
-    return len(text) <= ls.settings.max_file_bytes and "\x00" not in text
+    return ls.workable_text(text)
 
 
 def register(server: GhostlineServer) -> None:

@@ -60,7 +60,7 @@ def list_actions(ls: GhostlineServer, params: types.CodeActionParams) -> list[ty
     doc = ls.workspace.get_text_document(uri)
     path = Path(ls.document_path(uri))
     spec = spec_for_language_id(doc.language_id or "") or spec_for_path(path)
-    if spec is None or spec.name not in SUPPORTED:
+    if spec is None or spec.name not in SUPPORTED or not ls.workable_text(doc.source):
         return []
     lines = doc.lines
     position = params.range.start

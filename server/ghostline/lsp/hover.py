@@ -136,6 +136,8 @@ def _document(ls: GhostlineServer, uri: str) -> TextDocument:
 
 def file_definitions(ls: GhostlineServer, doc: TextDocument) -> list[Definition]:
     """Definitions of an open document: from the index, else parsed here (no index yet)."""
+    if not ls.workable_text(doc.source):
+        return []
     path = Path(ls.document_path(doc.uri))
     index = ls.index
     if index is not None and index.is_open(path):
@@ -189,7 +191,7 @@ async def hover_at(
 ) -> types.Hover | None:
     doc = _document(ls, uri)
     text = doc.source
-    if not text or len(text) > ls.settings.max_file_bytes:
+    if not text or not ls.workable_text(text):
         return None
     offset, _ = cursor_offset(doc, position)
     path = Path(ls.document_path(uri))

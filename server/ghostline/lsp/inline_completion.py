@@ -31,12 +31,14 @@ def register(server: GhostlineServer) -> None:
 async def complete(
     ls: GhostlineServer, params: types.InlineCompletionParams
 ) -> types.InlineCompletionList | None:
+    if params.text_document.uri not in ls.workspace.text_documents:
+        return None  # never opened: nothing the editor shows, nothing to complete
     doc = ls.workspace.get_text_document(params.text_document.uri)
     settings = ls.settings
     if not settings.language_enabled(doc.language_id or ""):
         return None
     source = doc.source
-    if len(source) > settings.max_file_bytes or "\x00" in source:
+    if not ls.workable_text(source):
         return None
     offset, position = cursor_offset(doc, params.position)
     if not await ls.ready_for_completion():

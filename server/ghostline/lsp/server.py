@@ -116,6 +116,11 @@ class GhostlineServer(LanguageServer):
                 )
         return True
 
+    def workable_text(self, text: str) -> bool:
+        """Whether a buffer is small enough, and text enough, to parse, index or complete:
+        a 50 MB or binary buffer gets harmless empty answers instead of a frozen server."""
+        return len(text) <= self.settings.max_file_bytes and "\x00" not in text
+
     def needs_local_model(self) -> bool:
         """Whether some feature runs on the local model (routed there, or as the fallback):
         otherwise start-up loads no model here."""
