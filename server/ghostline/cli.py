@@ -111,6 +111,7 @@ BENCH_SUITES = {
     "backends": "ghostline.bench.backends",
     "hover": "ghostline.bench.hover",
     "tests": "ghostline.bench.tests_gen",
+    "load": "ghostline.bench.load",
 }
 
 

@@ -4,7 +4,7 @@ its processes watched with psutil."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import psutil
 import pytest
 from lsprotocol import types
 
+from ghostline.bench.load import drain_stderr
 from ghostline.engine.model_files import default_model_path
 from ghostline.lsp_client import EditorSession
 from tests.e2e import conftest as e2e
@@ -32,24 +33,6 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "ghostline-cache"
     monkeypatch.setenv("GHOSTLINE_CACHE_DIR", str(folder))
     return folder
-
-
-def drain_stderr(session: EditorSession) -> list[bytes]:
-    """Read the server's stderr as it comes (pygls makes it a pipe that nobody reads: a
-    server that logs enough would block on it). Returns the list the lines go to."""
-    import asyncio
-
-    server = session.client._server
-    assert server is not None and server.stderr is not None
-    stream = server.stderr
-    lines: list[bytes] = []
-
-    async def pump() -> None:
-        while line := await stream.readline():
-            lines.append(line)
-
-    session.client._async_tasks.append(asyncio.ensure_future(pump()))
-    return lines
 
 
 async def start_editor(root: Path, settings: dict[str, Any] | None = None) -> EditorSession:
@@ -83,16 +66,20 @@ def is_gone(process: psutil.Process) -> bool:
         return True
 
 
-def wait_gone(processes: Iterable[psutil.Process], timeout: float) -> float | None:
-    """Seconds until every process exited, or None if some were still alive at `timeout`."""
+def poll(check: Callable[[], bool], timeout: float) -> float | None:
+    """Seconds until `check()` held (polled every 10 ms), or None if not by `timeout`."""
     started = time.monotonic()
-    pending = list(processes)
     while time.monotonic() - started < timeout:
-        pending = [p for p in pending if not is_gone(p)]
-        if not pending:
+        if check():
             return time.monotonic() - started
         time.sleep(0.01)
     return None
+
+
+def wait_gone(processes: Iterable[psutil.Process], timeout: float) -> float | None:
+    """Seconds until every process exited, or None if some were still alive at `timeout`."""
+    family = list(processes)
+    return poll(lambda: all(is_gone(p) for p in family), timeout)
 
 
 def zombie_children(process: psutil.Process) -> list[psutil.Process]:

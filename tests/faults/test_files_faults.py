@@ -22,12 +22,12 @@ import pytest
 from ghostline.index.store import cache_file_for
 from ghostline.index.workspace import WorkspaceIndex
 from tests.faults.conftest import (
+    poll,
     request_completion,
     start_editor,
     status,
     write_python_workspace,
 )
-from tests.unit.index.conftest import wait_for
 
 FILES = 300
 
@@ -127,12 +127,12 @@ def test_watched_folders_deleted(tmp_path: Path) -> None:
         index.scan()
         index.start_watching(changes.append, quiet_s=0.1)
         shutil.rmtree(root / "pkg001")
-        assert wait_for(lambda: len(index.all_files()) == FILES - 100)
+        assert poll(lambda: len(index.all_files()) == FILES - 100, 15) is not None
         assert index.definitions("helper_150") == []
         assert len(index.definitions("helper_250")) == 1
 
         shutil.rmtree(root)  # the watched root itself
-        assert wait_for(lambda: index.all_files() == [])
+        assert poll(lambda: index.all_files() == [], 15) is not None
         assert index.definitions("helper_250") == []
         assert changes, "no change was reported"
         # The index still answers, and picks up the folder when it comes back.

@@ -9,6 +9,7 @@ it started (no zombies) and its memory must stay flat.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import shutil
@@ -124,8 +125,10 @@ async def _restart_worker(session: EditorSession) -> None:
     """Kill the worker so that the next request loads the model file again."""
     pid = (await status(session))["workerPid"]
     assert isinstance(pid, int)
-    _kill(pid)
-    await asyncio.to_thread(psutil.Process(pid).wait if psutil.pid_exists(pid) else int)
+    with contextlib.suppress(psutil.NoSuchProcess):
+        worker = psutil.Process(pid)
+        worker.kill()
+        await asyncio.to_thread(worker.wait, 30)  # gone once the server reaped it
 
 
 def _errors(session: EditorSession) -> list[str]:
