@@ -97,7 +97,7 @@ async def test_cancel_returns_cancel_error_and_next_request_works(
     assert item is not None and insert_text(item).strip()
 
 
-async def test_killed_worker_gives_an_error_and_the_next_request_succeeds(
+async def test_a_request_the_worker_died_on_is_answered_and_the_next_succeeds(
         client: LanguageClient, project: Path) -> None:
     await start_session(client, project, options={"maxTokensMultiline": 256,
                                                   "timeLimitS": 30.0})
@@ -111,9 +111,12 @@ async def test_killed_worker_gives_an_error_and_the_next_request_succeeds(
         completion_params(uri2, 1, 4)))
     await asyncio.sleep(0.4)
     os.kill(pid, signal.SIGKILL)
-    with pytest.raises(JsonRpcException) as failure:
+    # A request the worker died on before any output is asked again of a new worker; one
+    # that had output fails with a clear error. Either way it is answered.
+    try:
         await task
-    assert "worker" in str(failure.value)
+    except JsonRpcException as failure:
+        assert "worker" in str(failure)
     uri3 = open_document(client, project / "geometry3.py", BODY)
     item = first_item(await client.text_document_inline_completion_async(
         completion_params(uri3, 5, 11)))
