@@ -68,8 +68,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host, _, port = args.tcp.rpartition(":")
         server.start_tcp(host or "127.0.0.1", int(port))
     else:
+        from ghostline.lsp.protocol import ResyncingStream
+
         stdin = _ClientStdin(sys.stdin.buffer, lambda: _client_gone(server))
-        server.start_io(stdin=cast(BinaryIO, stdin))  # pygls only calls readline and read
+        # pygls only calls readline and read; the resync keeps a broken header from
+        # silencing the server for good.
+        server.start_io(stdin=cast(BinaryIO, ResyncingStream(cast(BinaryIO, stdin))))
     return 0
 
 

@@ -434,3 +434,13 @@ def test_cursor_below_a_form_feed() -> None:
     text = "a = 1\x0c\nb = 2\u2028c\nd = "
     offset, clamped = cursor_offset(_document(text), types.Position(line=2, character=4))
     assert text[:offset].endswith("d = ") and clamped.line == 2
+
+
+@model
+def test_the_real_server_answers_after_a_broken_header(raw_server: RawServer,
+                                                       module_root: Path) -> None:
+    """`ghostline serve` reads stdin through the resyncing stream (the unit tests above
+    show plain pygls going deaf after the same frame)."""
+    raw_server.send_raw(b'{"jsonrpc": "2.0"}', header=b"Content-Length: abc\r\n\r\n")
+    assert raw_server.status()["state"] == "ready"
+    assert_serving(raw_server, module_root)
