@@ -61,8 +61,8 @@ async def test_hover_shows_docstrings_explains_undocumented_code_once_and_caches
             position=types.Position(line=line, character=column)))
         assert result is None or "generated" not in hover_text(result)
     assert (await request_hover_status(client))["modelCalls"] == 0
-    # an undocumented function; the first hover is cancelled (the mouse moved away) and
-    # its generation goes on in the background
+    # an undocumented function; the first hover is cancelled (the mouse moved away), which
+    # stops its generation too; the next hovers generate it again and show it
     line, column = position_of(text, "def restock", 4)
     request = asyncio.ensure_future(client.protocol.send_request_async(
         types.TEXT_DOCUMENT_HOVER,
@@ -83,7 +83,9 @@ async def test_hover_shows_docstrings_explains_undocumented_code_once_and_caches
     summary = shown.split("---")[1].strip().split("\n\n")[0]
     assert len(summary.split()) >= 3 and summary[0].isupper()
     status = await request_hover_status(client)
-    assert status["modelCalls"] == 1  # the cancelled hover's generation was reused
+    assert status["cancelled"] == 1  # the withdrawn hover's generation was stopped
+    calls = status["modelCalls"]
+    assert isinstance(calls, int) and 1 <= calls <= 2  # 2 if it had reached the model
     # a second hover, this time on a call of the function in another file: the cache
     caller = project / "warehouse.py"
     caller_text = "from inventory import Item, restock\n\nfresh = restock(Item('a', 1.0, 2), 3)\n"
@@ -92,7 +94,7 @@ async def test_hover_shows_docstrings_explains_undocumented_code_once_and_caches
     again, latency = await request_hover(client, caller_uri, line, column)
     assert summary in again and "inventory.py:18" in again
     status = await request_hover_status(client)
-    assert status["modelCalls"] == 1 and status["cacheHits"] >= 1
+    assert status["modelCalls"] == calls and status["cacheHits"] >= 1
     assert latency < 2.0
 
 

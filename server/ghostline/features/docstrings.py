@@ -11,11 +11,12 @@ Bounded waiting and cancellation, as decided here:
   done, the hover says "generating…" and the generation goes on in the background; the
   next hover of the same definition shows the result (or waits for the same task: never a
   second generation).
-- ``$/cancelRequest`` on a hover (the mouse moved away) cancels only the waiting. The
-  background generation finishes for the cache (it is short: ``SUMMARY_MAX_TOKENS``) unless
-  it is superseded: a hover that starts a generation for another definition cancels the
-  older hover generation (the newest hover wins, as the newest keystroke wins for
-  completion), so at most one hover generation occupies the model at a time.
+- ``$/cancelRequest`` on a hover (the mouse moved away) cancels the hover and its
+  generation too, unless another request still waits for the same summary or an "Insert
+  docstring" pinned it. A hover that merely ran out of ``wait_s`` leaves its generation
+  running for the next hover. A hover that starts a generation for another definition
+  cancels the older hover generation (the newest hover wins, as the newest keystroke wins
+  for completion), so at most one hover generation occupies the model at a time.
 - An "Insert docstring" request waits for its generation (up to ``ACTION_WAIT_S``) and is
   never superseded by hovers.
 """
@@ -241,6 +242,9 @@ class DocstringService:
         self.model_calls = 0
         self.cache_hits = 0
         self.superseded = 0
+        #: Generations stopped because their hover was cancelled.
+        self.cancelled = 0
+        self._waiting: dict[str, int] = {}
         self._inflight: dict[str, asyncio.Task[str | None]] = {}
         self._pinned: set[str] = set()
         self._hover_key: str | None = None
@@ -302,10 +306,23 @@ class DocstringService:
             self._hover_key = key
         else:
             self._pinned.add(key)
+        self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
             predicate = await asyncio.wait_for(asyncio.shield(task), wait_s)
         except asyncio.TimeoutError:
             return Outcome(None, "pending")
+        except asyncio.CancelledError:
+            # The editor withdrew the request (the mouse moved away): stop the generation
+            # unless somebody else still waits for it.
+            if (origin == "hover" and self._waiting.get(key) == 1
+                    and key not in self._pinned and not task.done()):
+                self.cancelled += 1
+                task.cancel()
+            raise
+        finally:
+            self._waiting[key] -= 1
+            if not self._waiting[key]:
+                del self._waiting[key]
         if predicate is None:
             return Outcome(None, "unavailable")
         return Outcome(predicate, "generated")
@@ -489,5 +506,6 @@ class DocstringService:
             "cacheHits": self.cache_hits,
             "pending": self.pending,
             "superseded": self.superseded,
+            "cancelled": self.cancelled,
             "cachePath": str(self.cache.path) if self.cache.path else None,
         }

@@ -121,7 +121,7 @@ async def test_a_hover_on_another_definition_supersedes_the_background_one() -> 
     assert svc.cache.get(key) is None  # the cancelled one was not cached
 
 
-async def test_cancelled_hover_leaves_the_generation_running() -> None:
+async def test_cancelled_hover_stops_its_generation() -> None:
     engine = FakeScriptedEngine([" returns the area of the rectangle."], delay_s=0.02)
     svc = service(engine)
     area = named(DEFS, "Rectangle.area")
@@ -129,6 +129,18 @@ async def test_cancelled_hover_leaves_the_generation_running() -> None:
     await asyncio.sleep(0.03)
     hover.cancel()  # what pygls does on $/cancelRequest
     await asyncio.sleep(0.25)
+    assert engine.cancelled == 1 and svc.cancelled == 1
+    assert svc.cached_predicate(area, TEXT) is None
+    assert svc.pending == 0
+
+
+async def test_a_hover_that_times_out_leaves_the_generation_running() -> None:
+    engine = FakeScriptedEngine([" returns the area of the rectangle."], delay_s=0.02)
+    svc = service(engine)
+    area = named(DEFS, "Rectangle.area")
+    first = await svc.explain(area, TEXT, None, wait_s=0.01)
+    assert first.state == "pending"
+    await asyncio.sleep(0.3)
     assert engine.cancelled == 0
     assert svc.cached_predicate(area, TEXT) == "returns the area of the rectangle."
 
