@@ -50,6 +50,8 @@ CancelCheck = Callable[[], bool]
 ChangeCallback = Callable[[list[Path]], None]
 
 _FACTS_LRU = 512
+#: A watched batch at least this big is followed by a full scan (see `start_watching`).
+RESCAN_BATCH = 1000
 _TREES_LRU = 8
 _INSTALL_BATCH = 64
 _SAVE_BATCH = 1000
@@ -496,6 +498,11 @@ class WorkspaceIndex:
 
         def apply(batch: list[Path]) -> None:
             changed = self.files_changed(batch)
+            if len(batch) >= RESCAN_BATCH:
+                # A burst this big (a checkout) can overflow the kernel's inotify queue,
+                # and watchdog then re-arms its watches without reporting what was lost:
+                # compare with the disk (unchanged files cost a stat each).
+                self.scan()
             if changed and on_change is not None:
                 on_change(changed)
 

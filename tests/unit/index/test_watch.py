@@ -7,6 +7,9 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+import ghostline.index.workspace as workspace_module
 from ghostline.index.watcher import DebouncedWatcher
 from ghostline.index.workspace import WorkspaceIndex
 
@@ -107,3 +110,23 @@ def test_watched_batch_of_files_reaches_the_index(tmp_path: Path, make_index: Ma
     assert 1 <= len(batches) <= 3  # debounced: not one update per file
     index.stop_watching()
     index.stop_watching()  # idempotent
+
+
+def test_a_big_batch_is_followed_by_a_scan_that_finds_lost_events(
+        tmp_path: Path, make_index: MakeIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the kernel's event queue overflows, watchdog reports nothing for the events it
+    lost: after a big batch the index compares itself with the disk."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    index = make_index(root)
+    index.scan()
+    monkeypatch.setattr(workspace_module, "RESCAN_BATCH", 50)
+    index.start_watching(quiet_s=0.1)
+    index.stop_watching()  # events from now on are "lost"...
+    (root / "lost.py").write_text("def lost_in_overflow():\n    pass\n")
+    index.start_watching(quiet_s=0.1)
+    for number in range(60):  # ...then a burst big enough to trigger the rescan
+        (root / f"burst{number}.py").write_text(f"def burst{number}():\n    pass\n")
+    assert wait_for(lambda: len(index.definitions("lost_in_overflow")) == 1)
+    assert len(index.definitions("burst59")) == 1
+    index.stop_watching()
