@@ -13,7 +13,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from ghostline.lsp_client import EditorSession
+from ghostline.lsp_client import EditorSession, drain_stderr
 
 COMMAND = "ghostline.generateTests"
 
@@ -40,6 +40,7 @@ class TestsEditorSession(EditorSession):
         started = time.perf_counter()
         await self.client.start_io(
             sys.executable, "-m", "ghostline", "serve", "--log-level", "WARNING")
+        drain_stderr(self)
         await self.client.initialize_async(types.InitializeParams(
             process_id=None,
             root_uri=root.resolve().as_uri(),

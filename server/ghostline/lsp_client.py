@@ -16,6 +16,30 @@ from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
 
+def completion_params(uri: str, line: int, character: int) -> types.InlineCompletionParams:
+    """An automatic inline-completion request at a position, as editors send it."""
+    return types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        position=types.Position(line=line, character=character),
+        context=types.InlineCompletionContext(
+            trigger_kind=types.InlineCompletionTriggerKind.Automatic),
+    )
+
+
+def drain_stderr(session: EditorSession) -> None:
+    """Read the server's stderr as it comes. pygls makes it a pipe that nobody reads: a
+    server that logs enough would block on it."""
+    server = session.client._server
+    assert server is not None and server.stderr is not None
+    stream = server.stderr
+
+    async def drain() -> None:
+        while await stream.readline():
+            pass
+
+    session.client._async_tasks.append(asyncio.ensure_future(drain()))
+
+
 class EditorSession:
     """One server process and the documents opened in it."""
 
@@ -49,6 +73,7 @@ class EditorSession:
         await self.client.start_io(
             sys.executable, "-m", "ghostline", "serve", "--log-level", "WARNING"
         )
+        drain_stderr(self)
         await self.client.initialize_async(
             types.InitializeParams(
                 process_id=None,
@@ -132,13 +157,7 @@ class EditorSession:
         started = time.perf_counter()
         result = await asyncio.wait_for(
             self.client.text_document_inline_completion_async(
-                types.InlineCompletionParams(
-                    text_document=types.TextDocumentIdentifier(uri=uri),
-                    position=types.Position(line=line, character=character),
-                    context=types.InlineCompletionContext(
-                        trigger_kind=types.InlineCompletionTriggerKind.Automatic
-                    ),
-                )
+                completion_params(uri, line, character)
             ),
             timeout,
         )

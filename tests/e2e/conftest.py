@@ -11,6 +11,8 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+from ghostline.lsp_client import completion_params  # noqa: F401 (used by the e2e tests)
+
 SERVER = [sys.executable, "-m", "ghostline", "serve", "--log-level", "WARNING"]
 SAMPLE = Path(__file__).parents[2] / "server" / "ghostline" / "demo_data" / "shop"
 
@@ -50,15 +52,6 @@ def open_document(client: LanguageClient, path: Path, text: str,
         text_document=types.TextDocumentItem(uri=uri, language_id=language_id, version=1,
                                              text=text)))
     return uri
-
-
-def completion_params(uri: str, line: int, character: int) -> types.InlineCompletionParams:
-    return types.InlineCompletionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri),
-        position=types.Position(line=line, character=character),
-        context=types.InlineCompletionContext(
-            trigger_kind=types.InlineCompletionTriggerKind.Automatic),
-    )
 
 
 async def server_status(client: LanguageClient) -> dict[str, object]:

@@ -12,7 +12,6 @@ import psutil
 import pytest
 from lsprotocol import types
 
-from ghostline.bench.load import drain_stderr
 from ghostline.engine.model_files import default_model_path
 from ghostline.lsp_client import EditorSession
 from tests.e2e import conftest as e2e
@@ -36,10 +35,9 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 async def start_editor(root: Path, settings: dict[str, Any] | None = None) -> EditorSession:
-    """`EditorSession.start` with the settings above, its stderr drained."""
+    """`EditorSession.start` with the settings above (it drains the server's stderr)."""
     editor = EditorSession({**SETTINGS, **(settings or {})})
     await editor.start(root)
-    drain_stderr(editor)
     return editor
 
 

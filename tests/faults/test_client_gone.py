@@ -19,10 +19,9 @@ import psutil
 import pytest
 from lsprotocol import types
 
-from ghostline.lsp_client import EditorSession
+from ghostline.lsp_client import EditorSession, drain_stderr
 from tests.faults.conftest import (
     SETTINGS,
-    drain_stderr,
     is_gone,
     request_completion,
     server_process,

@@ -33,7 +33,7 @@ from pygls.exceptions import JsonRpcRequestCancelled
 
 from ghostline.engine.model_files import cache_dir, resolve_model_path
 from ghostline.index.store import cache_file_for
-from ghostline.lsp_client import EditorSession
+from ghostline.lsp_client import EditorSession, completion_params
 
 SHOP = Path(__file__).parents[1] / "demo_data" / "shop"
 #: What the storm types after ``return `` in cart.py, over and over.
@@ -82,36 +82,6 @@ def _family(session: EditorSession) -> Family:
     server = session.client._server
     assert server is not None
     return Family(server.pid)
-
-
-def drain_stderr(session: EditorSession) -> None:
-    """Read the server's stderr as it comes. pygls makes it a pipe that nobody reads: a
-    server that logs enough would block on it."""
-    server = session.client._server
-    assert server is not None and server.stderr is not None
-    stream = server.stderr
-
-    async def drain() -> None:
-        while await stream.readline():
-            pass
-
-    session.client._async_tasks.append(asyncio.ensure_future(drain()))
-
-
-async def _start(root: Path, settings: dict[str, Any]) -> EditorSession:
-    session = EditorSession(settings)
-    await session.start(root)
-    drain_stderr(session)
-    return session
-
-
-def _params(uri: str, line: int, column: int) -> types.InlineCompletionParams:
-    return types.InlineCompletionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri),
-        position=types.Position(line=line, character=column),
-        context=types.InlineCompletionContext(
-            trigger_kind=types.InlineCompletionTriggerKind.Automatic),
-    )
 
 
 def _retype_line(session: EditorSession, uri: str, line: int, text: str) -> None:
@@ -188,7 +158,7 @@ async def typing_storm(session: EditorSession, root: Path, seconds: float,
         previous = next(ids)
         pending[previous] = asyncio.ensure_future(session.client.protocol.send_request_async(
             types.TEXT_DOCUMENT_INLINE_COMPLETION,
-            _params(uri, STORM_LINE, STORM_COLUMN + typed), msg_id=previous))
+            completion_params(uri, STORM_LINE, STORM_COLUMN + typed), msg_id=previous))
         result.requests += 1
         if not result.rss_mid_mb and time.perf_counter() - started > seconds / 2:
             result.rss_mid_mb = family.rss_mb()
@@ -440,7 +410,8 @@ async def run(args: argparse.Namespace) -> tuple[StormResult | None, dict[str, A
 
             root = Path(tmp) / "shop"
             shutil.copytree(SHOP, root)
-            session = await _start(root, settings)
+            session = EditorSession(settings)
+            await session.start(root)
             try:
                 if "storm" in args.only:
                     storm = await typing_storm(session, root, args.seconds)
@@ -452,7 +423,8 @@ async def run(args: argparse.Namespace) -> tuple[StormResult | None, dict[str, A
             root = Path(tmp) / "big"
             make_git_workspace(root, args.files, args.files // 10)
             begun = time.perf_counter()
-            session = await _start(root, settings)
+            session = EditorSession(settings)
+            await session.start(root)
             try:
                 waited = await _wait_indexed(session, args.files, timeout=900)
                 indexed_s = None if waited is None else time.perf_counter() - begun

@@ -31,17 +31,12 @@ log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_S = 0.25
 
 
-def indexable_text(ls: GhostlineServer, text: str) -> bool:
-    """Whether an editor buffer is small enough, and text enough, to index."""
-    return ls.workable_text(text)
-
-
 def register(server: GhostlineServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def on_open(ls: GhostlineServer, params: types.DidOpenTextDocumentParams) -> None:
         item = params.text_document
         path = Path(ls.document_path(item.uri))
-        if not indexable_text(ls, item.text):
+        if not ls.workable_text(item.text):
             log.info("%s: too large or binary; not indexed", path)
             return
         ls.context.opened(str(path), item.text)
@@ -53,7 +48,7 @@ def register(server: GhostlineServer) -> None:
         uri = params.text_document.uri
         document = ls.workspace.get_text_document(uri)
         path = Path(ls.document_path(uri))
-        if not indexable_text(ls, document.source):
+        if not ls.workable_text(document.source):
             if ls.index is not None and ls.index.is_open(path):
                 ls.index.close_document(path)  # it grew past the limit
             return
