@@ -89,8 +89,8 @@ class PromptSlots:
         shared = common_prefix(current, tokens)
         if not self.enabled:
             return shared
-        best = max(self.slots, key=lambda s: common_prefix(s.tokens, tokens))
-        best_shared = common_prefix(best.tokens, tokens)
+        best_shared, best = max(((common_prefix(s.tokens, tokens), s) for s in self.slots),
+                                key=lambda pair: pair[0])
         if best_shared >= shared + MIN_GAIN:
             self._keep(current, spare=best)
             self._restore(best)

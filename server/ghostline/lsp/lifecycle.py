@@ -31,9 +31,8 @@ def register(server: GhostlineServer) -> None:
     async def on_initialized(ls: GhostlineServer, params: types.InitializedParams) -> None:
         before = ls.engine_settings_key(ls.settings)
         await pull_configuration(ls)
-        await ls.router.update(ls.settings)
-        if ls.engine_settings_key(ls.settings) != before:
-            await ls.replace_engine()  # a request may have started the old one meanwhile
+        # A request may have started the engine of the initialization options meanwhile.
+        await apply_settings(ls, before)
         if ls.needs_local_model():
             ls._engine_task = asyncio.create_task(load_model_with_progress(ls))
         ls._index_task = asyncio.create_task(start_index(ls))
@@ -49,12 +48,8 @@ def register(server: GhostlineServer) -> None:
         else:
             await pull_configuration(ls)
         ls.completer.clear_cache()
-        await ls.router.update(ls.settings)
-        ls.remote_template = None
-        if ls.engine_settings_key(ls.settings) != before:
-            await ls.replace_engine()
-            if ls.needs_local_model():
-                ls._engine_task = asyncio.create_task(load_model_with_progress(ls))
+        if await apply_settings(ls, before) and ls.needs_local_model():
+            ls._engine_task = asyncio.create_task(load_model_with_progress(ls))
 
     @server.command("ghostline.status")
     def on_status(ls: GhostlineServer, *args: Any) -> dict[str, Any]:
@@ -68,6 +63,17 @@ def register(server: GhostlineServer) -> None:
             ls.index.close()
         await ls.router.close()
         await ls.engine.close()
+
+
+async def apply_settings(ls: GhostlineServer, engine_key_before: tuple[object, ...]) -> bool:
+    """Bring the routes and the local engine in line with `ls.settings`; returns whether
+    the local engine was replaced (its model, context size or threads changed)."""
+    await ls.router.update(ls.settings)
+    ls.remote_template = None
+    if ls.engine_settings_key(ls.settings) == engine_key_before:
+        return False
+    await ls.replace_engine()
+    return True
 
 
 async def pull_configuration(ls: GhostlineServer) -> None:
