@@ -26,7 +26,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from ghostline.engine.kv_slots import PromptSlots, extra_sequences
 from ghostline.engine.protocol import encode_frame, read_frame_sync
 
 #: Prompt slices between cancel checks. Smaller = faster cancel, slightly slower prompts.
@@ -79,24 +78,13 @@ class ModelRunner:
         import llama_cpp
 
         self._llama_cpp = llama_cpp
-
-        def load() -> Any:
-            return llama_cpp.Llama(
-                model_path=model_path,
-                n_ctx=n_ctx,
-                n_threads=n_threads or (os.cpu_count() or 1),
-                n_batch=512,
-                verbose=False,
-            )
-
-        try:
-            with extra_sequences(llama_cpp):
-                self.llm = load()
-            self.slots = PromptSlots(self.llm, llama_cpp)
-        except Exception as exc:  # a model or build without multi-sequence support
-            print(f"ghostline worker: one sequence only ({exc})", file=sys.stderr)
-            self.llm = load()
-            self.slots = PromptSlots(self.llm, llama_cpp, enabled=False)
+        self.llm = llama_cpp.Llama(
+            model_path=model_path,
+            n_ctx=n_ctx,
+            n_threads=n_threads or (os.cpu_count() or 1),
+            n_batch=512,
+            verbose=False,
+        )
         self._vocab = self.llm._model.vocab
         self.n_vocab = self.llm.n_vocab()
         self._piece_buffer = ctypes.create_string_buffer(256)
@@ -165,15 +153,19 @@ class ModelRunner:
 
     def _prefill(self, tokens: list[int], job: Job) -> int | None:
         """Evaluate the prompt, reusing the cached prefix. Returns the reused count."""
-        # Sequence 0, or a saved prompt of another file, whichever shares more.
-        cached = self.slots.prepare(tokens, room=int(job.message.get("max_tokens", 64)))
+        llm = self.llm
+        cached = 0
+        for a, b in zip(llm._input_ids.tolist(), tokens, strict=False):
+            if a != b:
+                break
+            cached += 1
         # The last prompt token is always evaluated again to get fresh logits.
         cached = min(cached, len(tokens) - 1)
-        self.llm.n_tokens = cached
+        llm.n_tokens = cached
         for start in range(cached, len(tokens), PROMPT_SLICE):
             if job.cancelled.is_set():
                 return None
-            self.slots.eval(tokens[start : start + PROMPT_SLICE])
+            llm.eval(tokens[start : start + PROMPT_SLICE])
         return cached
 
     def generate(self, job: Job, send: FrameWriter) -> None:
@@ -232,7 +224,7 @@ class ModelRunner:
                 break
             logprob = _log_softmax_at(logits, token)
             piece = decoder.decode(self.piece(token))
-            self.slots.eval([token])
+            self.llm.eval([token])
             done["generated_tokens"] += 1
             if first_token_s is None:
                 first_token_s = time.perf_counter() - started
