@@ -139,5 +139,5 @@ def _completion_stats(ls: GhostlineServer) -> dict[str, Any] | None:
         finished = outcome.finished
         stats.update(promptTokens=finished.prompt_tokens, cachedTokens=finished.cached_tokens,
                      generatedTokens=finished.generated_tokens, stopReason=finished.reason,
-                     backend=finished.backend)
+                     backend=finished.backend, backendS=finished.total_s)
     return stats
