@@ -83,11 +83,15 @@ class InlineCompleter:
         special_tokens: Callable[[], list[str]] = list,
         context: ContextProvider | None = None,
         members: Callable[[CompletionInput], list[str] | None] | None = None,
+        known_tree: Callable[[CompletionInput, LanguageSpec], Tree | None] | None = None,
     ) -> None:
         """`context` supplies cross-file snippets for a cursor (none when not given);
         `members`, the member names the first tokens should spell after ``receiver.``
-        (the index knows the receiver's type; the model does not)."""
+        (the index knows the receiver's type; the model does not); `known_tree`, a parse
+        tree of exactly the item's text if one is at hand (the index keeps one per open
+        document), so a request does not parse the whole file again."""
         self._context = context
+        self._known_tree = known_tree
         self._members = members
         self._engine = engine
         self._template = template
@@ -118,7 +122,7 @@ class InlineCompleter:
         line_suffix = after if line_end == -1 else after[:line_end]
 
         spec = spec_for_language_id(item.language_id) or spec_for_path(item.path)
-        tree = _parse(spec, text)
+        tree = self._tree(item, spec)
         prev_lines = before[max(0, line_start - 4000) : max(line_start - 1, 0)].split("\n")[-20:]
         point = (before.count("\n"), len(line_prefix.encode("utf-8")))
         mode = decide_mode(line_prefix, line_suffix, prev_lines, tree=tree, point=point)
@@ -214,6 +218,12 @@ class InlineCompleter:
                 pieces.append(stopper.feed(reattacher.finish())[0])
             pieces.append(stopper.finish(truncated=truncated))
         return "".join(pieces), logprobs, finished
+
+    def _tree(self, item: CompletionInput, spec: LanguageSpec | None) -> Tree | None:
+        if spec is None:
+            return None
+        known = self._known_tree(item, spec) if self._known_tree is not None else None
+        return known if known is not None else _parse(spec, item.text)
 
     def _typed_through(self, uri: str, before: str, line_suffix: str) -> str:
         shown = self._shown.get(uri)

@@ -95,6 +95,10 @@ class WorkspaceIndex:
         self._names: dict[str, list[str]] = {}  # definition name -> files, kept current
         self._resolver: Resolver | None = None
         self._importers: tuple[dict[str, set[str]], dict[str, set[str]]] | None = None
+        #: Open documents changed since `_importers` was last checked, with their imports
+        #: before the first of those changes (None: not known). Checked when next needed,
+        #: so typing does not extract facts on every keystroke.
+        self._imports_before_change: dict[str, list[Import] | None] = {}
         self._basenames: dict[str, list[Path]] | None = None
         self._watcher: DebouncedWatcher | None = None
         self.parse_count = 0
@@ -400,10 +404,10 @@ class WorkspaceIndex:
             if doc is None:
                 self.open_document(Path(key), text)
                 return
-            old_imports = doc.facts.imports
+            if key not in self._imports_before_change:
+                known = doc.known_facts()
+                self._imports_before_change[key] = known.imports if known else None
             doc.update(text)
-            if doc.facts.imports != old_imports:
-                self._importers = None
 
     def close_document(self, path: Path) -> None:
         """Forget the editor buffer and fall back to (and re-check) the file on disk."""
@@ -598,6 +602,11 @@ class WorkspaceIndex:
             return sorted(Path(h) for h in hits)
 
     def _importers_index(self) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+        for key, before in self._imports_before_change.items():
+            doc = self._docs.get(key)
+            if doc is not None and (before is None or doc.facts.imports != before):
+                self._importers = None
+        self._imports_before_change.clear()
         if self._importers is None:
             resolver = self._resolver_now()
             by_path: dict[str, set[str]] = defaultdict(set)
@@ -653,11 +662,20 @@ class WorkspaceIndex:
         loaded = self._tree_and_source(_key(path))
         return loaded[0] if loaded is not None else None
 
+    def open_tree(self, path: Path, text: str, language: str) -> tree_sitter.Tree | None:
+        """The tree of the open document at `path` if it holds exactly `text`, parsed as
+        `language` (saves the completer a second full parse per request); else None."""
+        with self._lock:
+            doc = self._docs.get(_key(path))
+            if doc is None or doc.spec.name != language or doc.text != text:
+                return None
+            return doc.tree.copy()  # the next change edits the document's tree in place
+
     def _tree_and_source(self, key: str) -> tuple[tree_sitter.Tree, bytes, LanguageSpec] | None:
         with self._lock:
             doc = self._docs.get(key)
             if doc is not None:
-                return doc.tree, doc.source, doc.spec
+                return doc.tree.copy(), doc.source, doc.spec
             record = self._records.get(key)
             cached = self._trees.get(key)
         spec = spec_by_name(record.language) if record is not None else spec_for_path(key)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import tree_sitter
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
@@ -26,7 +27,12 @@ from ghostline.engine.base import Engine, EngineError, ModelInfo, ModelLoadError
 from ghostline.engine.http.openai import SERVER_FIM
 from ghostline.engine.local import LocalEngine
 from ghostline.engine.router import FEATURES, LOCAL, EngineRouter, FallbackEvent, RoutedEngine
-from ghostline.features.inline_completion import CompletionOutcome, InlineCompleter
+from ghostline.features.inline_completion import (
+    CompletionInput,
+    CompletionOutcome,
+    InlineCompleter,
+)
+from ghostline.index.languages import LanguageSpec
 from ghostline.index.workspace import WorkspaceIndex
 from ghostline.lsp.protocol import GhostlineProtocol
 from ghostline.prompts.fim import FimTemplate, detect_template, template_by_name
@@ -83,7 +89,14 @@ class GhostlineServer(LanguageServer):
             special_tokens=lambda: self.model_info.special_tokens if self.model_info else [],
             context=self.context,
             members=self.context.preferred_first,
+            known_tree=self._open_tree,
         )
+
+    def _open_tree(self, item: CompletionInput, spec: LanguageSpec) -> tree_sitter.Tree | None:
+        """The index's up-to-date tree of an open document (see `InlineCompleter`)."""
+        if self.index is None:
+            return None
+        return self.index.open_tree(Path(item.path), item.text, spec.name)
 
     # -- model ---------------------------------------------------------------------------
 

@@ -392,3 +392,52 @@ def test_usages_by_language(
     found = [(u.path.relative_to(root).as_posix(), u.line, u.col, u.enclosing)
              for u in index.usages(name)]  # fmt: skip
     assert found == expected
+
+
+def test_typing_an_import_into_an_open_document_updates_importers(
+    python_ws: tuple[Path, WorkspaceIndex],
+) -> None:
+    root, index = python_ws
+    app = root / "app.py"
+    text = app.read_text()
+    assert index.open_document(app, text, "python")
+    assert rel(index.importers("pkg.util"), root) == ["app.py"]
+    without = "\n".join(line for line in text.split("\n") if "pkg.util" not in line)
+    for end in range(1, len(without) + 1, max(1, len(without) // 5)):
+        index.update_document(app, without[:end])  # typed in steps; nothing asks between
+    index.update_document(app, without)
+    assert index.importers("pkg.util") == []
+    index.update_document(app, "import pkg.util\n" + without)
+    assert rel(index.importers("pkg.util"), root) == ["app.py"]
+
+
+def test_open_document_facts_are_extracted_when_asked_for(
+    python_ws: tuple[Path, WorkspaceIndex],
+) -> None:
+    root, index = python_ws
+    util = root / "pkg/util.py"
+    text = util.read_text()
+    index.open_document(util, text, "python")
+    index.update_document(util, text + "\ndef later():\n    pass\n")
+    doc = index._docs[str(util)]
+    assert doc.known_facts() is None  # a keystroke does not walk the whole tree
+    assert [d.qualified_name for d in index.definitions("later")] == ["later"]
+    assert doc.known_facts() is not None
+
+
+def test_open_tree_is_a_copy_of_the_current_text_only(
+    python_ws: tuple[Path, WorkspaceIndex],
+) -> None:
+    root, index = python_ws
+    util = root / "pkg/util.py"
+    text = util.read_text()
+    assert index.open_tree(util, text, "python") is None  # not open
+    index.open_document(util, text, "python")
+    tree = index.open_tree(util, text, "python")
+    assert tree is not None and tree.root_node.end_byte == len(text.encode())
+    assert index.open_tree(util, text + "x", "python") is None  # another text
+    assert index.open_tree(util, text, "typescript") is None  # another language
+    index.update_document(util, "x = 1\n" + text)
+    assert tree.root_node.end_byte == len(text.encode())  # the copy was not edited
+    newer = index.open_tree(util, "x = 1\n" + text, "python")
+    assert newer is not None and newer.root_node.children[0].type == "expression_statement"
