@@ -42,6 +42,7 @@ from ghostline.bench.quality_metrics import (
     identifier_f1,
     identifier_match,
     mean,
+    prompt_recall,
 )
 from ghostline.bench.quality_report import report
 from ghostline.context.budget import local_window_tokens
@@ -91,6 +92,8 @@ class Outcome:
     context_tokens: int = 0
     passed: float | None = None
     language: str = ""
+    #: See `prompt_recall`; None for an answer without names.
+    prompt_recall: float | None = None
 
 
 @dataclass
@@ -123,6 +126,7 @@ class BenchEngine:
         self.preferred: list[str] | None = None
         self.prompt_tokens = 0
         self.cached_tokens = 0
+        self.last_prompt = ""
         self._previous: list[int] = []
 
     async def start(self) -> ModelInfo:
@@ -131,7 +135,8 @@ class BenchEngine:
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
         if self.preferred:
             request = replace(request, preferred_first=self.preferred)
-        tokens = self.tokenize(request.prompt or "")
+        self.last_prompt = request.prompt or ""
+        tokens = self.tokenize(self.last_prompt)
         shared = 0
         for a, b in zip(self._previous, tokens, strict=False):
             if a != b:
@@ -198,16 +203,19 @@ class _Done:
     prompt_tokens: int
     cached_tokens: int
     seconds: float
+    prompt: str = ""
 
 
 async def _complete_one(runtime: Runtime, completer: InlineCompleter, item: CompletionInput,
                         settings: Settings) -> _Done:
     completer.clear_cache()
     runtime.engine.prompt_tokens = runtime.engine.cached_tokens = 0
+    runtime.engine.last_prompt = ""
     started = time.perf_counter()
     outcome = await completer.complete(item, settings)
     return _Done(outcome.text, outcome.confidence, runtime.engine.prompt_tokens,
-                 runtime.engine.cached_tokens, time.perf_counter() - started)
+                 runtime.engine.cached_tokens, time.perf_counter() - started,
+                 runtime.engine.last_prompt)
 
 
 def _score(item_id: str, kind: str, condition: str, language: str, answer: str,
@@ -220,6 +228,7 @@ def _score(item_id: str, kind: str, condition: str, language: str, answer: str,
         empty=float(not line.strip()), confidence=done.confidence,
         prompt_tokens=done.prompt_tokens, cached_tokens=done.cached_tokens,
         total_s=done.seconds, context_tokens=context_tokens, language=language,
+        prompt_recall=prompt_recall(answer, done.prompt),
     )
 
 
@@ -327,11 +336,12 @@ async def run_repository(runtime: Runtime, items: list[Item], index: WorkspaceIn
                                   path=item.path, language_id=item.language_id,
                                   text=item.text, offset=item.offset)
         for arm in arms:
+            if arm.service is not None:
+                arm.service.last = None  # what this item gathers, not the one before
             done = await run_arm(runtime, arm, config, current, index, item.path)
-            service = arm.service
-            used = service.last.tokens if service is not None and service.last else 0
+            last = arm.service.last if arm.service is not None else None
             outcomes.append(_score(item.id, item.kind, arm.condition, item.language,
-                                   item.answer, done, used))
+                                   item.answer, done, last.tokens if last else 0))
             log.info("%s %s %s: %r (answer %r)", arm.condition, item.kind, item.id,
                      first_line(done.text), item.answer)
     return outcomes

@@ -43,6 +43,16 @@ def identifiers(text: str) -> list[str]:
     return _IDENT.findall(text)
 
 
+def prompt_recall(answer: str, prompt: str) -> float | None:
+    """Share of the answer's names that the prompt shows the model (in the local window or
+    the cross-file context): what the context contributes, whatever the model then makes
+    of it. None for an answer without names."""
+    needed = set(identifiers(answer))
+    if not needed:
+        return None
+    return len(needed & set(identifiers(prompt))) / len(needed)
+
+
 def identifier_match(prediction: str, answer: str) -> bool:
     """The identifiers of the first line, in order, are those of the answer (CrossCodeEval's
     identifier exact match: right names, whatever the spacing and punctuation)."""

@@ -42,8 +42,8 @@ def cross_table(outcomes: Sequence[Row], kind: str = "cross") -> str:
     bm25 = _by(outcomes, "bm25", kind)
     lines = [
         "| condition | n | EM | ES | ID-EM | ID-F1 | empty | prompt tok | ctx tok | "
-        "latency p50 s | ΔEM vs prefix [95% CI] | ΔEM vs bm25 [95% CI] |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "names in prompt | latency p50 s | ΔEM vs prefix [95% CI] | ΔEM vs bm25 [95% CI] |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for condition in conditions:
         rows = _by(outcomes, condition, kind)
@@ -57,10 +57,16 @@ def cross_table(outcomes: Sequence[Row], kind: str = "cross") -> str:
             f"{100 * mean([o['id_f1'] for o in rows]):.1f} | "
             f"{_pct(mean([o['empty'] for o in rows]))} | "
             f"{mean([o['prompt_tokens'] for o in rows]):.0f} | "
-            f"{mean([o['context_tokens'] for o in rows]):.0f} | "
+            f"{mean([o['context_tokens'] for o in rows]):.0f} | {_recall(rows)} | "
             f"{_median([o['total_s'] for o in rows]):.2f} | {vs_prefix} | {vs_bm25} |"
         )
     return "\n".join(lines)
+
+
+def _recall(rows: Sequence[Row]) -> str:
+    """Mean share of the answer's names the prompt shows (`quality_metrics.prompt_recall`)."""
+    values = [o["prompt_recall"] for o in rows if o.get("prompt_recall") is not None]
+    return _pct(mean(values)) if values else "n/a"
 
 
 def harm_table(outcomes: Sequence[Row]) -> str:

@@ -62,9 +62,8 @@ log = logging.getLogger(__name__)
 WINDOW_CHARS_PER_TOKEN = 3
 #: Lines above the cursor that form the BM25 query.
 QUERY_LINES = 10
-#: Uses of a name looked at (the best are kept), and how long they are remembered.
+#: Uses of a name looked at (the best are kept).
 USAGE_CANDIDATES = 48
-USAGES_TTL_S = 10.0
 #: Import statements in the header snippet, and its rank among snippets.
 MAX_HEADER_LINES = 12
 HEADER_SCORE = 2.0
@@ -154,7 +153,7 @@ class ContextService:
         #: Time a request may spend updating the BM25 chunks (None: all of it).
         self.bm25_refresh_s: float | None = BM25_REFRESH_S
         self._stable: dict[str, _Stable] = {}
-        self._usages: dict[str, tuple[object, float, tuple[Usage, ...]]] = {}
+        self._usages: dict[str, tuple[object, int, tuple[Usage, ...]]] = {}
         self.last: ContextResult | None = None
 
     # -- the ContextProvider of inline completion ---------------------------------------
@@ -369,15 +368,15 @@ class ContextService:
         return Snippet(query.path, text, HEADER_SCORE, "header", min(lines), -1) if text else None
 
     def _usages_of(self, index: IndexView) -> Callable[[str], Sequence[Usage]]:
-        """`index.usages`, remembered for a few seconds (finding them parses files, and
-        consecutive requests ask for the same names)."""
+        """`index.usages`, remembered until the index's files change (finding them parses
+        files, and consecutive requests ask for the same names). Typing in the current
+        document does not count as a change: its own usages are never offered."""
         def usages(name: str) -> Sequence[Usage]:
-            now = time.monotonic()
             cached = self._usages.get(name)
-            if cached is not None and cached[0] is index and now - cached[1] < USAGES_TTL_S:
+            if cached is not None and cached[0] is index and cached[1] == index.generation:
                 return cached[2]
             found = tuple(index.usages(name, limit=USAGE_CANDIDATES, per_file=2))
-            self._usages[name] = (index, now, found)
+            self._usages[name] = (index, index.generation, found)
             while len(self._usages) > 256:
                 self._usages.pop(next(iter(self._usages)))
             return found

@@ -30,6 +30,8 @@ IMPORT_LINE = re.compile(r"^\s*(?:from\s+\S+\s+import\b|import\b|export\s+(?:\*|
 class IndexView(Protocol):
     """The part of `WorkspaceIndex` the context service uses."""
 
+    generation: int
+
     def definitions(self, name: str) -> list[Definition]: ...
 
     def symbols(self, path: Path) -> list[Definition]: ...

@@ -95,6 +95,9 @@ class WorkspaceIndex:
         self._names: dict[str, list[str]] = {}  # definition name -> files, kept current
         self._resolver: Resolver | None = None
         self._importers: tuple[dict[str, set[str]], dict[str, set[str]]] | None = None
+        #: Counts changes of indexed files and of the set of open documents (not typing in
+        #: an open document), so callers can keep query results until it moves.
+        self.generation = 0
         #: Open documents changed since `_importers` was last checked, with their imports
         #: before the first of those changes (None: not known). Checked when next needed,
         #: so typing does not extract facts on every keystroke.
@@ -254,6 +257,7 @@ class WorkspaceIndex:
                     self._unindex_names(key, old)
                     self._index_names(key, record)
                     self._importers = None
+                    self.generation += 1
                 if old is None:
                     self._file_set_changed()
 
@@ -267,6 +271,7 @@ class WorkspaceIndex:
             self._trees.pop(key, None)
             self._unindex_names(key, old)
             self._file_set_changed()
+            self.generation += 1
             return True
 
     def _file_set_changed(self) -> None:
@@ -425,6 +430,7 @@ class WorkspaceIndex:
 
     def _doc_changed(self, key: str) -> None:
         self._importers = None
+        self.generation += 1
         if key not in self._records:
             self._file_set_changed()
 

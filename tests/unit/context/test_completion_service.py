@@ -208,3 +208,31 @@ def test_a_cold_bm25_index_is_finished_in_the_background(index: WorkspaceIndex,
     thread.join(timeout=5)
     assert sorted(context.bm25.paths()) == sorted(
         str(p) for p in index.all_files() if p.suffix == ".py" and p != path)
+
+
+def test_usages_are_remembered_until_the_workspace_changes(index: WorkspaceIndex,
+                                                           project: Path) -> None:
+    path = project / "pkg" / "new.py"
+    text = "from pkg.geometry import make_vector\n\n\ndef build():\n    v = "
+    index.open_document(path, text, "python")
+    context = service(index, sources=("usages",))
+    first = context.gather(query(path, text))
+    assert first.snippets
+    calls: list[str] = []
+    original = index.usages
+
+    def counted(name: str, *args: object, **kwargs: object) -> object:
+        calls.append(name)
+        return original(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    index.usages = counted  # type: ignore[method-assign]
+    typed = text + "make_"
+    index.update_document(path, typed)  # typing in the current document: still remembered
+    context.gather(query(path, typed))
+    assert calls == []
+    other = project / "pkg" / "later.py"
+    other.write_text("from pkg.geometry import make_vector\n\nEDGE = make_vector(9.0, 9.0)\n")
+    index.files_changed([other])  # another file changed: asked again, and the use is found
+    again = context.gather(query(path, typed))
+    assert "make_vector" in calls
+    assert any("make_vector(9.0, 9.0)" in s.text for s in again.snippets)

@@ -123,3 +123,13 @@ def test_member_items_put_the_cursor_after_self_or_this(index: WorkspaceIndex,
     answers = {i.answer for i in items}
     assert "age >= 18;" in answers  # models.ts: ``return this.age >= 18;``
     assert all(not a.startswith(("x = ", "y = ")) for a in answers)  # assignments are not reads
+
+
+def test_prompt_recall_is_the_share_of_the_answers_names_in_the_prompt() -> None:
+    from ghostline.bench.quality_metrics import prompt_recall
+
+    answer = "urlparse(url, **kwargs)"
+    assert prompt_recall(answer, "def urlparse(url, **kwargs):") == 1.0
+    assert prompt_recall(answer, "from x import urlparse\nurl = 1") == 2 / 3
+    assert prompt_recall(answer, "") == 0.0
+    assert prompt_recall("()", "anything") is None
