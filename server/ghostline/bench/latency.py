@@ -5,7 +5,9 @@ present wherever Python is) go through
   (a) raw llama-cpp-python in this process, with the prompt the server would build, and
   (b) the full server over stdio, as an editor drives it.
 Scenarios: a cold request; a warm request after typing 1-3 new characters; typing through a
-shown suggestion. Time to first token through the server is the latency of the same
+shown suggestion; going back to the previous file after working in another
+(raw llama-cpp-python keeps one sequence: for it that is a cold request). Time to first
+token through the server is the latency of the same
 request with ``maxTokens: 1`` (what a streaming client would see first).
 """
 
@@ -132,11 +134,13 @@ def run_raw(cursors: list[Cursor], settings: Settings, model: Path) -> dict[str,
 
 async def run_server(cursors: list[Cursor], settings: dict[str, Any]) -> dict[str, list[float]]:
     results: dict[str, list[float]] = {k: [] for k in ("cold_total", "warm_total",
-                                                        "typed_through", "cached_tokens")}
+                                                        "typed_through", "cached_tokens",
+                                                        "back_total", "back_cached")}
     with tempfile.TemporaryDirectory(prefix="ghostline-bench-") as tmp:
         root = Path(tmp)
         session = EditorSession(settings)
         await session.start(root)
+        left: list[tuple[str, Cursor]] = []  # each file's URI and its last cursor
         try:
             for index, cursor in enumerate(cursors):
                 path = root / f"{index}_{cursor.name}"
@@ -159,6 +163,19 @@ async def run_server(cursors: list[Cursor], settings: dict[str, Any]) -> dict[st
                     session.insert(uri, typed.line, typed.column, shown[0])
                     _, latency = await session.complete(uri, typed.line, typed.column + 1)
                     results["typed_through"].append(latency)
+                left.append((uri, typed))
+                if len(left) >= 2:
+                    # Back to the previous file after working in this one: its prompt
+                    # comes from a saved sequence, not from scratch.
+                    back_uri, back = left[-2]
+                    again = _typed(back, 1)
+                    session.reopen(back_uri, again.text)
+                    _, latency = await session.complete(back_uri, again.line, again.column)
+                    results["back_total"].append(latency)
+                    stats = (await session.status()).get("lastCompletion") or {}
+                    if stats.get("promptTokens"):
+                        results["back_cached"].append(stats["cachedTokens"]
+                                                      / stats["promptTokens"])
         finally:
             await session.stop()
     return results
@@ -222,4 +239,10 @@ def main(argv: list[str] | None = None) -> int:
                "srv p50 <= 100 ms"))
     print(_row("typing through a suggestion", None, server["typed_through"],
                "srv p50 <= 20 ms"))
+    print(_row("back to the last file (total)", raw["cold_total"], server["back_total"],
+               "raw: cold (one sequence)"))
+    print(_row("back to the last file, 1st token", raw["cold_first"], first["back_total"],
+               ""))
+    print(f"share of the prompt reused when going back to the last file: median "
+          f"{_p(first['back_cached'], 0.5):.1%}")
     return 0

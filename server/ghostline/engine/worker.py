@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from ghostline.engine.kv_snapshots import PromptSnapshots
 from ghostline.engine.protocol import encode_frame, read_frame_sync
 
 #: llama.cpp token attributes (llama_token_attr) that mark control / user-defined tokens.
@@ -76,6 +77,7 @@ class ModelRunner:
         import llama_cpp
 
         self._llama_cpp = llama_cpp
+
         self.llm = llama_cpp.Llama(
             model_path=model_path,
             n_ctx=n_ctx,
@@ -83,6 +85,7 @@ class ModelRunner:
             n_batch=512,
             verbose=False,
         )
+        self.snapshots = PromptSnapshots(self.llm, llama_cpp)
         self._vocab = self.llm._model.vocab
         self.n_vocab = self.llm.n_vocab()
         self._piece_buffer = ctypes.create_string_buffer(256)
@@ -187,15 +190,11 @@ class ModelRunner:
 
     def _prefill(self, tokens: list[int], job: Job) -> int | None:
         """Evaluate the prompt, reusing the cached prefix. Returns the reused count."""
-        llm = self.llm
-        cached = 0
-        for a, b in zip(llm._input_ids.tolist(), tokens, strict=False):
-            if a != b:
-                break
-            cached += 1
+        # The context as it is, or a saved prompt of another file, whichever shares more.
+        cached = self.snapshots.prepare(tokens)
         # The last prompt token is always evaluated again to get fresh logits.
         cached = min(cached, len(tokens) - 1)
-        llm.n_tokens = cached
+        self.llm.n_tokens = cached
         if job.cancelled.is_set() or not self._eval(tokens[cached:], job):
             return None
         return cached
