@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ghostline.context.tokenizer import VocabCounter
+from ghostline.context.window import enclosing_definition
 from ghostline.engine.model_files import resolve_model_path
 from ghostline.features.inline_completion import CompletionInput, build_prompt
 from ghostline.index.languages import spec_for_path
@@ -99,11 +101,17 @@ def run_raw(cursors: list[Cursor], settings: Settings, model: Path) -> dict[str,
                                         ("cold_total", "cold_first", "warm_total", "warm_first",
                                          "prompt_tokens")}
 
+    counter = VocabCounter(llm)  # the tokenizer the server counts the window with
+    spec = spec_for_path("x.py")
+    assert spec is not None
+
     def prompt_for(cursor: Cursor) -> str:
+        offset = _offset(cursor.text, cursor.line, cursor.column)
         item = CompletionInput(uri="file:///" + cursor.name, path=cursor.name,
-                               language_id="python", text=cursor.text,
-                               offset=_offset(cursor.text, cursor.line, cursor.column))
-        return build_prompt(item, settings, template, spec_for_path(cursor.name))[0]
+                               language_id="python", text=cursor.text, offset=offset)
+        tree = spec.parser().parse(cursor.text.encode("utf-8"))
+        return build_prompt(item, settings, template, spec, counter=counter,
+                            definition=enclosing_definition(tree, cursor.text, offset))[0]
 
     def timed(prompt: str) -> tuple[float, float]:
         started = time.perf_counter()

@@ -45,7 +45,6 @@ from ghostline.bench.quality_metrics import (
     prompt_recall,
 )
 from ghostline.bench.quality_report import report
-from ghostline.context.budget import local_window_tokens
 from ghostline.context.completion import ContextService
 from ghostline.context.tokenizer import TokenCounter, VocabCounter
 from ghostline.engine.base import Engine, GenerationRequest, ModelInfo, StreamItem
@@ -192,8 +191,11 @@ def _service(runtime: Runtime, index: WorkspaceIndex | None, sources: tuple[str,
 
 
 def _completer(runtime: Runtime, context: ContextProvider | None) -> InlineCompleter:
+    """The server's completer: the local window takes, in the model's tokens, what the
+    snippets leave of `settings.prompt_tokens`."""
     return InlineCompleter(engine=lambda: runtime.engine, template=lambda: runtime.template,
-                           special_tokens=lambda: runtime.info.special_tokens, context=context)
+                           special_tokens=lambda: runtime.info.special_tokens, context=context,
+                           counter=lambda: runtime.counter)
 
 
 @dataclass
@@ -258,24 +260,6 @@ def llmls_item(item: CompletionInput, counter: TokenCounter, budget: int) -> Com
     return replace(item, text=prefix + "\n".join(below[:end]), offset=len(prefix))
 
 
-class SharedBudget:
-    """A condition's context provider, with the local window taking what the snippets
-    leave of the total budget (`context.budget.local_window_tokens`). `build_prompt` sizes
-    the window from `settings.prompt_tokens` right after the provider ran, with the same
-    settings object; the server's `build_prompt` is meant to call `local_window_tokens`
-    itself (a one-line change outside this package)."""
-
-    def __init__(self, service: ContextService, total: int) -> None:
-        self.service = service
-        self.total = total
-
-    async def __call__(self, item: CompletionInput, settings: Settings) -> list[tuple[str, str]]:
-        settings.prompt_tokens = self.total
-        pairs = await self.service(item, settings)
-        settings.prompt_tokens = local_window_tokens(self.total, pairs)
-        return pairs
-
-
 @dataclass
 class Arm:
     """One condition's machinery: its context service, completer and settings."""
@@ -298,8 +282,7 @@ def make_arm(runtime: Runtime, index: WorkspaceIndex | None, config: BenchConfig
     settings = _settings(config, local, 0 if service is None else config.context_tokens)
     if sources:
         settings.context_sources = list(sources)
-    provider = SharedBudget(service, config.budget) if service is not None else None
-    return Arm(condition, service, _completer(runtime, provider), settings,
+    return Arm(condition, service, _completer(runtime, service), settings,
                member_bias=condition == "ours" and config.member_bias)
 
 

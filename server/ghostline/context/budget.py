@@ -91,31 +91,33 @@ def token_window(
     suffix_tokens: int,
     counter: TokenCounter,
     keep_until: int | None = None,
+    keep_from_line: int | None = None,
 ) -> LocalWindow:
     """Prefix and suffix around `offset` within real token budgets.
 
     The prefix starts on a multiple of `ANCHOR_LINES` lines (so it stays put while the user
-    types, like `window.local_window`). The suffix is whole lines; it reaches `keep_until`
-    (the end offset of the enclosing definition) when that fits, so the definition is seen
-    whole, and otherwise as many lines as fit.
+    types, like `window.local_window`), or at `keep_from_line` (the first line of the
+    enclosing definition) when the anchor would cut that definition and it fits. The
+    suffix is whole lines; it reaches `keep_until` (the end offset of the enclosing
+    definition) when that fits, so the definition is seen whole, and otherwise as many
+    lines as fit. Lines are counted from the cursor upwards until the budget is spent,
+    so the cost follows the window, not the file.
     """
     starts = line_starts(text, offset)
     cursor_line = len(starts) - 1
-    line_tokens = [counter.count(text[starts[i] : starts[i + 1]])
-                   for i in range(cursor_line)]
-    current = counter.count(text[starts[cursor_line] : offset])
-    # Tokens from each line's start to the cursor, walking up from the cursor line.
-    from_line = [0] * (cursor_line + 1)
-    total = current
-    from_line[cursor_line] = total
-    for line in range(cursor_line - 1, -1, -1):
-        total += line_tokens[line]
-        from_line[line] = total
-    first = 0
-    while from_line[first] > prefix_tokens and first < cursor_line:
-        first = min(first + ANCHOR_LINES, cursor_line)
+    total = counter.count(text[starts[cursor_line] : offset])
+    top = cursor_line  # the highest line whose start still fits
+    while top > 0:
+        cost = counter.count(text[starts[top - 1] : starts[top]])
+        if total + cost > prefix_tokens:
+            break
+        total += cost
+        top -= 1
+    first = min(-(-top // ANCHOR_LINES) * ANCHOR_LINES, cursor_line)
+    if keep_from_line is not None and top <= keep_from_line < first:
+        first = keep_from_line
     prefix = text[starts[first] : offset]
-    if from_line[first] > prefix_tokens:  # one enormous line: keep its end
+    if total > prefix_tokens:  # one enormous line: keep its end
         prefix = prefix[-max(1, int(prefix_tokens * 3)):]
     return LocalWindow(prefix=prefix, suffix=_suffix(text, offset, suffix_tokens, counter,
                                                      keep_until), first_line=first)
@@ -125,7 +127,7 @@ def _suffix(text: str, offset: int, budget: int, counter: TokenCounter,
             keep_until: int | None) -> str:
     if budget <= 0:
         return ""
-    if keep_until is not None and keep_until > offset:
+    if keep_until is not None and keep_until >= offset:
         whole = text[offset:keep_until]
         if counter.count(whole) <= budget:
             return whole
@@ -142,24 +144,3 @@ def _suffix(text: str, offset: int, budget: int, counter: TokenCounter,
         used += cost
         end = stop
     return text[offset:end]
-
-
-def local_window_tokens(total: int, extra_files: Sequence[tuple[str, str]],
-                        chars_per_token: int = 3) -> int:
-    """What the local window may take of a `total` prompt budget once `extra_files` are
-    in, in the same character-based units `build_prompt` sizes the window with (path
-    header and comment markers included); at least a third of the total."""
-    used = sum(len(path) + len(text) + 2 * text.count("\n") + 12 for path, text in extra_files)
-    return max(total - -(-used // chars_per_token), total // 3)
-
-
-def split_budget(total: int, context_cap: int, local_core: int) -> tuple[int, int]:
-    """(local, cross-file) token budgets out of `total`.
-
-    The local window first gets its core (the enclosing definition up to the cursor, capped
-    at two thirds of the total), then cross-file context up to `context_cap`, then the local
-    window the rest.
-    """
-    core = min(max(local_core, 0), total * 2 // 3)
-    context = max(0, min(context_cap, total - core))
-    return total - context, context

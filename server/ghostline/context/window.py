@@ -8,9 +8,18 @@ budget, and then jumps by whole anchors.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from tree_sitter import Tree
+
 ANCHOR_LINES = 16
+#: Node types of the definitions a local window keeps whole (functions, methods, classes,
+#: impl blocks) across the grammars Ghostline ships.
+_DEFINITION = re.compile(
+    r"^(function|method|class|impl|struct|interface|constructor|arrow_function|"
+    r"function_expression|generator_function)(_definition|_declaration|_item|_expression)?$"
+)
 
 
 @dataclass(frozen=True)
@@ -45,3 +54,31 @@ def local_window(
         prefix = prefix[-max_prefix_chars:]
     suffix = text[offset : offset + max_suffix_chars]
     return LocalWindow(prefix=prefix, suffix=suffix, first_line=first)
+
+
+def enclosing_definition(tree: Tree, text: str, offset: int) -> tuple[int, int] | None:
+    """(first line, end offset in `text`) of the innermost function, method or class
+    around `offset`, or None at the top level. Looked up at the last character before
+    the cursor that is not whitespace: right after ``return `` the cursor is past every
+    node of the statement, and the smallest node around it would be the class body."""
+    anchor = len(text[:offset].rstrip()) - 1
+    if anchor < 0:
+        return None
+    line_start = text.rfind("\n", 0, anchor) + 1
+    point = (text.count("\n", 0, anchor), len(text[line_start:anchor].encode("utf-8")))
+    node = tree.root_node.descendant_for_point_range(point, point)
+    while node is not None and not _DEFINITION.match(node.type):
+        node = node.parent
+    if node is None:
+        return None
+    row, column = node.end_point
+    end_line_start = 0
+    for _ in range(row):
+        end_line_start = text.index("\n", end_line_start) + 1
+    line_end = text.find("\n", end_line_start)
+    line = text[end_line_start : len(text) if line_end == -1 else line_end]
+    end = end_line_start + len(line.encode("utf-8")[:column].decode("utf-8", "ignore"))
+    if end < offset:  # the cursor sits after the definition's last node, on its last line
+        line_end = text.find("\n", offset)
+        end = len(text) if line_end == -1 else line_end
+    return node.start_point[0], end

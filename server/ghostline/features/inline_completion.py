@@ -20,7 +20,9 @@ from typing import Literal
 
 from tree_sitter import Tree
 
-from ghostline.context.window import local_window
+from ghostline.context.budget import token_window
+from ghostline.context.tokenizer import TokenCounter
+from ghostline.context.window import LocalWindow, enclosing_definition, local_window
 from ghostline.engine.base import Engine, Finished, GenerationRequest, Token
 from ghostline.index.languages import LanguageSpec, spec_for_language_id, spec_for_path
 from ghostline.postprocess.cleanup import clean_completion
@@ -84,13 +86,16 @@ class InlineCompleter:
         context: ContextProvider | None = None,
         members: Callable[[CompletionInput], list[str] | None] | None = None,
         known_tree: Callable[[CompletionInput, LanguageSpec], Tree | None] | None = None,
+        counter: Callable[[], TokenCounter] | None = None,
     ) -> None:
         """`context` supplies cross-file snippets for a cursor (none when not given);
         `members`, the member names the first tokens should spell after ``receiver.``
         (the index knows the receiver's type; the model does not); `known_tree`, a parse
         tree of exactly the item's text if one is at hand (the index keeps one per open
-        document), so a request does not parse the whole file again."""
+        document), so a request does not parse the whole file again; `counter`, the model's
+        tokenizer, which sizes the local window in real tokens (characters without it)."""
         self._context = context
+        self._counter = counter
         self._known_tree = known_tree
         self._members = members
         self._engine = engine
@@ -148,7 +153,10 @@ class InlineCompleter:
         extra = await self._context(item, settings) if self._context is not None else []
         preferred = (await asyncio.to_thread(self._members, item)
                      if self._members is not None and settings.member_bias else None)
-        prompt, stripped = build_prompt(item, settings, template, spec, extra)
+        prompt, stripped = build_prompt(
+            item, settings, template, spec, extra,
+            counter=self._counter() if self._counter is not None else None,
+            definition=enclosing_definition(tree, text, offset) if tree is not None else None)
         special = [*self._special_tokens(), *template.markers]
         stopper = StreamingStopper(
             mode, block_indent=block_indent(line_prefix, prev_lines), suffix=after,
@@ -244,22 +252,54 @@ class InlineCompleter:
 def build_prompt(
     item: CompletionInput, settings: Settings, template: FimTemplate,
     spec: LanguageSpec | None, extra_files: Sequence[tuple[str, str]] = (),
+    counter: TokenCounter | None = None, definition: tuple[int, int] | None = None,
 ) -> tuple[str, str]:
     """The prompt for a cursor, and the whitespace cut at the cursor (see `healing`).
 
     `extra_files` are (path, text) snippets of other files, most relevant last; they come
     first in the prompt and stay stable while the user types, so the KV cache keeps them.
+    With a `counter`, `settings.prompt_tokens` is the whole prompt: the local window gets
+    what the snippets leave (at least a third), counted in the model's tokens, and keeps
+    `definition` (first line, end offset: the enclosing one) whole where it fits.
+    Without one, the window is sized in characters.
     """
-    budget_chars = settings.prompt_tokens * CHARS_PER_TOKEN
-    suffix_chars = budget_chars // 5 if template.has_fim else 1000
-    prefix_chars = budget_chars - (suffix_chars if template.has_fim else 0)
-    window = local_window(item.text, item.offset, prefix_chars, suffix_chars)
+    comment = spec.line_comment if spec else "#"
+    if counter is None:
+        window = _char_window(item, settings, template)
+    else:
+        window = _token_window(item, settings, template, counter, extra_files, comment,
+                               definition)
     clean_prefix, stripped = split_trailing_whitespace(window.prefix)
     prompt = template.build(
         clean_prefix, window.suffix, path=item.path, extra_files=extra_files,
-        line_comment=spec.line_comment if spec else "#",
+        line_comment=comment,
     )
     return prompt, stripped
+
+
+def _char_window(item: CompletionInput, settings: Settings, template: FimTemplate
+                 ) -> LocalWindow:
+    budget_chars = settings.prompt_tokens * CHARS_PER_TOKEN
+    suffix_chars = budget_chars // 5 if template.has_fim else 1000
+    prefix_chars = budget_chars - (suffix_chars if template.has_fim else 0)
+    return local_window(item.text, item.offset, prefix_chars, suffix_chars)
+
+
+def _token_window(
+    item: CompletionInput, settings: Settings, template: FimTemplate, counter: TokenCounter,
+    extra_files: Sequence[tuple[str, str]], comment: str, definition: tuple[int, int] | None,
+) -> LocalWindow:
+    used = 0
+    if extra_files:
+        with_files = template.build("", "", path=item.path, extra_files=extra_files,
+                                    line_comment=comment)
+        used = counter.count(with_files) - counter.count(
+            template.build("", "", path=item.path, line_comment=comment))
+    local = max(settings.prompt_tokens - used, settings.prompt_tokens // 3)
+    suffix_tokens = local // 5 if template.has_fim else 0
+    first_line, end = definition if definition is not None else (None, None)
+    return token_window(item.text, item.offset, local - suffix_tokens, suffix_tokens, counter,
+                        keep_until=end, keep_from_line=first_line)
 
 
 def _parse(spec: LanguageSpec | None, text: str) -> Tree | None:

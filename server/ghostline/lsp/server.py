@@ -22,7 +22,7 @@ from pygls.uris import to_fs_path
 
 from ghostline import __version__
 from ghostline.context.completion import ContextService
-from ghostline.context.tokenizer import CounterSlot
+from ghostline.context.tokenizer import CounterSlot, TokenCounter
 from ghostline.engine.base import Engine, EngineError, ModelInfo, ModelLoadError
 from ghostline.engine.http.openai import SERVER_FIM
 from ghostline.engine.local import LocalEngine
@@ -74,11 +74,7 @@ class GhostlineServer(LanguageServer):
         self._index_task: asyncio.Task[None] | None = None
         self.token_counters = CounterSlot()
         self.context = ContextService(
-            lambda: self.index,
-            counter=lambda: self.token_counters.get(self.model_info.path if self.model_info
-                                                    else None),
-            template=lambda: self.template,
-        )
+            lambda: self.index, counter=self._token_counter, template=lambda: self.template)
         self.router = EngineRouter(self.settings, lambda: self.engine,
                                    on_fallback=self._on_fallback)
         #: Template for inline completion when it is routed to a remote backend.
@@ -90,7 +86,12 @@ class GhostlineServer(LanguageServer):
             context=self.context,
             members=self.context.preferred_first,
             known_tree=self._open_tree,
+            counter=self._token_counter,
         )
+
+    def _token_counter(self) -> TokenCounter:
+        """The model's tokenizer (an estimate while its vocabulary loads)."""
+        return self.token_counters.get(self.model_info.path if self.model_info else None)
 
     def _open_tree(self, item: CompletionInput, spec: LanguageSpec) -> tree_sitter.Tree | None:
         """The index's up-to-date tree of an open document (see `InlineCompleter`)."""

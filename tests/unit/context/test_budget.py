@@ -1,4 +1,4 @@
-from ghostline.context.budget import Snippet, select, split_budget, token_window
+from ghostline.context.budget import Snippet, select, token_window
 from ghostline.context.tokenizer import EstimateCounter
 from ghostline.context.window import ANCHOR_LINES
 
@@ -49,7 +49,28 @@ def test_suffix_keeps_the_definition_whole_when_it_fits() -> None:
     assert lines_only.suffix == "a = 1\n"
 
 
-def test_split_budget_gives_the_core_first() -> None:
-    assert split_budget(768, 320, 100) == (448, 320)
-    assert split_budget(768, 320, 600) == (768 - 256, 256)  # core capped at 2/3: 512
-    assert split_budget(300, 320, 0) == (0, 300)
+def test_token_window_starts_at_the_enclosing_definition_when_the_anchor_would_cut_it() -> None:
+    lines = [f"row{i:03d}" for i in range(40)]
+    lines[21] = "def fn():"  # the definition starts five lines below anchor 16
+    text = "\n".join(lines)
+    offset = len(text)
+    budget = 8 * (40 - 19)  # room for lines 19.. (the anchor at 32 is the first that fits)
+    plain = token_window(text, offset, budget, 0, COUNTER)
+    assert plain.first_line == 32
+    kept = token_window(text, offset, budget, 0, COUNTER, keep_from_line=21)
+    assert kept.first_line == 21 and kept.prefix.startswith("def fn():")
+    too_big = token_window(text, offset, 8 * 10, 0, COUNTER, keep_from_line=21)
+    assert too_big.first_line == 32  # the definition does not fit: the anchor decides
+
+
+def test_token_window_counts_only_the_lines_it_may_take() -> None:
+    counted: list[str] = []
+
+    class Counting:
+        def count(self, text: str) -> int:
+            counted.append(text)
+            return len(text)
+
+    text = "\n".join(f"row{i:05d}" for i in range(5000))
+    token_window(text, len(text), 200, 0, Counting())
+    assert len(counted) < 40
