@@ -130,6 +130,12 @@ class OpenDocument:
         """The facts if they were extracted since the last change, without extracting."""
         return self._facts
 
+    def reopen(self, text: str, module: str) -> None:
+        """The document opened again: parse `text` from the tree it had when closed."""
+        self.module = module
+        self._facts = None
+        self.update(text)
+
     def update(self, text: str) -> ByteEdit | None:
         """Move to ``text``: edit the old tree and re-parse incrementally."""
         source = text.encode("utf-8", errors="surrogatepass")

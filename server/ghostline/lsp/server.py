@@ -112,6 +112,10 @@ class GhostlineServer(LanguageServer):
             self.report_model_error(str(exc))
             return False
         if info is not self.model_info:
+            # The tokenizer that sizes prompts, before the first prompt is built: a window
+            # sized by the estimate and then by the real counts would differ, and the
+            # second request would find nothing of the first in the KV cache.
+            await asyncio.to_thread(self.token_counters.get, info.path, True)
             self.model_info = info
             self.template = detect_template(info.special_tokens, info.metadata)
             self.model_error = None

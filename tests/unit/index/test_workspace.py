@@ -441,3 +441,21 @@ def test_open_tree_is_a_copy_of_the_current_text_only(
     assert tree.root_node.end_byte == len(text.encode())  # the copy was not edited
     newer = index.open_tree(util, "x = 1\n" + text, "python")
     assert newer is not None and newer.root_node.children[0].type == "expression_statement"
+
+
+def test_a_reopened_document_is_parsed_from_its_last_tree(
+    python_ws: tuple[Path, WorkspaceIndex],
+) -> None:
+    root, index = python_ws
+    util = root / "pkg/util.py"
+    text = util.read_text()
+    index.open_document(util, text, "python")
+    first = index._docs[str(util)]
+    index.close_document(util)
+    reopened = text + "\ndef added():\n    pass\n"
+    index.open_document(util, reopened, "python")
+    assert index._docs[str(util)] is first  # the same document, moved to the new text
+    assert [d.qualified_name for d in index.definitions("added")] == ["added"]
+    tree = index.open_tree(util, reopened, "python")
+    assert tree is not None and tree.root_node.end_byte == len(reopened.encode())
+    assert not tree.root_node.has_error
