@@ -54,9 +54,16 @@ class DebouncedWatcher:
         *,
         quiet_s: float = 0.2,
         max_delay_s: float = 2.0,
+        on_started: Callable[[], None] | None = None,
     ) -> None:
+        """`on_started` runs in the watcher's thread once the watches are in place, before
+        any batch: changes made before that moment reached no watch, so it is the place to
+        compare with the disk once more."""
         self._roots = [Path(r) for r in roots]
         self._on_batch = on_batch
+        self._on_started = on_started
+        #: Set once `on_started` has run (at once when there is none).
+        self.ready = threading.Event()
         self._quiet_s = quiet_s
         self._max_delay_s = max_delay_s
         self._pending: set[str] = set()
@@ -107,6 +114,12 @@ class DebouncedWatcher:
             self._cond.notify_all()
 
     def _run(self) -> None:
+        if self._on_started is not None:
+            try:
+                self._on_started()
+            except Exception:
+                log.exception("catching up with the disk failed")
+        self.ready.set()
         while True:
             with self._cond:
                 while not self._pending and not self._stopping:

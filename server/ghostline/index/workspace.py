@@ -529,8 +529,19 @@ class WorkspaceIndex:
             if changed and on_change is not None:
                 on_change(changed)
 
-        self._watcher = DebouncedWatcher(self.roots, apply, quiet_s=quiet_s)
+        def catch_up() -> None:
+            # Whatever changed between the scan and the watches (a checkout right after
+            # start-up) was reported to nobody: compare with the disk once more.
+            self.scan()
+
+        self._watcher = DebouncedWatcher(self.roots, apply, quiet_s=quiet_s,
+                                         on_started=catch_up)
         self._watcher.start()
+
+    def wait_watching(self, timeout: float | None = None) -> bool:
+        """Wait until the watches are in place and the disk was compared once more."""
+        watcher = self._watcher
+        return watcher is not None and watcher.ready.wait(timeout)
 
     def stop_watching(self) -> None:
         watcher, self._watcher = self._watcher, None

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import ghostline.index.watcher as watcher_module
 import ghostline.index.workspace as workspace_module
 from ghostline.index.watcher import DebouncedWatcher
 from ghostline.index.workspace import WorkspaceIndex
@@ -101,6 +102,7 @@ def test_watched_batch_of_files_reaches_the_index(tmp_path: Path, make_index: Ma
     index.scan()
     batches: list[list[Path]] = []
     index.start_watching(on_change=batches.append)
+    assert index.wait_watching(30)
     for number in range(200):
         (root / f"m{number}.py").write_text(f"def fn{number}():\n    return {number}\n")
     assert wait_for(lambda: len(index.all_files()) == 200)
@@ -121,12 +123,29 @@ def test_a_big_batch_is_followed_by_a_scan_that_finds_lost_events(
     index = make_index(root)
     index.scan()
     monkeypatch.setattr(workspace_module, "RESCAN_BATCH", 50)
+    # Events of lost*.py never reach the index, as if the kernel's queue had overflowed.
+    monkeypatch.setattr(watcher_module, "_noise", lambda path: "lost" in path)
     index.start_watching(quiet_s=0.1)
-    index.stop_watching()  # events from now on are "lost"...
+    assert index.wait_watching(30)
     (root / "lost.py").write_text("def lost_in_overflow():\n    pass\n")
-    index.start_watching(quiet_s=0.1)
     for number in range(60):  # ...then a burst big enough to trigger the rescan
         (root / f"burst{number}.py").write_text(f"def burst{number}():\n    pass\n")
     assert wait_for(lambda: len(index.definitions("lost_in_overflow")) == 1)
     assert len(index.definitions("burst59")) == 1
+    index.stop_watching()
+
+
+def test_changes_between_the_scan_and_the_watches_are_caught_up(
+    copy_fixture: Callable[[str], Path], make_index: MakeIndex
+) -> None:
+    """A checkout right after start-up, before the watches exist, reaches no watch: the
+    watcher compares with the disk once they are in place."""
+    root = copy_fixture("python")
+    index = make_index(root)
+    index.scan()
+    (root / "pkg/util.py").write_text("def after_scan():\n    pass\n")  # no watch yet
+    (root / "app.py").unlink()
+    index.start_watching(quiet_s=0.05)
+    assert wait_for(lambda: names(index, "after_scan") == [root / "pkg/util.py"])
+    assert wait_for(lambda: root / "app.py" not in index.all_files())
     index.stop_watching()
