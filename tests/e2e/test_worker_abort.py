@@ -116,3 +116,14 @@ def test_cancel_during_generation_stops_between_tokens(runner: ModelRunner) -> N
     runner.generate(job, out)
     assert out.done["reason"] == "cancelled"
     assert out.done["generated_tokens"] <= 3
+
+
+def test_the_time_limit_counts_from_the_end_of_the_prompt(runner: ModelRunner) -> None:
+    """A prompt that takes longer to read than the whole limit still gets tokens: the limit
+    is on generating (as llama-server's t_max_predict_ms)."""
+    runner.llm.reset()
+    out = Collector()
+    runner.generate(Job(id=4, message={"prompt": _long_prompt(), "max_tokens": 8,
+                                       "stop": [], "time_limit_s": 0.2}), out)
+    assert out.done["generated_tokens"] >= 1
+    assert out.done["reason"] in ("time", "length")

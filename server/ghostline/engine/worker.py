@@ -216,7 +216,6 @@ class ModelRunner:
         temperature = float(msg.get("temperature", 0.0))
         stops: list[str] = [s for s in msg.get("stop", []) if s]
         time_limit = msg.get("time_limit_s")
-        deadline = started + float(time_limit) if time_limit else math.inf
         rng = np.random.default_rng()
 
         done = {"prompt_tokens": len(tokens), "cached_tokens": 0, "generated_tokens": 0}
@@ -226,6 +225,9 @@ class ModelRunner:
                        "total_s": time.perf_counter() - started})
             return
         done["cached_tokens"] = cached
+        # The limit is on generating, as llama-server's t_max_predict_ms: a prompt read
+        # slowly (a busy machine) still gets its first line instead of nothing.
+        deadline = time.perf_counter() + float(time_limit) if time_limit else math.inf
 
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         text = ""
