@@ -6,10 +6,12 @@ stderr so nothing llama.cpp prints can corrupt the protocol.
 
 Why a hand-written decode loop instead of ``Llama.create_completion``: we need to stop
 between any two tokens (cancel, deadline, stop strings), stop a prompt evaluation in its
-middle (llama.cpp's abort callback, asked between graph nodes), report per-token log-probabilities
-without ``logits_all`` (which would cost a vocabulary-sized row per prompt token), and keep
-the KV cache across requests: the longest common token prefix with the previous request is
-reused, including tokens generated last time (so typing through a suggestion is cheap).
+middle (llama.cpp's abort callback, asked between graph nodes), report per-token
+log-probabilities without ``logits_all`` (which would cost a vocabulary-sized row per prompt
+token), and keep the KV cache across requests: the longest common token prefix with the
+previous request is reused, including tokens generated last time (so typing through a
+suggestion is cheap), and the prompts of other files are kept as snapshots
+(`kv_snapshots`).
 """
 
 from __future__ import annotations
@@ -77,7 +79,6 @@ class ModelRunner:
         import llama_cpp
 
         self._llama_cpp = llama_cpp
-
         self.llm = llama_cpp.Llama(
             model_path=model_path,
             n_ctx=n_ctx,
