@@ -103,6 +103,15 @@ class EditorSession:
         )
         return result if isinstance(result, dict) else {}
 
+    async def wait_indexed(self, files: int, timeout: float) -> float | None:
+        """Seconds until the server's index holds `files` files; None after `timeout`."""
+        started = time.perf_counter()
+        while time.perf_counter() - started < timeout:
+            if (await self.status()).get("indexedFiles") == files:
+                return time.perf_counter() - started
+            await asyncio.sleep(0.1)
+        return None
+
     def open(self, path: Path, language_id: str = "python") -> str:
         uri = path.resolve().as_uri()
         text = path.read_text(encoding="utf-8")

@@ -115,12 +115,11 @@ class RawLlama:
         return build_prompt(item, self.settings, self.template, self.spec, counter=self.counter,
                             definition=enclosing_definition(tree, cursor.text, offset))[0]
 
-    def tokens(self, cursor: Cursor) -> int:
-        return len(self.llm.tokenize(self.prompt_for(cursor).encode(), special=True))
+    def tokens(self, prompt: str) -> int:
+        return len(self.llm.tokenize(prompt.encode(), special=True))
 
-    def timed(self, cursor: Cursor, cold: bool) -> tuple[float, float]:
+    def timed(self, prompt: str, cold: bool) -> tuple[float, float]:
         """(total, first token) seconds of one completion; `cold` empties the cache first."""
-        prompt = self.prompt_for(cursor)
         if cold:
             self.llm.reset()
         started = time.perf_counter()
@@ -154,19 +153,21 @@ async def run_paired(cursors: list[Cursor], raw: RawLlama, settings: dict[str, A
             path.write_text(cursor.text, encoding="utf-8")
         session = EditorSession(settings)
         await session.start(root)
-        await _wait_indexed(session, len(paths))
+        if await session.wait_indexed(len(paths), timeout=120) is None:
+            raise SystemExit(f"the server did not index the {len(paths)} files in 120 s")
         left: list[tuple[str, Cursor]] = []  # each file's URI and its last cursor
         try:
             for index, (path, cursor) in enumerate(zip(paths, cursors, strict=True)):
-                raw_results["prompt_tokens"].append(raw.tokens(cursor))
-                _record(raw_results, "cold", raw.timed(cursor, cold=True))
+                prompt = raw.prompt_for(cursor)
+                raw_results["prompt_tokens"].append(raw.tokens(prompt))
+                _record(raw_results, "cold", raw.timed(prompt, cold=True))
                 uri = session.open(path)
                 _, latency = await session.complete(uri, cursor.line, cursor.column)
                 results["cold_total"].append(latency)
                 # Re-open with the typed text, so the server cannot answer from what it
                 # showed: this measures a model request on a warm KV cache.
                 typed = _typed(cursor, 1 + index % 3)
-                _record(raw_results, "warm", raw.timed(typed, cold=False))
+                _record(raw_results, "warm", raw.timed(raw.prompt_for(typed), cold=False))
                 session.reopen(uri, typed.text)
                 _, latency = await session.complete(uri, typed.line, typed.column)
                 results["warm_total"].append(latency)
@@ -199,14 +200,6 @@ async def run_paired(cursors: list[Cursor], raw: RawLlama, settings: dict[str, A
 def _record(results: dict[str, list[float]], kind: str, timing: tuple[float, float]) -> None:
     results[f"{kind}_total"].append(timing[0])
     results[f"{kind}_first"].append(timing[1])
-
-
-async def _wait_indexed(session: EditorSession, files: int, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while (await session.status()).get("indexedFiles") != files:
-        if time.monotonic() > deadline:
-            raise SystemExit(f"the server did not index the {files} files in {timeout:.0f} s")
-        await asyncio.sleep(0.1)
 
 
 # -- report ------------------------------------------------------------------------------

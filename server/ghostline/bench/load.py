@@ -284,19 +284,10 @@ def _changed_in_cache(cache_file: Path) -> int:
         return -1
 
 
-async def _wait_indexed(session: EditorSession, files: int, timeout: float) -> float | None:
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout:
-        if (await session.status()).get("indexedFiles") == files:
-            return time.perf_counter() - started
-        await asyncio.sleep(0.1)
-    return None
-
-
 async def checkout_under_completion(session: EditorSession, root: Path, files: int,
                                     changed: int) -> dict[str, Any]:
     cache_file = cache_file_for([root], cache_dir() / "index")
-    await _wait_indexed(session, files, timeout=900)
+    await session.wait_indexed(files, timeout=900)
     document = root / "pkg000" / "mod00001.py"
     uri = session.open(document)
     line = 1  # `    return value + N` in helper_1
@@ -435,7 +426,7 @@ async def run(args: argparse.Namespace) -> tuple[StormResult | None, dict[str, A
             session = EditorSession(settings)
             await session.start(root)
             try:
-                waited = await _wait_indexed(session, args.files, timeout=900)
+                waited = await session.wait_indexed(args.files, timeout=900)
                 indexed_s = None if waited is None else time.perf_counter() - begun
                 checkout = await checkout_under_completion(session, root, args.files,
                                                            args.files // 10)

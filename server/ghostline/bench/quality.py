@@ -48,6 +48,7 @@ from ghostline.bench.quality_report import report
 from ghostline.context.completion import ContextService
 from ghostline.context.tokenizer import TokenCounter, VocabCounter
 from ghostline.engine.base import Engine, GenerationRequest, ModelInfo, StreamItem
+from ghostline.engine.kv_snapshots import common_prefix
 from ghostline.engine.local import LocalEngine
 from ghostline.engine.model_files import cache_dir, resolve_model_path
 from ghostline.features.inline_completion import (
@@ -136,11 +137,7 @@ class BenchEngine:
             request = replace(request, preferred_first=self.preferred)
         self.last_prompt = request.prompt or ""
         tokens = self.tokenize(self.last_prompt)
-        shared = 0
-        for a, b in zip(self._previous, tokens, strict=False):
-            if a != b:
-                break
-            shared += 1
+        shared = common_prefix(self._previous, tokens)
         self.prompt_tokens = len(tokens) + 1  # and BOS
         self.cached_tokens = min(shared + 1, len(tokens)) if tokens else 0
         self._previous = tokens
