@@ -55,8 +55,14 @@ class GenerationRequest:
     infill_prefix: str | None = None
     infill_suffix: str | None = None
     infill_extra: list[dict[str, str]] | None = None
-    #: Bias the first generated tokens toward these strings (members of a resolved type).
+    #: Bias the first generated tokens toward these strings (members of a resolved type,
+    #: names the code below reads but nothing binds), with this logit bonus for the token
+    #: that starts one (None: the worker's constraint-sized default).
     preferred_first: list[str] | None = None
+    preferred_bias: float | None = None
+    #: False: evaluate the prompt from an empty KV cache, as a cold request would (the
+    #: quality benchmark, so that an item's answer does not depend on the items before).
+    reuse_cache: bool = True
     feature: str = "inlineCompletion"
 
 

@@ -257,6 +257,8 @@ class LocalEngine:
             "stop": request.stop,
             "time_limit_s": request.time_limit_s,
             "preferred_first": request.preferred_first,
+            "preferred_bias": request.preferred_bias,
+            "reuse_cache": request.reuse_cache,
         }
         if request.prompt is not None:
             message["prompt"] = request.prompt

@@ -41,7 +41,9 @@ SELF_TEST_PROMPT = "def add(a, b):\n    return"
 #: (logits span about 20): among the tokens that continue a member name the model's own
 #: order decides. A bonus of 6 changed nothing measurable; one of 10 let a one-letter start
 #: ("r" of "rows") be followed by the model's own guess. Logprobs are reported from the
-#: unbiased logits, so a forced, unlikely member yields a low confidence.
+#: unbiased logits, so a forced, unlikely member yields a low confidence. A request may ask
+#: for a smaller bonus on the first token (`preferred_bias`: a preference, not a
+#: constraint); a name once started is then finished with this one.
 PREFERRED_BIAS = 30.0
 PREFERRED_TOKENS = 6
 #: Characters that may follow a complete preferred name inside the same token.
@@ -189,12 +191,18 @@ class ModelRunner:
         pointer = self._llama_cpp.llama_get_logits_ith(self.llm.ctx, -1)
         return np.ctypeslib.as_array(pointer, shape=(self.n_vocab,))
 
-    def _prefill(self, tokens: list[int], job: Job) -> int | None:
-        """Evaluate the prompt, reusing the cached prefix. Returns the reused count."""
-        # The context as it is, or a saved prompt of another file, whichever shares more.
-        cached = self.snapshots.prepare(tokens)
-        # The last prompt token is always evaluated again to get fresh logits.
-        cached = min(cached, len(tokens) - 1)
+    def _prefill(self, tokens: list[int], job: Job, reuse: bool = True) -> int | None:
+        """Evaluate the prompt, reusing the cached prefix unless `reuse` is False (then the
+        KV memory is cleared first, as in a new context). Returns the reused count."""
+        if reuse:
+            # The context as it is, or a saved prompt of another file, whichever shares more.
+            cached = self.snapshots.prepare(tokens)
+            # The last prompt token is always evaluated again to get fresh logits.
+            cached = min(cached, len(tokens) - 1)
+        else:
+            lib = self._llama_cpp
+            lib.llama_memory_clear(lib.llama_get_memory(self.llm.ctx), True)
+            cached = 0
         self.llm.n_tokens = cached
         if job.cancelled.is_set() or not self._eval(tokens[cached:], job):
             return None
@@ -220,7 +228,7 @@ class ModelRunner:
         rng = np.random.default_rng()
 
         done = {"prompt_tokens": len(tokens), "cached_tokens": 0, "generated_tokens": 0}
-        cached = self._prefill(tokens, job)
+        cached = self._prefill(tokens, job, reuse=bool(msg.get("reuse_cache", True)))
         if cached is None:
             send.send({"type": "done", "id": job.id, "reason": "cancelled", **done,
                        "total_s": time.perf_counter() - started})
@@ -235,6 +243,8 @@ class ModelRunner:
         first_token_s: float | None = None
         reason = "length"
         preferred = [p for p in msg.get("preferred_first") or [] if p]
+        start_bonus = float(msg.get("preferred_bias") or PREFERRED_BIAS)
+        indent_steps = 0
         for step in range(max_tokens):
             if job.cancelled.is_set():
                 reason = "cancelled"
@@ -243,15 +253,24 @@ class ModelRunner:
                 reason = "time"
                 break
             logits = self._logits()
-            bias = (preferred_bias(self.tokens_by_piece(), preferred, text)
-                    if preferred and step < PREFERRED_TOKENS else {})
+            bias: dict[int, float] = {}
+            typed = text.lstrip(" \t")
+            # A name may start within the first PREFERRED_TOKENS (after any indentation);
+            # one that started is followed to its end.
+            if preferred and (typed or step - indent_steps < PREFERRED_TOKENS):
+                if not typed and self._indents(logits):
+                    indent_steps += 1  # the model indents first: the name comes after
+                else:
+                    bias = preferred_bias(self.tokens_by_piece(), preferred, typed,
+                                          PREFERRED_BIAS if typed else start_bonus)
+                    if not bias:
+                        preferred = []  # the text left the preferred names: stop biasing
             if bias:
                 biased = logits.copy()
                 for biased_token, bonus in bias.items():
                     biased[biased_token] += bonus
                 token = self._pick(biased, temperature, rng)
             else:
-                preferred = []  # the text left the preferred names: stop biasing
                 token = self._pick(logits, temperature, rng)
             if self.is_end_of_generation(token):
                 reason = "eos"
@@ -276,6 +295,13 @@ class ModelRunner:
                 break
         send.send({"type": "done", "id": job.id, "reason": reason, **done,
                    "first_token_s": first_token_s, "total_s": time.perf_counter() - started})
+
+    def _indents(self, logits: Any) -> bool:
+        """Whether the model's own choice is a piece of indentation (spaces or tabs)."""
+        import numpy as np
+
+        piece = self.piece(int(np.argmax(logits)))
+        return bool(piece) and not piece.strip(b" \t")
 
     @staticmethod
     def _pick(logits: Any, temperature: float, rng: Any) -> int:

@@ -94,3 +94,33 @@ async def test_a_restored_prompt_answers_exactly_like_plain_reuse() -> None:
     finally:
         await stayed.close()
         await switched.close()
+
+
+async def logprobs(engine: LocalEngine, prompt: str, reuse_cache: bool) -> tuple[int, list[float]]:
+    """(tokens reused from the cache, logprobs of 8 greedy tokens) of one request."""
+    found: list[float] = []
+    cached = -1
+    request = GenerationRequest(prompt=prompt, max_tokens=8, reuse_cache=reuse_cache)
+    async for item in engine.stream(request):
+        if isinstance(item, Finished):
+            cached = item.cached_tokens
+        elif item.logprob is not None:
+            found.append(item.logprob)
+    return cached, found
+
+
+async def test_without_cache_reuse_a_prompt_is_computed_as_in_a_new_context() -> None:
+    """How a prompt is split between cached and new tokens changes the logits; with
+    `reuse_cache=False` the answer does not depend on the requests before it."""
+    engine = LocalEngine("", context_size=2048, threads=1, self_test=False)
+    try:
+        prompt = source("textwrap.py", 1500)
+        cached, fresh = await logprobs(engine, prompt, reuse_cache=True)
+        assert cached <= 1 and len(fresh) == 8  # the first request: a new context
+        await generate(engine, source("shlex.py"), max_tokens=4)  # an unrelated prompt
+        await generate(engine, prompt[:700], max_tokens=4)  # shares the prompt's first half
+        cached, again = await logprobs(engine, prompt, reuse_cache=False)
+        assert cached == 0
+        assert again == fresh
+    finally:
+        await engine.close()
