@@ -58,6 +58,9 @@ class Settings:
         default_factory=lambda: ["definitions", "usages", "header", "ring", "bm25"])
     #: Bias the first tokens after ``receiver.`` toward the members of its type.
     member_bias: bool = True
+    #: On a new line in a Python function, lean the first tokens toward the names the code
+    #: below the cursor reads but nothing binds (what the line is likely to define).
+    names_below_bias: bool = True
     hover_time_limit_s: float = 4.0
     run_generated_tests: bool = False
     backends: dict[str, BackendSettings] = field(default_factory=dict)

@@ -21,6 +21,7 @@ from typing import Literal
 from tree_sitter import Tree
 
 from ghostline.context.budget import token_window
+from ghostline.context.names_below import preferred_starts
 from ghostline.context.tokenizer import TokenCounter
 from ghostline.context.window import LocalWindow, enclosing_definition, local_window
 from ghostline.engine.base import Engine, Finished, GenerationRequest, Token
@@ -35,6 +36,11 @@ from ghostline.settings import Settings
 #: Characters of model text per token, to turn the token budget into a window (code ≈ 3).
 CHARS_PER_TOKEN = 3
 RESULT_CACHE_SIZE = 256
+#: Logit bonus toward the names the code below reads but nothing binds, on the first token
+#: of the new line: a preference, where the members after ``receiver.`` get a constraint.
+#: On 100 HumanEval single-line items (fresh context each): 10 turned 2 misses into exact
+#: matches and broke none; 4 changed nothing; 30 (a constraint) broke one.
+NAMES_BELOW_BIAS = 10.0
 CACHE_KEY_PREFIX_CHARS = 2000
 CACHE_KEY_SUFFIX_CHARS = 400
 
@@ -150,9 +156,15 @@ class InlineCompleter:
         if before_model is not None and not await before_model():
             return CompletionOutcome("", "none", mode, reason="superseded by a newer request")
         template = self._template()
-        extra = await self._context(item, settings) if self._context is not None else []
         preferred = (await asyncio.to_thread(self._members, item)
                      if self._members is not None and settings.member_bias else None)
+        extra = (await self._context(item, settings)
+                 if self._context is not None and not preferred else [])
+        preferred_bias = None
+        if not preferred and settings.names_below_bias and tree is not None and spec is not None \
+                and spec.name == "python":
+            preferred = preferred_starts(tree, text, offset) or None
+            preferred_bias = NAMES_BELOW_BIAS
         prompt, stripped = build_prompt(
             item, settings, template, spec, extra,
             counter=self._counter() if self._counter is not None else None,
@@ -173,6 +185,7 @@ class InlineCompleter:
             key=item.uri,
             time_limit_s=settings.time_limit_s,
             preferred_first=preferred,
+            preferred_bias=preferred_bias if preferred else None,
             # For servers that format FIM themselves (llama-server /infill, Ollama suffix).
             infill_prefix=split_trailing_whitespace(
                 before[-settings.prompt_tokens * CHARS_PER_TOKEN:])[0],

@@ -25,6 +25,7 @@ export const SERVER_SETTING_KEYS = [
   'contextTokens',
   'contextSources',
   'memberBias',
+  'namesBelowBias',
   'hoverTimeLimitS',
   'runGeneratedTests',
   'backends',

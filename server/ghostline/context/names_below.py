@@ -1,0 +1,217 @@
+"""Names the code below the cursor reads but nothing binds: what the line at the cursor is
+likely to define.
+
+When a user opens a new line in the middle of a function whose later lines read
+``result`` and nothing before binds it, the line being written almost certainly assigns
+``result``. A small prefix-only model never sees those later lines; decoding can still lean
+its first tokens toward such names (see `worker.preferred_bias`), as the receiver's members
+are leaned on after ``receiver.``.
+
+Python only for now (tree-sitter). Conservative on purpose: a name bound anywhere in the
+module's scope, in the enclosing functions or in their classes counts as bound, and a
+wildcard import turns the whole analysis off.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+from collections.abc import Iterator
+
+from tree_sitter import Node, Tree
+
+#: At most this many names are returned, nearest first.
+MAX_NAMES = 5
+
+_NOT_NAMES = (frozenset(dir(builtins)) | frozenset(keyword.kwlist)
+              | {"self", "cls", "__name__", "__file__"})
+_FUNCTIONS = frozenset({"function_definition", "lambda"})
+#: Nodes that bind the names of their ``left`` field, or their ``name`` field.
+_TARGET_OWNERS = frozenset({"assignment", "for_statement", "for_in_clause"})
+_NAMED = frozenset({"function_definition", "class_definition", "named_expression"})
+_PATTERNS = frozenset({"pattern_list", "tuple_pattern", "list_pattern", "list_splat_pattern",
+                       "parenthesized_expression", "tuple", "list", "expression_list"})
+
+
+def unbound_names_below(tree: Tree, text: str, offset: int) -> list[str]:
+    """Names read after `offset` inside the innermost function around it that nothing in
+    scope binds, nearest first. Empty unless the cursor's line holds only indentation
+    (a new statement starts there) and the cursor is inside a function."""
+    line_prefix = text[text.rfind("\n", 0, offset) + 1 : offset]
+    if line_prefix.strip():
+        return []
+    cursor = len(text[:offset].encode("utf-8"))
+    function = _function_after_header(tree.root_node, cursor)
+    if function is None:
+        return []
+    bound: set[str] = set()
+    if not _collect_bindings(tree.root_node, cursor, bound):
+        return []  # a wildcard import: anything may be bound
+    found: list[str] = []
+    for node in _reads(function, cursor):
+        name = _text(node)
+        if name not in bound and name not in _NOT_NAMES and name not in found:
+            found.append(name)
+            if len(found) == MAX_NAMES:
+                break
+    return found
+
+
+def preferred_starts(tree: Tree, text: str, offset: int) -> list[str]:
+    """What the new line at `offset` likely starts with: ``for name`` when the next line is
+    indented deeper (the line opens a block, and a loop is what binds names there), else
+    the names themselves (an assignment)."""
+    names = unbound_names_below(tree, text, offset)
+    if names and opens_block(text, offset):
+        return [f"for {name}" for name in names]
+    return names
+
+
+def opens_block(text: str, offset: int) -> bool:
+    """Whether the code that follows the cursor (the rest of its line, else the first
+    non-blank line below) is indented deeper than the cursor's line. At column 0 the
+    line's indentation is taken from the line above: one level more after a ``:``."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    rest = text[offset:].split("\n")
+    if rest[0].strip():
+        below = text[line_start:offset] + rest[0]  # the new line goes in before it
+    else:
+        below = next((line for line in rest[1:] if line.strip()), "")
+    if not below.strip():
+        return False
+    indent = _indent(text[line_start:offset])
+    if indent == 0:
+        above = next((line for line in reversed(text[:line_start].split("\n")) if line.strip()),
+                     "")
+        indent = _indent(above) + (4 if above.rstrip().endswith(":") else 0)
+    return _indent(below) > indent
+
+
+def _indent(line: str) -> int:
+    return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip())
+
+
+def _function_after_header(root: Node, cursor: int) -> Node | None:
+    """The innermost function around `cursor` (a byte offset), past its parameters."""
+    found: Node | None = None
+    node: Node | None = root
+    while node is not None:
+        inner = None
+        for child in node.children:
+            if child.start_byte <= cursor <= child.end_byte:
+                inner = child
+                break
+        if inner is None:
+            break
+        header = (inner.child_by_field_name("parameters")
+                  if inner.type == "function_definition" else None)
+        if header is not None and header.end_byte < cursor:
+            found = inner
+        node = inner
+    return found
+
+
+def _collect_bindings(node: Node, cursor: int, bound: set[str]) -> bool:
+    """Add the names bound in the scopes visible at `cursor`; False on a wildcard import.
+    Functions that do not contain the cursor bind only their own name here."""
+    kind = node.type
+    field = "left" if kind in _TARGET_OWNERS else "name" if kind in _NAMED else None
+    target = node.child_by_field_name(field) if field is not None else None
+    if target is not None:
+        bound.update(_target_names(target))
+    if kind in _FUNCTIONS:
+        if not node.start_byte <= cursor <= node.end_byte:
+            return True
+        parameters = node.child_by_field_name("parameters")
+        if parameters is not None:
+            bound.update(_parameter_names(parameters))
+    elif kind == "as_pattern_target" or kind in ("global_statement", "nonlocal_statement"):
+        bound.update(_text(n) for n in node.named_children if n.type == "identifier")
+        if kind == "as_pattern_target":
+            bound.update(_target_names(node))
+    elif kind in ("import_statement", "import_from_statement"):
+        if any(child.type == "wildcard_import" for child in node.named_children):
+            return False
+        bound.update(_imported_names(node))
+        return True
+    return all(_collect_bindings(child, cursor, bound) for child in node.named_children)
+
+
+def _parameter_names(parameters: Node) -> Iterator[str]:
+    for parameter in parameters.named_children:
+        if parameter.type == "identifier":
+            yield _text(parameter)
+            continue
+        name = parameter.child_by_field_name("name")
+        if name is None:  # typed_parameter, *args, **kwargs: the first identifier
+            name = next((c for c in parameter.named_children if c.type == "identifier"), None)
+        if name is not None:
+            yield _text(name)
+
+
+def _target_names(target: Node) -> Iterator[str]:
+    """Names an assignment target binds (not ``obj.attr`` or ``items[i]``)."""
+    if target.type == "identifier":
+        yield _text(target)
+    elif target.type in _PATTERNS or target.type == "as_pattern_target":
+        for child in target.named_children:
+            yield from _target_names(child)
+
+
+def _imported_names(node: Node) -> Iterator[str]:
+    module = node.child_by_field_name("module_name")
+    for child in node.named_children:
+        if child == module:
+            continue
+        if child.type == "aliased_import":
+            alias = child.child_by_field_name("alias")
+            if alias is not None:
+                yield _text(alias)
+        elif child.type == "dotted_name":
+            first = child.named_children[0] if child.named_children else child
+            yield _text(first)
+
+
+def _reads(function: Node, cursor: int) -> Iterator[Node]:
+    """Identifiers after `cursor` in `function` that are read as variables, in order."""
+    stack = [function.child_by_field_name("body") or function]
+    while stack:
+        node = stack.pop()
+        if node.end_byte <= cursor:
+            continue
+        if node.type == "identifier":
+            if node.start_byte >= cursor and _is_read(node):
+                yield node
+            continue
+        if node.type in _FUNCTIONS or node.type == "class_definition":
+            continue  # their own scopes
+        stack.extend(reversed(node.named_children))
+
+
+def _is_read(node: Node) -> bool:
+    parent = node.parent
+    if parent is None:
+        return True
+    if parent.type == "attribute" and parent.child_by_field_name("attribute") == node:
+        return False
+    if parent.type == "keyword_argument" and parent.child_by_field_name("name") == node:
+        return False
+    if parent.type == "augmented_assignment":
+        return True  # ``total += x`` needs ``total`` bound before
+    if parent.type in _TARGET_OWNERS:
+        return parent.child_by_field_name("left") != node
+    return parent.type not in _PATTERNS or not _inside_target(parent)
+
+
+def _inside_target(node: Node) -> bool:
+    """Whether a pattern node is (part of) the target of an assignment or a loop."""
+    while node.parent is not None and node.type in _PATTERNS:
+        parent = node.parent
+        if parent.type in _TARGET_OWNERS:
+            return parent.child_by_field_name("left") == node
+        node = parent
+    return False
+
+
+def _text(node: Node) -> str:
+    return (node.text or b"").decode("utf-8", "replace")

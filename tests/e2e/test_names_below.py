@@ -1,0 +1,46 @@
+"""On a new line in a function, the first tokens lean toward the names the code below
+reads but nothing binds: through the real server and the real default model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from .conftest import completion_params, open_document, start_session
+
+pytestmark = pytest.mark.model
+
+# The invented name appears only below the cursor: a prefix-only model cannot see it.
+TEXT = (
+    "def settle(invoices):\n"
+    '    """Sum what the invoices still owe."""\n'
+    "    \n"
+    "    for invoice in invoices:\n"
+    "        zq_owed_total += invoice.amount\n"
+    "    return zq_owed_total\n"
+)
+
+
+async def suggestion(client: LanguageClient, root: Path, enabled: bool) -> str:
+    await start_session(client, root, {"namesBelowBias": enabled, "contextSources": []})
+    uri = open_document(client, root / "settle.py", TEXT)
+    result = await client.text_document_inline_completion_async(
+        completion_params(uri, 2, 4))
+    items = result.items if isinstance(result, types.InlineCompletionList) else result or []
+    return str(items[0].insert_text) if items else ""
+
+
+async def test_the_new_line_starts_with_the_name_the_code_below_needs(
+        client: LanguageClient, tmp_path: Path) -> None:
+    text = await suggestion(client, tmp_path, enabled=True)
+    assert text.startswith("zq_owed_total"), text
+
+
+async def test_without_the_bias_the_model_does_not_find_it(
+        client: LanguageClient, tmp_path: Path) -> None:
+    """The control: if the model found the name alone, the test above would prove nothing."""
+    text = await suggestion(client, tmp_path, enabled=False)
+    assert not text.startswith("zq_owed_total"), text
