@@ -9,10 +9,13 @@ budget, decoding and cleanup. Only the context differs:
   llmls    llm-ls style: lines alternately above and below the cursor (FIM models only);
   bm25     BM25 chunks of other files, query = the lines above the cursor;
   ours     the context service (definitions, usages, header, ring, BM25 fallback) and the
-           member bias after ``receiver.``.
+           decoding-time biases: the receiver's members after ``receiver.``, and on a new
+           line the names the code below reads but nothing binds.
 
-While an item runs, the index sees the current file only up to the cursor. A second suite
-scores HumanEval single-line infilling by exact match and pass@1.
+While an item runs, the index sees the current file only up to the cursor. Each prompt is
+evaluated from an empty KV cache (see `BenchEngine`), so an item's answer does not depend on
+the items before it; the typing suite alone keeps the cache, to measure its reuse. A second
+suite scores HumanEval single-line infilling by exact match and pass@1.
 """
 
 from __future__ import annotations
@@ -53,7 +56,6 @@ from ghostline.engine.local import LocalEngine
 from ghostline.engine.model_files import cache_dir, resolve_model_path
 from ghostline.features.inline_completion import (
     CompletionInput,
-    ContextProvider,
     InlineCompleter,
 )
 from ghostline.index.workspace import WorkspaceIndex
@@ -70,7 +72,8 @@ NPM_CORPORA = ("rxjs@7.8.2",)
 _NPM_SOURCE_DIRS = ("src",)
 QUICK_PACKAGE = "httpx"
 OURS_SOURCES = ("definitions", "usages", "header", "ring", "bm25")
-#: Ours without the first-token bias toward the receiver's members (the member suite).
+#: Ours without the first-token biases (toward the receiver's members after
+#: ``receiver.``, toward the names the code below reads but nothing binds).
 NO_BIAS = "ours-no-bias"
 
 
@@ -112,10 +115,13 @@ class BenchConfig:
 class BenchEngine:
     """The engine as the benchmark drives it.
 
-    Passes the context service's receiver members as `preferred_first` (what
-    `InlineCompleter` would do once it asks the service), and measures each prompt: its
-    tokens, and how many lead the previous prompt's tokens (what the worker's KV cache
-    reuses). `Finished` cannot tell: a stream the stop rules end early has none.
+    Every prompt is evaluated from an empty KV cache unless `reuse_cache` is set (the
+    typing suite, which measures reuse): with reuse, how a prompt was split between cached
+    and new tokens changes the model's logits (by up to ~1 with the default model, measured
+    against one evaluation), so an item's answer would depend on the items run before it.
+    Measures each prompt: its tokens, and how many lead the previous prompt's tokens (what
+    the worker's KV cache reuses with `reuse_cache`). `Finished` cannot tell: a stream the
+    stop rules end early has none.
     """
 
     name = "local"
@@ -123,7 +129,7 @@ class BenchEngine:
     def __init__(self, engine: Engine, tokenize: Callable[[str], list[int]]) -> None:
         self.engine = engine
         self.tokenize = tokenize
-        self.preferred: list[str] | None = None
+        self.reuse_cache = False
         self.prompt_tokens = 0
         self.cached_tokens = 0
         self.last_prompt = ""
@@ -133,11 +139,10 @@ class BenchEngine:
         return await self.engine.start()
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
-        if self.preferred:
-            request = replace(request, preferred_first=self.preferred)
+        request = replace(request, reuse_cache=self.reuse_cache)
         self.last_prompt = request.prompt or ""
         tokens = self.tokenize(self.last_prompt)
-        shared = common_prefix(self._previous, tokens)
+        shared = common_prefix(self._previous, tokens) if self.reuse_cache else -1
         self.prompt_tokens = len(tokens) + 1  # and BOS
         self.cached_tokens = min(shared + 1, len(tokens)) if tokens else 0
         self._previous = tokens
@@ -173,10 +178,14 @@ async def start_runtime(model: str, context_size: int = 2048, threads: int = 0,
     return Runtime(BenchEngine(engine, counter.tokenize), info, template, counter)
 
 
-def _settings(config: BenchConfig, local_tokens: int, context_tokens: int) -> Settings:
+def _settings(config: BenchConfig, local_tokens: int, context_tokens: int,
+              biases: bool = False) -> Settings:
+    """`biases`: the decoding-time ones (members after ``receiver.``, names below)."""
+    extra = {"member_bias": biases and config.member_bias, "names_below_bias": biases,
+             **config.settings_extra}
     return Settings(prompt_tokens=local_tokens, context_tokens=context_tokens,
                     max_tokens=config.max_tokens, max_tokens_multiline=config.max_tokens,
-                    time_limit_s=60.0, temperature=0.0, **config.settings_extra)
+                    time_limit_s=60.0, temperature=0.0, **extra)
 
 
 def _service(runtime: Runtime, index: WorkspaceIndex | None, sources: tuple[str, ...]
@@ -187,12 +196,13 @@ def _service(runtime: Runtime, index: WorkspaceIndex | None, sources: tuple[str,
     return service
 
 
-def _completer(runtime: Runtime, context: ContextProvider | None) -> InlineCompleter:
+def _completer(runtime: Runtime, service: ContextService | None) -> InlineCompleter:
     """The server's completer: the local window takes, in the model's tokens, what the
     snippets leave of `settings.prompt_tokens`."""
     return InlineCompleter(engine=lambda: runtime.engine, template=lambda: runtime.template,
-                           special_tokens=lambda: runtime.info.special_tokens, context=context,
-                           counter=lambda: runtime.counter)
+                           special_tokens=lambda: runtime.info.special_tokens,
+                           context=service, counter=lambda: runtime.counter,
+                           members=service.preferred_first if service is not None else None)
 
 
 @dataclass
@@ -265,7 +275,6 @@ class Arm:
     service: ContextService | None
     completer: InlineCompleter
     settings: Settings
-    member_bias: bool = False
 
 
 def make_arm(runtime: Runtime, index: WorkspaceIndex | None, config: BenchConfig,
@@ -276,11 +285,11 @@ def make_arm(runtime: Runtime, index: WorkspaceIndex | None, config: BenchConfig
                NO_BIAS: config.ours_sources}.get(condition)
     service = _service(runtime, index, sources) if sources else None
     local = config.budget * 4 if condition == "llmls" else config.budget
-    settings = _settings(config, local, 0 if service is None else config.context_tokens)
+    settings = _settings(config, local, 0 if service is None else config.context_tokens,
+                         biases=condition == "ours")
     if sources:
         settings.context_sources = list(sources)
-    return Arm(condition, service, _completer(runtime, service), settings,
-               member_bias=condition == "ours" and config.member_bias)
+    return Arm(condition, service, _completer(runtime, service), settings)
 
 
 async def run_arm(runtime: Runtime, arm: Arm, config: BenchConfig, item: CompletionInput,
@@ -293,12 +302,8 @@ async def run_arm(runtime: Runtime, arm: Arm, config: BenchConfig, item: Complet
     if index is not None and path is not None:
         index.open_document(path, item.text[: item.offset], item.language_id)
     try:
-        runtime.engine.preferred = (
-            arm.service.preferred_first(item)
-            if arm.service is not None and arm.member_bias else None)
         return await _complete_one(runtime, arm.completer, item, arm.settings)
     finally:
-        runtime.engine.preferred = None
         if index is not None and path is not None:
             index.close_document(path)
 
@@ -558,7 +563,11 @@ async def _suites(runtime: Runtime, roots: list[Path], args: argparse.Namespace,
         typing = typing[: max(0, config.typing_items // len(roots)) or 1] \
             if config.typing_items else []
         if typing:
-            shares = await typing_sessions(runtime, typing, index, config)
+            runtime.engine.reuse_cache = True
+            try:
+                shares = await typing_sessions(runtime, typing, index, config)
+            finally:
+                runtime.engine.reuse_cache = False
             for condition, share in shares.items():
                 reuse.setdefault(condition, []).append(share)
         index.close()
