@@ -158,12 +158,14 @@ class InlineCompleter:
         template = self._template()
         preferred = (await asyncio.to_thread(self._members, item)
                      if self._members is not None and settings.member_bias else None)
+        # After ``receiver.`` with known members the bias carries the workspace knowledge;
+        # snippets would only take the local window's room (measured: bench quality).
         extra = (await self._context(item, settings)
                  if self._context is not None and not preferred else [])
         preferred_bias = None
-        if not preferred and settings.names_below_bias and tree is not None and spec is not None \
-                and spec.name == "python":
-            preferred = preferred_starts(tree, text, offset) or None
+        if (not preferred and settings.names_below_bias and tree is not None
+                and spec is not None and spec.name == "python"):
+            preferred = await asyncio.to_thread(preferred_starts, tree, text, offset) or None
             preferred_bias = NAMES_BELOW_BIAS
         prompt, stripped = build_prompt(
             item, settings, template, spec, extra,

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from ghostline.engine.base import Finished, GenerationRequest, StreamItem, Token
-from ghostline.features.inline_completion import CompletionInput, InlineCompleter
+from ghostline.features.inline_completion import (
+    NAMES_BELOW_BIAS,
+    CompletionInput,
+    InlineCompleter,
+)
 from ghostline.prompts.fim import template_by_name
 from ghostline.settings import Settings
 
@@ -99,3 +103,28 @@ async def test_newest_request_carries_the_document_key() -> None:
     engine = FakeEngine([" 1"])
     await _completer(engine).complete(_input(), Settings())
     assert engine.requests[0].key == "file:///a.py"
+
+
+async def test_known_members_replace_the_snippets_and_names_below_are_preferred() -> None:
+    """After ``receiver.`` with members the context provider is not asked; on a new line
+    the names the code below needs go to the engine with the softer bonus."""
+    asked: list[str] = []
+
+    async def context(item: CompletionInput, settings: Settings) -> list[tuple[str, str]]:
+        asked.append(item.text[: item.offset].rsplit("\n", 1)[-1])
+        return [("other.py", "def helper(): pass\n")]
+
+    engine = FakeEngine(["rows"], ["total = 0"])
+    completer = InlineCompleter(lambda: engine, lambda: template_by_name("none"),
+                                context=context, members=lambda item: ["rows", "clear"])
+    text = "class Ledger:\n    def size(self):\n        return self.\n"
+    await completer.complete(_input(text, text.index("self.") + 5), Settings())
+    assert asked == [] and engine.requests[0].preferred_first == ["rows", "clear"]
+    assert engine.requests[0].preferred_bias is None  # the worker's constraint
+
+    text = "def f(xs):\n    \n    for x in xs:\n        total += x\n    return total\n"
+    plain = InlineCompleter(lambda: engine, lambda: template_by_name("none"), context=context)
+    await plain.complete(_input(text, text.index("\n    \n") + 5), Settings())
+    assert asked == ["    "]
+    assert engine.requests[1].preferred_first == ["total"]
+    assert engine.requests[1].preferred_bias == NAMES_BELOW_BIAS
