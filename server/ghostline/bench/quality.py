@@ -142,9 +142,9 @@ class BenchEngine:
         request = replace(request, reuse_cache=self.reuse_cache)
         self.last_prompt = request.prompt or ""
         tokens = self.tokenize(self.last_prompt)
-        shared = common_prefix(self._previous, tokens) if self.reuse_cache else -1
+        reused = common_prefix(self._previous, tokens) + 1 if self.reuse_cache else 0  # +BOS
         self.prompt_tokens = len(tokens) + 1  # and BOS
-        self.cached_tokens = min(shared + 1, len(tokens)) if tokens else 0
+        self.cached_tokens = min(reused, len(tokens)) if tokens else 0
         self._previous = tokens
         async for item in self.engine.stream(request):
             yield item
@@ -367,8 +367,8 @@ async def typing_sessions(runtime: Runtime, items: list[Item], index: WorkspaceI
 
 async def run_humaneval(runtime: Runtime, items: list[humaneval.HumanEvalItem],
                         config: BenchConfig) -> list[Outcome]:
-    """Prefix only and ours (one file, no workspace: what ours adds here is nothing but
-    must not cost anything either)."""
+    """Prefix only and ours (one file, no workspace: what ours adds here is the bias
+    toward the names the code below the hole reads but nothing binds)."""
     outcomes: list[Outcome] = []
     arms = [make_arm(runtime, None, config, c) for c in ("prefix", "ours")
             if c in config.conditions]
