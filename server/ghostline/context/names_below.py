@@ -29,6 +29,8 @@ _FUNCTIONS = frozenset({"function_definition", "lambda"})
 #: Nodes that bind the names of their ``left`` field, or their ``name`` field.
 _TARGET_OWNERS = frozenset({"assignment", "for_statement", "for_in_clause"})
 _NAMED = frozenset({"function_definition", "class_definition", "named_expression"})
+#: Nodes whose identifier children are all bound names.
+_NAME_LISTS = frozenset({"as_pattern_target", "global_statement", "nonlocal_statement"})
 _PATTERNS = frozenset({"pattern_list", "tuple_pattern", "list_pattern", "list_splat_pattern",
                        "parenthesized_expression", "tuple", "list", "expression_list"})
 
@@ -111,30 +113,33 @@ def _function_after_header(root: Node, cursor: int) -> Node | None:
     return found
 
 
-def _collect_bindings(node: Node, cursor: int, bound: set[str]) -> bool:
+def _collect_bindings(root: Node, cursor: int, bound: set[str]) -> bool:
     """Add the names bound in the scopes visible at `cursor`; False on a wildcard import.
-    Functions that do not contain the cursor bind only their own name here."""
-    kind = node.type
-    field = "left" if kind in _TARGET_OWNERS else "name" if kind in _NAMED else None
-    target = node.child_by_field_name(field) if field is not None else None
-    if target is not None:
-        bound.update(_target_names(target))
-    if kind in _FUNCTIONS:
-        if not node.start_byte <= cursor <= node.end_byte:
-            return True
-        parameters = node.child_by_field_name("parameters")
-        if parameters is not None:
-            bound.update(_parameter_names(parameters))
-    elif kind == "as_pattern_target" or kind in ("global_statement", "nonlocal_statement"):
-        bound.update(_text(n) for n in node.named_children if n.type == "identifier")
-        if kind == "as_pattern_target":
+    Functions that do not contain the cursor bind only their own name here. (A loop, not
+    recursion: generated files nest expressions thousands deep.)"""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        kind = node.type
+        field = "left" if kind in _TARGET_OWNERS else "name" if kind in _NAMED else None
+        target = node.child_by_field_name(field) if field is not None else None
+        if target is not None:
+            bound.update(_target_names(target))
+        if kind in _FUNCTIONS:
+            if not node.start_byte <= cursor <= node.end_byte:
+                continue
+            parameters = node.child_by_field_name("parameters")
+            if parameters is not None:
+                bound.update(_parameter_names(parameters))
+        elif kind in _NAME_LISTS:
             bound.update(_target_names(node))
-    elif kind in ("import_statement", "import_from_statement"):
-        if any(child.type == "wildcard_import" for child in node.named_children):
-            return False
-        bound.update(_imported_names(node))
-        return True
-    return all(_collect_bindings(child, cursor, bound) for child in node.named_children)
+        elif kind in ("import_statement", "import_from_statement"):
+            if any(child.type == "wildcard_import" for child in node.named_children):
+                return False
+            bound.update(_imported_names(node))
+            continue
+        stack.extend(node.named_children)
+    return True
 
 
 def _parameter_names(parameters: Node) -> Iterator[str]:
@@ -151,11 +156,13 @@ def _parameter_names(parameters: Node) -> Iterator[str]:
 
 def _target_names(target: Node) -> Iterator[str]:
     """Names an assignment target binds (not ``obj.attr`` or ``items[i]``)."""
-    if target.type == "identifier":
-        yield _text(target)
-    elif target.type in _PATTERNS or target.type == "as_pattern_target":
-        for child in target.named_children:
-            yield from _target_names(child)
+    stack = [target]
+    while stack:
+        node = stack.pop()
+        if node.type == "identifier":
+            yield _text(node)
+        elif node.type in _PATTERNS or node.type in _NAME_LISTS:
+            stack.extend(reversed(node.named_children))
 
 
 def _imported_names(node: Node) -> Iterator[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import time
 from collections import OrderedDict
@@ -32,6 +33,8 @@ from ghostline.postprocess.mode import CompletionMode, block_indent, decide_mode
 from ghostline.postprocess.stops import StreamingStopper
 from ghostline.prompts.fim import FimTemplate
 from ghostline.settings import Settings
+
+log = logging.getLogger(__name__)
 
 #: Characters of model text per token, to turn the token budget into a window (code ≈ 3).
 CHARS_PER_TOKEN = 3
@@ -165,7 +168,7 @@ class InlineCompleter:
         preferred_bias = None
         if (not preferred and settings.names_below_bias and tree is not None
                 and spec is not None and spec.name == "python"):
-            preferred = await asyncio.to_thread(preferred_starts, tree, text, offset) or None
+            preferred = await asyncio.to_thread(_names_below, tree, text, offset) or None
             preferred_bias = NAMES_BELOW_BIAS
         prompt, stripped = build_prompt(
             item, settings, template, spec, extra,
@@ -318,6 +321,16 @@ def _token_window(
     first_line, end = definition if definition is not None else (None, None)
     return token_window(item.text, item.offset, local - suffix_tokens, suffix_tokens, counter,
                         keep_until=end, keep_from_line=first_line)
+
+
+def _names_below(tree: Tree, text: str, offset: int) -> list[str]:
+    """`preferred_starts`, or nothing if the analysis fails: a hint is never worth a
+    failed completion."""
+    try:
+        return preferred_starts(tree, text, offset)
+    except Exception:
+        log.exception("names-below analysis failed")
+        return []
 
 
 def _parse(spec: LanguageSpec | None, text: str) -> Tree | None:

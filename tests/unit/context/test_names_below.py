@@ -101,3 +101,8 @@ def test_at_column_zero_of_a_written_line_that_line_is_what_follows() -> None:
     assert not opens_block(text, offset)
     text = 'def f(xs):\n    """Doc."""\n        acc.append(x)\n'
     assert opens_block(text, text.index("        acc"))
+
+
+def test_deeply_nested_code_does_not_overflow_the_stack() -> None:
+    deep = "(" * 3000 + "1" + ")" * 3000
+    assert names(f"def f():\n    <|>\n    return y + {deep}\nx = [{deep}]\n") == ["y"]
