@@ -20,6 +20,8 @@ from collections.abc import Iterator
 
 from tree_sitter import Node, Tree
 
+from ghostline.postprocess.text import indent_width
+
 #: At most this many names are returned, nearest first.
 MAX_NAMES = 5
 
@@ -81,16 +83,12 @@ def opens_block(text: str, offset: int) -> bool:
         below = next((line for line in rest[1:] if line.strip()), "")
     if not below.strip():
         return False
-    indent = _indent(text[line_start:offset])
+    indent = indent_width(text[line_start:offset])
     if indent == 0:
         above = next((line for line in reversed(text[:line_start].split("\n")) if line.strip()),
                      "")
-        indent = _indent(above) + (4 if above.rstrip().endswith(":") else 0)
-    return _indent(below) > indent
-
-
-def _indent(line: str) -> int:
-    return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip())
+        indent = indent_width(above) + (4 if above.rstrip().endswith(":") else 0)
+    return indent_width(below) > indent
 
 
 def _function_after_header(root: Node, cursor: int) -> Node | None:

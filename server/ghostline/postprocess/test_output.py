@@ -21,6 +21,7 @@ import tree_sitter
 
 from ghostline.index.languages import spec_by_name
 from ghostline.index.parser import iter_nodes
+from ghostline.postprocess.text import indent_width
 
 _PY_BUILTINS = frozenset(dir(builtins)) | {"__name__", "__file__"}
 #: Fixtures pytest provides itself.
@@ -84,7 +85,7 @@ def _complete_python(text: str, indent: str, truncated: bool) -> tuple[str | Non
     ended = False
     for line in lines[header_end + 1 :]:
         stripped = line.strip()
-        if stripped and _indent_width(line) <= len(indent.expandtabs(4)):
+        if stripped and indent_width(line) <= len(indent.expandtabs(4)):
             ended = True
             break
         body.append(line)
@@ -95,10 +96,6 @@ def _complete_python(text: str, indent: str, truncated: bool) -> tuple[str | Non
     if not any(line.strip() for line in body):
         return None, ended
     return "\n".join([*lines[: header_end + 1], *body]), ended
-
-
-def _indent_width(line: str) -> int:
-    return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip())
 
 
 def _complete_braces(text: str) -> str | None:
