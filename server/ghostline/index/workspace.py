@@ -53,6 +53,8 @@ _FACTS_LRU = 512
 #: A watched batch at least this big is followed by a full scan (see `start_watching`).
 RESCAN_BATCH = 1000
 _TREES_LRU = 8
+#: Closed documents kept, so that reopening one parses from its last tree.
+_CLOSED_DOCS_KEPT = 8
 _INSTALL_BATCH = 64
 _SAVE_BATCH = 1000
 
@@ -432,7 +434,7 @@ class WorkspaceIndex:
                 self._doc_changed(key)
                 self._closed_docs[key] = doc
                 self._closed_docs.move_to_end(key)
-                while len(self._closed_docs) > _TREES_LRU:
+                while len(self._closed_docs) > _CLOSED_DOCS_KEPT:
                     self._closed_docs.popitem(last=False)
         if doc is not None and self._rules.root_of(Path(key)) is not None:
             self.files_changed([Path(key)])
