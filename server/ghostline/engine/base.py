@@ -60,6 +60,9 @@ class GenerationRequest:
     #: that starts one (None: the worker's constraint-sized default).
     preferred_first: list[str] | None = None
     preferred_bias: float | None = None
+    #: Words the first generated token (after any indentation) must not start: a second try
+    #: at a line whose first attempt could not stand where it goes.
+    avoid_first: list[str] | None = None
     #: False: evaluate the prompt from an empty KV cache, as a cold request would (the
     #: quality benchmark, so that an item's answer does not depend on the items before).
     reuse_cache: bool = True

@@ -258,6 +258,7 @@ class LocalEngine:
             "time_limit_s": request.time_limit_s,
             "preferred_first": request.preferred_first,
             "preferred_bias": request.preferred_bias,
+            "avoid_first": request.avoid_first,
             "reuse_cache": request.reuse_cache,
         }
         if request.prompt is not None:

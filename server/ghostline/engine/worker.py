@@ -46,6 +46,8 @@ SELF_TEST_PROMPT = "def add(a, b):\n    return"
 #: constraint); a name once started is then finished with this one.
 PREFERRED_BIAS = 30.0
 PREFERRED_TOKENS = 6
+#: Logit penalty for the tokens that start an avoided first word (`avoid_first`): a ban.
+AVOID_PENALTY = 100.0
 #: Characters that may follow a complete preferred name inside the same token.
 _NAME_ENDINGS = ("(", "()", "(self", ".", ",", ")", "[", ":", " ", " =", "\n", ";", "<")
 
@@ -244,6 +246,7 @@ class ModelRunner:
         reason = "length"
         preferred = [p for p in msg.get("preferred_first") or [] if p]
         start_bonus = float(msg.get("preferred_bias") or PREFERRED_BIAS)
+        avoid = [w for w in msg.get("avoid_first") or [] if w]
         indent_steps = 0
         for step in range(max_tokens):
             if job.cancelled.is_set():
@@ -265,6 +268,8 @@ class ModelRunner:
                                           PREFERRED_BIAS if typed else start_bonus)
                     if not bias:
                         preferred = []  # the text left the preferred names: stop biasing
+            if avoid and not typed and not self._indents(logits):
+                bias = {**bias, **avoid_penalty(self.tokens_by_piece(), avoid)}
             if bias:
                 biased = logits.copy()
                 for biased_token, bonus in bias.items():
@@ -358,6 +363,19 @@ def preferred_bias(
             for token in by_piece.get(piece, ()):
                 bias[token] = bonus
     return bias
+
+
+def avoid_penalty(by_piece: dict[str, list[int]], avoid: list[str]) -> dict[int, float]:
+    """Penalties for the tokens that start one of the `avoid` words: the word itself, or its
+    first three characters or more (so the model cannot spell it another way), with or
+    without a leading space."""
+    penalty: dict[int, float] = {}
+    for word in avoid:
+        for end in range(min(3, len(word)), len(word) + 1):
+            for piece in (word[:end], " " + word[:end]):
+                for token in by_piece.get(piece, ()):
+                    penalty[token] = -AVOID_PENALTY
+    return penalty
 
 
 def _log_softmax_at(logits: Any, token: int) -> float:
