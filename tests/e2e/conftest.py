@@ -11,7 +11,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from ghostline.lsp_client import completion_params  # noqa: F401 (used by the e2e tests)
+from ghostline.lsp_client import completion_params
 
 SERVER = [sys.executable, "-m", "ghostline", "serve", "--log-level", "WARNING"]
 SAMPLE = Path(__file__).parents[2] / "server" / "ghostline" / "demo_data" / "shop"
@@ -52,6 +52,14 @@ def open_document(client: LanguageClient, path: Path, text: str,
         text_document=types.TextDocumentItem(uri=uri, language_id=language_id, version=1,
                                              text=text)))
     return uri
+
+
+async def inline_suggestion(client: LanguageClient, uri: str, line: int, column: int) -> str:
+    """The first inline completion item's text at a position ("" when there is none)."""
+    result = await client.text_document_inline_completion_async(
+        completion_params(uri, line, column))
+    items = result.items if isinstance(result, types.InlineCompletionList) else result or []
+    return str(items[0].insert_text) if items else ""
 
 
 async def server_status(client: LanguageClient) -> dict[str, object]:

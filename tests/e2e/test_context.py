@@ -10,7 +10,13 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from .conftest import completion_params, open_document, server_status, start_session
+from .conftest import (
+    completion_params,
+    inline_suggestion,
+    open_document,
+    server_status,
+    start_session,
+)
 
 pytestmark = pytest.mark.model
 
@@ -44,10 +50,7 @@ async def test_context_goes_into_the_prompt_and_stays_cached_while_typing(
     await wait_indexed(client)
     uri = open_document(client, workspace / "pkg" / "new.py", TEXT)
     line, column = 4, len("    origin = ")
-    result = await client.text_document_inline_completion_async(
-        completion_params(uri, line, column))
-    items = result.items if isinstance(result, types.InlineCompletionList) else result or []
-    shown = str(items[0].insert_text) if items else ""
+    shown = await inline_suggestion(client, uri, line, column)
     first = (await server_status(client))["lastCompletion"]
     assert isinstance(first, dict) and first.get("source") == "model"
     # The document alone is about 30 tokens: the rest is cross-file context (the definition

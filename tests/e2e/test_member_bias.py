@@ -7,10 +7,9 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from .conftest import completion_params, open_document, server_status, start_session
+from .conftest import inline_suggestion, open_document, server_status, start_session
 
 pytestmark = pytest.mark.model
 
@@ -40,10 +39,7 @@ async def suggestion(client: LanguageClient, root: Path, member_bias: bool) -> s
             break
         await asyncio.sleep(0.1)
     uri = open_document(client, root / "main.py", TEXT)
-    result = await client.text_document_inline_completion_async(
-        completion_params(uri, 4, len("    return book.")))
-    items = result.items if isinstance(result, types.InlineCompletionList) else result or []
-    return str(items[0].insert_text) if items else ""
+    return await inline_suggestion(client, uri, 4, len("    return book."))
 
 
 async def test_the_first_tokens_spell_a_member_of_the_receivers_type(

@@ -6,10 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from .conftest import completion_params, open_document, start_session
+from .conftest import inline_suggestion, open_document, start_session
 
 pytestmark = pytest.mark.model
 
@@ -27,10 +26,7 @@ TEXT = (
 async def suggestion(client: LanguageClient, root: Path, enabled: bool) -> str:
     await start_session(client, root, {"namesBelowBias": enabled, "contextSources": []})
     uri = open_document(client, root / "settle.py", TEXT)
-    result = await client.text_document_inline_completion_async(
-        completion_params(uri, 2, 4))
-    items = result.items if isinstance(result, types.InlineCompletionList) else result or []
-    return str(items[0].insert_text) if items else ""
+    return await inline_suggestion(client, uri, 2, 4)
 
 
 async def test_the_new_line_starts_with_the_name_the_code_below_needs(

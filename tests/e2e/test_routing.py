@@ -21,7 +21,7 @@ from pytest_lsp import LanguageClient
 from ghostline.bench.backends import LlamaCppServer, default_model_path, free_port
 from ghostline.demo_tests import capabilities
 
-from .conftest import completion_params, open_document, server_status
+from .conftest import inline_suggestion, open_document, server_status
 from .test_generate_tests import FIXTURES, Editor, line_of
 
 pytestmark = pytest.mark.model
@@ -52,9 +52,7 @@ async def start(client: LanguageClient, root: Path, options: dict[str, Any]) -> 
 
 async def complete(client: LanguageClient, root: Path) -> str:
     uri = open_document(client, root / "area.py", BODY)
-    result = await client.text_document_inline_completion_async(completion_params(uri, 1, 11))
-    items = result.items if isinstance(result, types.InlineCompletionList) else result or []
-    return str(items[0].insert_text) if items else ""
+    return await inline_suggestion(client, uri, 1, 11)
 
 
 async def test_completion_stays_local_while_tests_go_to_the_team_server(
