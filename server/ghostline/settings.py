@@ -61,6 +61,9 @@ class Settings:
     #: On a new line in a Python function, lean the first tokens toward the names the code
     #: below the cursor reads but nothing binds (what the line is likely to define).
     names_below_bias: bool = True
+    #: On a blank line above Python code, ask again (at most twice, without the first word)
+    #: for a line that cannot stand there (see `postprocess.fit`).
+    fit_code_below: bool = True
     hover_time_limit_s: float = 4.0
     run_generated_tests: bool = False
     backends: dict[str, BackendSettings] = field(default_factory=dict)

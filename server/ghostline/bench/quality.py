@@ -9,8 +9,9 @@ budget, decoding and cleanup. Only the context differs:
   llmls    llm-ls style: lines alternately above and below the cursor (FIM models only);
   bm25     BM25 chunks of other files, query = the lines above the cursor;
   ours     the context service (definitions, usages, header, ring, BM25 fallback) and the
-           decoding-time biases: the receiver's members after ``receiver.``, and on a new
-           line the names the code below reads but nothing binds.
+           decoding-time uses of the code around the cursor: the receiver's members after
+           ``receiver.``; on a new line the names the code below reads but nothing binds,
+           and a second try at a line that cannot stand above the code below.
 
 While an item runs, the index sees the current file only up to the cursor. Each prompt is
 evaluated from an empty KV cache (see `BenchEngine`), so an item's answer does not depend on
@@ -180,9 +181,11 @@ async def start_runtime(model: str, context_size: int = 2048, threads: int = 0,
 
 def _settings(config: BenchConfig, local_tokens: int, context_tokens: int,
               biases: bool = False) -> Settings:
-    """`biases`: the decoding-time ones (members after ``receiver.``, names below)."""
+    """`biases`: the decoding-time uses of the code around the cursor (members after
+    ``receiver.``, names below, a second try at a line that cannot stand above the code
+    below)."""
     extra = {"member_bias": biases and config.member_bias, "names_below_bias": biases,
-             **config.settings_extra}
+             "fit_code_below": biases, **config.settings_extra}
     return Settings(prompt_tokens=local_tokens, context_tokens=context_tokens,
                     max_tokens=config.max_tokens, max_tokens_multiline=config.max_tokens,
                     time_limit_s=60.0, temperature=0.0, **extra)
@@ -368,7 +371,8 @@ async def typing_sessions(runtime: Runtime, items: list[Item], index: WorkspaceI
 async def run_humaneval(runtime: Runtime, items: list[humaneval.HumanEvalItem],
                         config: BenchConfig) -> list[Outcome]:
     """Prefix only and ours (one file, no workspace: what ours adds here is the bias
-    toward the names the code below the hole reads but nothing binds)."""
+    toward the names the code below the hole reads but nothing binds, and a second try at
+    a line that cannot stand above the code below)."""
     outcomes: list[Outcome] = []
     arms = [make_arm(runtime, None, config, c) for c in ("prefix", "ours")
             if c in config.conditions]

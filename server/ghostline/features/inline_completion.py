@@ -16,7 +16,7 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from tree_sitter import Tree
@@ -26,8 +26,16 @@ from ghostline.context.names_below import preferred_starts
 from ghostline.context.tokenizer import TokenCounter
 from ghostline.context.window import LocalWindow, enclosing_definition, local_window
 from ghostline.engine.base import Engine, Finished, GenerationRequest, Token
+from ghostline.engine.router import LOCAL
 from ghostline.index.languages import LanguageSpec, spec_for_language_id, spec_for_path
 from ghostline.postprocess.cleanup import clean_completion
+from ghostline.postprocess.fit import (
+    BLOCK_KEYWORDS,
+    Misfit,
+    first_word,
+    fits_below,
+    misfit_below,
+)
 from ghostline.postprocess.healing import StreamingReattacher, split_trailing_whitespace
 from ghostline.postprocess.mode import CompletionMode, block_indent, decide_mode
 from ghostline.postprocess.stops import StreamingStopper
@@ -44,6 +52,8 @@ RESULT_CACHE_SIZE = 256
 #: On 100 HumanEval single-line items (fresh context each): 3 changed nothing, 6 turned one
 #: miss into an exact match, 10 and 30 two each, none broke any; the smaller one is kept.
 NAMES_BELOW_BIAS = 10.0
+#: How many more tries a line that cannot stand above the code below gets (`_fit_below`).
+FIT_RETRIES = 2
 CACHE_KEY_PREFIX_CHARS = 2000
 CACHE_KEY_SUFFIX_CHARS = 400
 
@@ -175,10 +185,17 @@ class InlineCompleter:
             counter=self._counter() if self._counter is not None else None,
             definition=enclosing_definition(tree, text, offset) if tree is not None else None)
         special = [*self._special_tokens(), *template.markers]
-        stopper = StreamingStopper(
-            mode, block_indent=block_indent(line_prefix, prev_lines), suffix=after,
-            line_prefix=line_prefix, stop_tokens=special,
-        )
+        indent = block_indent(line_prefix, prev_lines)
+
+        async def attempt(request: GenerationRequest) -> _Attempt:
+            stopper = StreamingStopper(mode, block_indent=indent, suffix=after,
+                                       line_prefix=line_prefix, stop_tokens=special)
+            raw, logprobs, finished = await self._generate(
+                request, StreamingReattacher(stripped), stopper)
+            text = clean_completion(raw, prefix=before, suffix=after, mode=mode,
+                                    special_tokens=special)
+            return _Attempt(text, logprobs, finished)
+
         request = GenerationRequest(
             prompt=prompt,
             max_tokens=settings.max_tokens if mode == "single" else settings.max_tokens_multiline,
@@ -197,11 +214,13 @@ class InlineCompleter:
             infill_suffix=after[: settings.prompt_tokens * CHARS_PER_TOKEN // 5],
             infill_extra=[{"filename": path, "text": text} for path, text in extra],
         )
-        raw, logprobs, finished = await self._generate(
-            request, StreamingReattacher(stripped), stopper)
-        completion = clean_completion(
-            raw, prefix=before, suffix=after, mode=mode, special_tokens=special
-        )
+        chosen = await attempt(request)
+        below = _code_below(line_prefix, line_suffix, after)
+        if (mode == "single" and settings.fit_code_below and below is not None
+                and spec is not None and spec.name == "python"
+                and _steers_tokens(self._engine())):
+            chosen = await _fit_below(attempt, request, chosen, line_prefix, below)
+        completion, logprobs, finished = chosen.text, chosen.logprobs, chosen.finished
         confidence = math.exp(sum(logprobs) / len(logprobs)) if logprobs else None
         timings = {"total_s": time.perf_counter() - started}
         if finished and finished.first_token_s is not None:
@@ -321,6 +340,75 @@ def _token_window(
     first_line, end = definition if definition is not None else (None, None)
     return token_window(item.text, item.offset, local - suffix_tokens, suffix_tokens, counter,
                         keep_until=end, keep_from_line=first_line)
+
+
+@dataclass
+class _Attempt:
+    """One generation, cleaned: the text, its tokens' logprobs, how it finished."""
+
+    text: str
+    logprobs: list[float]
+    finished: Finished | None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.finished is not None and self.finished.reason == "cancelled"
+
+
+async def _fit_below(
+    attempt: Callable[[GenerationRequest], Awaitable[_Attempt]], request: GenerationRequest,
+    first: _Attempt, line_prefix: str, below: str,
+) -> _Attempt:
+    """On a blank line above code, a line that cannot stand there (see `fit.misfit_below`)
+    is asked for again, up to FIT_RETRIES times, without its first word and steered by
+    what is missing: a block header over deeper code, anything but one over code at its
+    own level. The first finished line of code that fits is kept, else the model's first
+    choice (a comment or nothing is no answer to a line that did not fit)."""
+    kind = misfit_below(line_prefix + first.text, below)
+    if kind is None:
+        return first
+    candidate = first
+    avoided: list[str] = []
+    for _ in range(FIT_RETRIES):
+        word = first_word(candidate.text)
+        if word and word not in avoided:
+            avoided.append(word)
+        candidate = await attempt(_steered(request, avoided, kind))
+        if candidate.cancelled:
+            return candidate
+        if fits_below(line_prefix + candidate.text, below):
+            return candidate
+    return first
+
+
+def _steered(request: GenerationRequest, avoided: list[str], misfit: Misfit
+              ) -> GenerationRequest:
+    """The request again, without the `avoided` first words or a comment, leaning toward a
+    block header where one is needed and away from all of them where none fits."""
+    avoid = list(dict.fromkeys([*avoided, "#"]))
+    if misfit == "opens an empty block":
+        return replace(request, avoid_first=list(dict.fromkeys([*avoid, *BLOCK_KEYWORDS])))
+    # A name the code below reads and nothing binds is bound by the header: a loop's.
+    loops = [p if p.startswith("for ") else f"for {p}" for p in request.preferred_first or []]
+    return replace(request, avoid_first=avoid, preferred_bias=NAMES_BELOW_BIAS,
+                   preferred_first=loops or list(BLOCK_KEYWORDS))
+
+
+def _code_below(line_prefix: str, line_suffix: str, after: str) -> str | None:
+    """The text a new line would go above, when the cursor starts a line of its own: on a
+    blank line, what follows that line; at column 0 before code, that code (the completion
+    goes in as the line before it, as HumanEval's infilling holes are placed)."""
+    if line_prefix.strip():
+        return None
+    if not line_suffix.strip():
+        return after.split("\n", 1)[1] if "\n" in after else ""
+    return None if line_prefix else after
+
+
+def _steers_tokens(engine: Engine) -> bool:
+    """Only the embedded worker applies token biases; a remote server would answer a
+    second try with the same line."""
+    return engine.name == LOCAL
 
 
 def _names_below(tree: Tree, text: str, offset: int) -> list[str]:

@@ -6,10 +6,12 @@ from collections.abc import AsyncIterator
 
 from ghostline.engine.base import Finished, GenerationRequest, StreamItem, Token
 from ghostline.features.inline_completion import (
+    FIT_RETRIES,
     NAMES_BELOW_BIAS,
     CompletionInput,
     InlineCompleter,
 )
+from ghostline.postprocess.fit import BLOCK_KEYWORDS
 from ghostline.prompts.fim import template_by_name
 from ghostline.settings import Settings
 
@@ -128,3 +130,61 @@ async def test_known_members_replace_the_snippets_and_names_below_are_preferred(
     assert asked == ["    "]
     assert engine.requests[1].preferred_first == ["total"]
     assert engine.requests[1].preferred_bias == NAMES_BELOW_BIAS
+
+
+LOOP_BODY = "def total(xs):\n    t = 0\n\n        t += x\n    return t\n"
+LOOP_CURSOR = LOOP_BODY.index("\n\n") + 1
+
+
+class LocalFakeEngine(FakeEngine):
+    """The fake, named as the embedded worker (the only engine that applies token bans)."""
+
+    name = "local"
+
+
+async def test_a_line_that_cannot_stand_above_the_code_below_is_asked_for_again() -> None:
+    engine = LocalFakeEngine(["    return t\n"], ["    for x in xs:\n"])
+    outcome = await _completer(engine).complete(_input(LOOP_BODY, LOOP_CURSOR), Settings())
+    assert outcome.text == "    for x in xs:"
+    assert engine.requests[0].avoid_first is None
+    retry = engine.requests[1]
+    assert retry.avoid_first == ["return", "#"]  # not the same line, and not a comment
+    # The deeper code below needs a block header; what binds the name it reads is a loop.
+    assert retry.preferred_first == ["for x"] and retry.preferred_bias == NAMES_BELOW_BIAS
+
+    counted = "def f(xs):\n    t = 0\n\n        t += 1\n    return t\n"  # no name missing
+    engine = LocalFakeEngine(["    return t\n"], ["    for x in xs:\n"])
+    await _completer(engine).complete(_input(counted, counted.index("\n\n") + 1), Settings())
+    assert engine.requests[1].preferred_first == list(BLOCK_KEYWORDS)
+
+
+async def test_a_block_header_that_would_take_over_the_next_clause_is_steered_away() -> None:
+    text = "def f(xs):\n    if xs:\n        t = 0\n\n    else:\n        t = 1\n"
+    engine = LocalFakeEngine(["    if t:\n"], ["    # sum them\n"], ["        t = sum(xs)\n"])
+    outcome = await _completer(engine).complete(_input(text, text.index("\n\n") + 1),
+                                                Settings())
+    assert outcome.text == "        t = sum(xs)"  # the comment was no answer
+    avoided = engine.requests[1].avoid_first or []
+    assert avoided[:2] == ["if", "#"] and set(avoided) == {"#", *BLOCK_KEYWORDS}
+    assert engine.requests[2].avoid_first is not None
+    assert engine.requests[2].avoid_first[:2] == ["if", "#"]
+
+
+async def test_when_no_try_fits_the_first_choice_is_kept() -> None:
+    engine = LocalFakeEngine(["    return t\n"], ["    print(t)\n"], ["    t = 1\n"])
+    outcome = await _completer(engine).complete(_input(LOOP_BODY, LOOP_CURSOR), Settings())
+    assert outcome.text == "    return t"
+    assert [r.avoid_first for r in engine.requests] == [
+        None, ["return", "#"], ["return", "print", "#"]]
+    assert len(engine.requests) == 1 + FIT_RETRIES
+
+
+async def test_no_second_try_without_token_bans_or_with_the_setting_off() -> None:
+    remote = FakeEngine(["    return t\n"])
+    assert (await _completer(remote).complete(_input(LOOP_BODY, LOOP_CURSOR), Settings())
+            ).text == "    return t"
+    local = LocalFakeEngine(["    return t\n"])
+    off = Settings(fit_code_below=False)
+    assert (await _completer(local).complete(_input(LOOP_BODY, LOOP_CURSOR), off)
+            ).text == "    return t"
+    assert len(remote.requests) == len(local.requests) == 1

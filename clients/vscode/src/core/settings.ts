@@ -26,6 +26,7 @@ export const SERVER_SETTING_KEYS = [
   'contextSources',
   'memberBias',
   'namesBelowBias',
+  'fitCodeBelow',
   'hoverTimeLimitS',
   'runGeneratedTests',
   'backends',
