@@ -361,11 +361,12 @@ async def _fit_below(
 ) -> _Attempt:
     """On a blank line above code, a line that cannot stand there (see `fit.misfit_below`)
     is asked for again, up to FIT_RETRIES times, without its first word and steered by
-    what is missing: a block header over deeper code, anything but one over code at its
-    own level. The first finished line of code that fits is kept, else the model's first
-    choice (a comment or nothing is no answer to a line that did not fit)."""
+    what is missing: a block header over deeper code, anything but one before a clause of
+    the statement above. The first finished line of code that fits is kept, else the
+    model's first choice (a comment or nothing is no answer to a line that did not fit).
+    A first line cut by the time limit gets no second try: there is no time for one."""
     kind = misfit_below(line_prefix + first.text, below)
-    if kind is None:
+    if kind is None or (first.finished is not None and first.finished.reason == "time"):
         return first
     candidate = first
     avoided: list[str] = []

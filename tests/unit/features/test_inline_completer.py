@@ -188,3 +188,19 @@ async def test_no_second_try_without_token_bans_or_with_the_setting_off() -> Non
     assert (await _completer(local).complete(_input(LOOP_BODY, LOOP_CURSOR), off)
             ).text == "    return t"
     assert len(remote.requests) == len(local.requests) == 1
+
+
+class SlowFakeEngine(LocalFakeEngine):
+    """Every stream ends on the time limit."""
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
+        self.requests.append(request)
+        for piece in self.scripts.pop(0):
+            yield Token(piece, self.logprob)
+        yield Finished("time", prompt_tokens=10)
+
+
+async def test_a_line_cut_by_the_time_limit_gets_no_second_try() -> None:
+    engine = SlowFakeEngine(["    return t"], ["    for x in xs:"])
+    outcome = await _completer(engine).complete(_input(LOOP_BODY, LOOP_CURSOR), Settings())
+    assert outcome.text == "    return t" and len(engine.requests) == 1
