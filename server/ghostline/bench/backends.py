@@ -31,6 +31,7 @@ from types import TracebackType
 
 import httpx
 
+from ghostline.bench.stats import percentile
 from ghostline.engine.base import Engine, EngineError, Finished, GenerationRequest, Token
 from ghostline.engine.http import OpenAIEngine
 from ghostline.engine.http.http_base import closing_stream
@@ -202,14 +203,6 @@ async def compare(
         for engine, result in zip(engines, results, strict=True):
             result.cold.append(await complete_once(engine, cold))
     return results
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 @dataclass

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import statistics
 import sys
@@ -34,6 +33,7 @@ from pathlib import Path
 
 import tree_sitter
 
+from ghostline.bench.stats import percentile
 from ghostline.context.docstring import EXPLAINABLE_KINDS
 from ghostline.demo_hover import HoverSession, apply_edit
 from ghostline.features.docstring_style import comment_above
@@ -68,15 +68,6 @@ class Figures:
     read_back: int = 0
     model_calls: int = 0
     restart_model_calls: int = 0
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (``q`` in 0..100); NaN for no values."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
 
 
 def _errors(tree: tree_sitter.Tree) -> int:

@@ -32,6 +32,7 @@ import psutil
 from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
 
+from ghostline.bench.stats import percentile
 from ghostline.engine.model_files import cache_dir, resolve_model_path
 from ghostline.index.store import cache_file_for
 from ghostline.lsp_client import EditorSession, completion_params
@@ -98,13 +99,6 @@ def _retype_line(session: EditorSession, uri: str, line: int, text: str) -> None
                                                             version=session.versions[uri]),
         content_changes=[types.TextDocumentContentChangePartial(
             range=types.Range(start=start, end=end), text=text)]))
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 # -- (a) typing storm -------------------------------------------------------------------
@@ -239,7 +233,7 @@ async def ten_documents(session: EditorSession, root: Path, rounds: int
         "generations": int((await session.status())["modelCalls"]) - int(calls_before),
         "first_p50": statistics.median(first), "first_max": max(first),
         "later_p50": statistics.median(later) if later else float("nan"),
-        "later_p90": _percentile(later, 0.9),
+        "later_p90": percentile(later, 90),
         "rss_start_mb": rss_start, "rss_end_mb": family.rss_mb(),
     }
 
@@ -332,9 +326,9 @@ async def checkout_under_completion(session: EditorSession, root: Path, files: i
     return {
         "files": files, "changed": changed,
         "checkout_s": checkout_s, "reflected_s": reflected_s,
-        "before_n": len(before), "before_p50": _percentile(before, 0.5),
-        "during_n": len(during), "during_p50": _percentile(during, 0.5),
-        "during_p90": _percentile(during, 0.9),
+        "before_n": len(before), "before_p50": percentile(before, 50),
+        "during_n": len(during), "during_p50": percentile(during, 50),
+        "during_p90": percentile(during, 90),
         "indexed_after": (await session.status()).get("indexedFiles"),
     }
 

@@ -20,8 +20,8 @@ from ghostline.bench.backends import (
     default_model_path,
     free_port,
     load,
-    percentile,
 )
+from ghostline.bench.stats import percentile
 from ghostline.engine.base import ChatMessage, EngineError, Finished, GenerationRequest, Token
 from ghostline.engine.http import OpenAIEngine
 from ghostline.engine.http.http_base import closing_stream, estimate_tokens

@@ -1,5 +1,6 @@
 """The quality benchmark's parts that need no model: mining, metrics, windows, report."""
 
+import math
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from ghostline.bench.quality_metrics import (
     paired_bootstrap,
 )
 from ghostline.bench.quality_report import report
+from ghostline.bench.stats import percentile
 from ghostline.context.tokenizer import EstimateCounter
 from ghostline.features.inline_completion import CompletionInput
 from ghostline.index.workspace import WorkspaceIndex
@@ -133,3 +135,12 @@ def test_prompt_recall_is_the_share_of_the_answers_names_in_the_prompt() -> None
     assert prompt_recall(answer, "from x import urlparse\nurl = 1") == 2 / 3
     assert prompt_recall(answer, "") == 0.0
     assert prompt_recall("()", "anything") is None
+
+
+def test_percentile_is_the_nearest_rank() -> None:
+    values = [5.0, 1.0, 4.0, 2.0, 3.0]
+    assert percentile(values, 50) == 3.0
+    assert percentile(values, 90) == 5.0
+    assert percentile(values, 20) == 1.0 and percentile(values, 21) == 2.0
+    assert percentile(values, 0) == 1.0 and percentile(values, 100) == 5.0
+    assert math.isnan(percentile([], 50))
