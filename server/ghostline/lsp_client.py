@@ -141,10 +141,18 @@ class EditorSession:
 
     def insert(self, uri: str, line: int, character: int, text: str) -> None:
         """Type `text` at a position (no newlines in `text`, UTF-16 = str for ASCII)."""
+        self.replace(uri, line, character, character, text)
+
+    def retype_line(self, uri: str, line: int, text: str) -> None:
+        """Select a whole line and type `text` over it (one didChange)."""
+        self.replace(uri, line, 0, len(self.texts[uri].split("\n")[line]), text)
+
+    def replace(self, uri: str, line: int, start: int, end: int, text: str) -> None:
+        """Replace characters `start`..`end` of a line with `text` (no newlines), one
+        didChange: typing is an empty range, retyping a line the whole of it."""
         self.versions[uri] += 1
-        position = types.Position(line=line, character=character)
         lines = self.texts[uri].split("\n")
-        lines[line] = lines[line][:character] + text + lines[line][character:]
+        lines[line] = lines[line][:start] + text + lines[line][end:]
         self.texts[uri] = "\n".join(lines)
         self.client.text_document_did_change(
             types.DidChangeTextDocumentParams(
@@ -153,7 +161,9 @@ class EditorSession:
                 ),
                 content_changes=[
                     types.TextDocumentContentChangePartial(
-                        range=types.Range(start=position, end=position), text=text
+                        range=types.Range(start=types.Position(line=line, character=start),
+                                          end=types.Position(line=line, character=end)),
+                        text=text,
                     )
                 ],
             )

@@ -86,21 +86,6 @@ def _family(session: EditorSession) -> Family:
     return Family(server.pid)
 
 
-def _retype_line(session: EditorSession, uri: str, line: int, text: str) -> None:
-    """Replace a whole line (the user selected it and typed), one didChange."""
-    lines = session.texts[uri].split("\n")
-    start = types.Position(line=line, character=0)
-    end = types.Position(line=line, character=len(lines[line]))
-    lines[line] = text
-    session.texts[uri] = "\n".join(lines)
-    session.versions[uri] += 1
-    session.client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=uri,
-                                                            version=session.versions[uri]),
-        content_changes=[types.TextDocumentContentChangePartial(
-            range=types.Range(start=start, end=end), text=text)]))
-
-
 # -- (a) typing storm -------------------------------------------------------------------
 
 
@@ -146,7 +131,7 @@ async def typing_storm(session: EditorSession, root: Path, seconds: float,
             session.client.protocol.notify(types.CANCEL_REQUEST,
                                            types.CancelParams(id=previous))
         if typed == len(TYPED):  # the line is full: select it and start again
-            _retype_line(session, uri, STORM_LINE, base)
+            session.retype_line(uri, STORM_LINE, base)
             typed = 0
         session.insert(uri, STORM_LINE, STORM_COLUMN + typed, TYPED[typed])
         typed += 1
@@ -294,7 +279,7 @@ async def checkout_under_completion(session: EditorSession, root: Path, files: i
         while not stop.is_set():
             count += 1
             typed = f"    return value + {count} * "  # new text each time: no cached answer
-            _retype_line(session, uri, line, typed)
+            session.retype_line(uri, line, typed)
             begun = time.perf_counter() - started
             _, elapsed = await session.complete(uri, line, len(typed))
             latencies.append((begun, elapsed))
