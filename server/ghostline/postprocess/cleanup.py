@@ -131,7 +131,9 @@ def _needs_space_before(rest: str) -> bool:
 
 def _trim(text: str, prefix_line: str, suffix: str, mode: CompletionMode) -> str:
     """Strip trailing whitespace; keep one space the rest of the line needs; in multi-line
-    mode put closers left on the cursor line ("{|}") on a line of their own."""
+    mode put closers left on the cursor line ("{|}") on a line of their own; at column 0
+    before code (Enter pressed at the start of a line) end with a newline, so the suggestion
+    is a line of its own and the code stays on the next one."""
     lines = [line.rstrip() for line in text.split("\n")]
     while len(lines) > 1 and not lines[-1]:
         lines.pop()
@@ -144,6 +146,8 @@ def _trim(text: str, prefix_line: str, suffix: str, mode: CompletionMode) -> str
     if mode == "multi" and len(lines) > 1 and rest.strip():
         indent = prefix_line[: len(prefix_line) - len(prefix_line.lstrip())]
         result += "\n" + indent
+    elif not prefix_line and rest.strip():
+        result += "\n"
     return result
 
 

@@ -101,3 +101,15 @@ def test_stopper_leaves_fences_alone_when_told() -> None:
     stopper = StreamingStopper("multi", markdown_fences=False)
     out, _ = stopper.feed("code\n```\ntext\n")
     assert out + stopper.finish() == "code\n```\ntext"
+
+
+def test_at_column_0_before_code_the_suggestion_is_a_line_of_its_own() -> None:
+    prefix = "def check(user):\n    name = user.name\n"
+    below = "    return name\n"
+    assert clean_completion("    age = user.age", prefix=prefix, suffix=below,
+                            mode="single") == "    age = user.age\n"
+    # Not on a blank line, nor after text on the cursor's line.
+    assert clean_completion("    age = 1", prefix=prefix, suffix="\n" + below,
+                            mode="single") == "    age = 1"
+    assert clean_completion("1", prefix=prefix + "    age = ", suffix="\n" + below,
+                            mode="single") == "1"
