@@ -258,17 +258,19 @@ class ModelRunner:
             logits = self._logits()
             bias: dict[int, float] = {}
             typed = text.lstrip(" \t")
+            # Until the line has text, the biases wait while the model writes indentation.
+            indenting = not typed and bool(preferred or avoid) and self._indents(logits)
             # A name may start within the first PREFERRED_TOKENS (after any indentation);
             # one that started is followed to its end.
             if preferred and (typed or step - indent_steps < PREFERRED_TOKENS):
-                if not typed and self._indents(logits):
+                if indenting:
                     indent_steps += 1  # the model indents first: the name comes after
                 else:
                     bias = preferred_bias(self.tokens_by_piece(), preferred, typed,
                                           PREFERRED_BIAS if typed else start_bonus)
                     if not bias:
                         preferred = []  # the text left the preferred names: stop biasing
-            if avoid and not typed and not self._indents(logits):
+            if avoid and not typed and not indenting:
                 bias = {**bias, **avoid_penalty(self.tokens_by_piece(), avoid)}
             if bias:
                 biased = logits.copy()
