@@ -215,10 +215,10 @@ class InlineCompleter:
             infill_extra=[{"filename": path, "text": text} for path, text in extra],
         )
         chosen = await attempt(request)
-        below = _code_below(line_prefix, line_suffix, after)
-        if (mode == "single" and settings.fit_code_below and below is not None
-                and spec is not None and spec.name == "python"
-                and _steers_tokens(self._engine())):
+        below = (_code_below(line_prefix, line_suffix, after)
+                 if mode == "single" and settings.fit_code_below and spec is not None
+                 and spec.name == "python" and _steers_tokens(self._engine()) else None)
+        if below is not None:
             chosen = await _fit_below(attempt, request, chosen, line_prefix, below)
         completion, logprobs, finished = chosen.text, chosen.logprobs, chosen.finished
         confidence = math.exp(sum(logprobs) / len(logprobs)) if logprobs else None

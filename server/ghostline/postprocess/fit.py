@@ -79,10 +79,18 @@ def first_word(text: str) -> str:
 
 
 def _next_code_line(text: str) -> str | None:
-    for line in text.split("\n"):
+    """The first line of `text` that is neither blank nor a comment; read line by line,
+    since `text` is the rest of the file and the line is usually the first."""
+    start = 0
+    while start <= len(text):
+        end = text.find("\n", start)
+        line = text[start:] if end == -1 else text[start:end]
         stripped = line.strip()
         if stripped and not stripped.startswith("#"):
             return line
+        if end == -1:
+            return None
+        start = end + 1
     return None
 
 
