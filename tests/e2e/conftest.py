@@ -62,6 +62,16 @@ async def inline_suggestion(client: LanguageClient, uri: str, line: int, column:
     return str(items[0].insert_text) if items else ""
 
 
+async def suggestion_in_new_session(client: LanguageClient, root: Path,
+                                    options: dict[str, object], name: str, text: str,
+                                    line: int, column: int) -> str:
+    """Start a session with `options`, open `text` as ``root/name`` and return the first
+    inline completion item's text at a position."""
+    await start_session(client, root, options)
+    uri = open_document(client, root / name, text)
+    return await inline_suggestion(client, uri, line, column)
+
+
 async def server_status(client: LanguageClient) -> dict[str, object]:
     result = await client.workspace_execute_command_async(
         types.ExecuteCommandParams(command="ghostline.status"))

@@ -10,7 +10,7 @@ from pytest_lsp import LanguageClient
 
 from ghostline.postprocess.fit import fits_below, misfit_below
 
-from .conftest import inline_suggestion, open_document, start_session
+from .conftest import suggestion_in_new_session
 
 pytestmark = pytest.mark.model
 
@@ -26,9 +26,8 @@ BELOW = TEXT.split("\n", 3)[3]
 
 
 async def suggestion(client: LanguageClient, root: Path, enabled: bool) -> str:
-    await start_session(client, root, {"fitCodeBelow": enabled, "contextSources": []})
-    uri = open_document(client, root / "check.py", TEXT)
-    return await inline_suggestion(client, uri, 2, 4)
+    return await suggestion_in_new_session(
+        client, root, {"fitCodeBelow": enabled, "contextSources": []}, "check.py", TEXT, 2, 4)
 
 
 async def test_the_line_above_deeper_code_opens_a_block(

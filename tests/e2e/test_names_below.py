@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pytest_lsp import LanguageClient
 
-from .conftest import inline_suggestion, open_document, start_session
+from .conftest import suggestion_in_new_session
 
 pytestmark = pytest.mark.model
 
@@ -24,9 +24,8 @@ TEXT = (
 
 
 async def suggestion(client: LanguageClient, root: Path, enabled: bool) -> str:
-    await start_session(client, root, {"namesBelowBias": enabled, "contextSources": []})
-    uri = open_document(client, root / "settle.py", TEXT)
-    return await inline_suggestion(client, uri, 2, 4)
+    return await suggestion_in_new_session(
+        client, root, {"namesBelowBias": enabled, "contextSources": []}, "settle.py", TEXT, 2, 4)
 
 
 async def test_the_new_line_starts_with_the_name_the_code_below_needs(
