@@ -168,7 +168,12 @@ def clean_completion(
     if mode == "single":
         text = first_line(text)
     text = cut_unmatched_closer(text, prefix, suffix)
-    text = drop_suffix_overlap(text, suffix)
     prefix_line = prefix.rsplit("\n", 1)[-1]
-    text = drop_repeated_suffix_lines(text, suffix, prefix_line)
+    if not prefix_line and first_line(suffix).strip():
+        # Column 0 before code: the text becomes a line of its own above the cursor's line
+        # (see `_trim`), so it repeats the code only as a whole line, the cursor's first.
+        text = drop_repeated_suffix_lines(text, "\n" + suffix, prefix_line)
+    else:
+        text = drop_suffix_overlap(text, suffix)
+        text = drop_repeated_suffix_lines(text, suffix, prefix_line)
     return _trim(text, prefix_line, suffix, mode)

@@ -113,3 +113,16 @@ def test_at_column_0_before_code_the_suggestion_is_a_line_of_its_own() -> None:
                             mode="single") == "    age = 1"
     assert clean_completion("1", prefix=prefix + "    age = ", suffix="\n" + below,
                             mode="single") == "1"
+
+
+def test_at_column_0_before_code_only_a_repeat_of_that_code_is_dropped() -> None:
+    prefix = "def check(month):\n    if month < 1:\n"
+    suffix = "    if month > 12:\n        return False\n"
+    # The line that goes above the cursor's line may be the same as the one below it.
+    assert clean_completion("        return False", prefix=prefix, suffix=suffix,
+                            mode="single") == "        return False\n"
+    # The cursor's line itself, or the start of it, is a line of its own, not an overlap.
+    assert clean_completion("    if month > 12:", prefix=prefix, suffix=suffix,
+                            mode="single") == ""
+    assert clean_completion("    if month", prefix=prefix, suffix=suffix,
+                            mode="single") == "    if month\n"
