@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ghostline.context.bm25 import Bm25Index, words
-from ghostline.context.budget import Snippet, select
+from ghostline.context.budget import Snippet, select, token_window
 from ghostline.context.names import IndexView, NameFocus, scored_names
 from ghostline.context.receiver import receiver_class, receiver_members
 from ghostline.context.ring import RingBuffer
@@ -47,7 +47,6 @@ from ghostline.context.snippets import (
     usage_snippets,
 )
 from ghostline.context.tokenizer import EstimateCounter, TokenCounter
-from ghostline.context.window import local_window
 from ghostline.index.languages import spec_by_name, spec_for_language_id, spec_for_path
 from ghostline.index.model import Definition, Usage
 from ghostline.prompts.fim import FimTemplate, template_by_name
@@ -58,8 +57,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Characters per budget token of the local window, as `build_prompt` sizes it.
-WINDOW_CHARS_PER_TOKEN = 3
 #: Lines above the cursor that form the BM25 query.
 QUERY_LINES = 10
 #: Uses of a name looked at (the best are kept).
@@ -175,11 +172,12 @@ class ContextService:
             return None
         template = self._template()
         # The smallest local window the prompt may get (`prompt_tokens` is the whole budget,
-        # the context takes up to `context_tokens` of it): what it surely shows.
-        budget_chars = max(settings.prompt_tokens - settings.context_tokens,
-                           settings.prompt_tokens // 3) * WINDOW_CHARS_PER_TOKEN
-        prefix_chars = budget_chars - (budget_chars // 5 if template.has_fim else 0)
-        window = local_window(item.text, item.offset, prefix_chars, 0)
+        # the context takes up to `context_tokens` of it), in the model's tokens as the
+        # prompt counts them: what it surely shows, so snippets that repeat it are dropped.
+        local_tokens = max(settings.prompt_tokens - settings.context_tokens,
+                           settings.prompt_tokens // 3)
+        prefix_tokens = local_tokens - (local_tokens // 5 if template.has_fim else 0)
+        window = token_window(item.text, item.offset, prefix_tokens, 0, self._counter())
         return ContextQuery(
             path=item.path, text=item.text, offset=item.offset, language=spec.name,
             budget=settings.context_tokens, local_start=item.offset - len(window.prefix),

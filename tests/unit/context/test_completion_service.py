@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from ghostline.context.budget import token_window
 from ghostline.context.completion import ContextQuery, ContextService
 from ghostline.context.snippets import one_line
 from ghostline.context.tokenizer import EstimateCounter
@@ -236,3 +237,26 @@ def test_usages_are_remembered_until_the_workspace_changes(index: WorkspaceIndex
     again = context.gather(query(path, typed))
     assert "make_vector" in calls
     assert any("make_vector(9.0, 9.0)" in s.text for s in again.snippets)
+
+
+class LineCounter:
+    """A labelled stand-in tokenizer: one token per line piece (the model's own is in e2e)."""
+
+    def count(self, text: str) -> int:
+        return max(1, text.count("\n"))
+
+
+def test_snippets_are_deduplicated_against_a_window_counted_in_tokens(
+        index: WorkspaceIndex) -> None:
+    """The surely visible window is the prompt's smallest local window, in the model's
+    tokens: here 60 tokens, 60 lines of 40 characters (less the 16-line anchor), where
+    3 characters a token would see 4."""
+    text = "".join(f"value_{n:02d} = {'x' * 28}\n" for n in range(100))
+    item = CompletionInput(uri="file:///a.py", path="/a.py", language_id="python", text=text,
+                           offset=len(text))
+    context = ContextService(lambda: index, counter=LineCounter)  # type: ignore[arg-type]
+    found = context.completion_query(item, Settings(prompt_tokens=100, context_tokens=40))
+    assert found is not None
+    window = token_window(text, len(text), 60, 0, LineCounter())
+    assert found.local_start == len(text) - len(window.prefix)
+    assert text[found.local_start:].count("\n") == 52
