@@ -59,7 +59,8 @@ class Settings:
     #: Bias the first tokens after ``receiver.`` toward the members of its type.
     member_bias: bool = True
     #: On a new line in a Python function, lean the first tokens toward the names the code
-    #: below the cursor reads but nothing binds (what the line is likely to define).
+    #: below the cursor reads but nothing binds (what the line is likely to define), with
+    #: the value the first use below implies (``total = 0`` above ``total += 1``).
     names_below_bias: bool = True
     #: On a blank line above Python code, ask again (at most twice, without the first word)
     #: for a line that cannot stand there (see `postprocess.fit`).

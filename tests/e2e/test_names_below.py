@@ -39,3 +39,21 @@ async def test_without_the_bias_the_model_does_not_find_it(
     """The control: if the model found the name alone, the test above would prove nothing."""
     text = await suggestion(client, tmp_path, enabled=False)
     assert not text.startswith("zq_owed_total"), text
+
+
+async def test_the_first_use_below_gives_the_value_the_name_starts_as(
+        client: LanguageClient, tmp_path: Path) -> None:
+    """``zq_kept.append`` below: the new line is ``zq_kept = []``, whatever the model
+    would have put after the name."""
+    text = (
+        "def keep(values):\n"
+        '    """The values above ten."""\n'
+        "    \n"
+        "    for value in values:\n"
+        "        if value > 10:\n"
+        "            zq_kept.append(value)\n"
+        "    return zq_kept\n"
+    )
+    suggestion_text = await suggestion_in_new_session(
+        client, tmp_path, {"contextSources": []}, "keep.py", text, 2, 4)
+    assert suggestion_text.startswith("zq_kept = []"), suggestion_text

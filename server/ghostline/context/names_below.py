@@ -5,7 +5,8 @@ When a user opens a new line in the middle of a function whose later lines read
 ``result`` and nothing before binds it, the line being written almost certainly assigns
 ``result``. A small prefix-only model never sees those later lines; decoding can still lean
 its first tokens toward such names (see `worker.preferred_bias`), as the receiver's members
-are leaned on after ``receiver.``.
+are leaned on after ``receiver.``; and where the name's first use below tells what it holds
+(``result.append(x)``), toward the value it starts as too (``result = []``).
 
 Python only for now (tree-sitter). Conservative on purpose: a name bound anywhere in the
 module's scope, in the enclosing functions or in their classes counts as bound, and a
@@ -24,10 +25,19 @@ from ghostline.postprocess.text import indent_width
 
 #: At most this many names are returned, nearest first.
 MAX_NAMES = 5
+#: How deep into nested operators the value added to a name is looked at.
+MAX_OPERATOR_DEPTH = 8
 
 _NOT_NAMES = (frozenset(dir(builtins)) | frozenset(keyword.kwlist)
               | {"self", "cls", "__name__", "__file__"})
 _FUNCTIONS = frozenset({"function_definition", "lambda"})
+#: (operator, kind of what is added) -> the value a name likely starts as.
+_AUGMENTED_STARTS = {("+=", "number"): "0", ("-=", "number"): "0", ("+=", "comparison"): "0",
+                     ("+=", "string"): '""', ("+=", "list"): "[]", ("*=", "number"): "1",
+                     ("*=", "other"): "1"}
+#: Methods whose call on a name says what collection it holds.
+_COLLECTION_METHODS = {"append": "[]", "extend": "[]", "insert": "[]", "add": "set()"}
+_ARITHMETIC = frozenset({"+", "-", "*", "/", "//", "%", "**"})
 #: Nodes that bind the names of their ``left`` field, or their ``name`` field.
 _TARGET_OWNERS = frozenset({"assignment", "for_statement", "for_in_clause"})
 _NAMED = frozenset({"function_definition", "class_definition", "named_expression"})
@@ -41,6 +51,74 @@ def unbound_names_below(tree: Tree, text: str, offset: int) -> list[str]:
     """Names read after `offset` inside the innermost function around it that nothing in
     scope binds, nearest first. Empty unless the cursor's line holds only indentation
     (a new statement starts there) and the cursor is inside a function."""
+    return [_text(node) for node in _first_unbound_reads(tree, text, offset)]
+
+
+def preferred_starts(tree: Tree, text: str, offset: int) -> list[str]:
+    """What the new line at `offset` likely starts with: ``for name`` when the next line is
+    indented deeper (the line opens a block, and a loop is what binds names there), else
+    the names themselves (an assignment), with the value where the name's first use below
+    tells what it starts as (``total = 0`` above ``total += 1``; see `starting_value`)."""
+    reads = _first_unbound_reads(tree, text, offset)
+    if reads and opens_block(text, offset):
+        return [f"for {_text(node)}" for node in reads]
+    starts: list[str] = []
+    for node in reads:
+        value = starting_value(node)
+        starts.append(f"{_text(node)} = {value}" if value is not None else _text(node))
+    return starts
+
+
+def starting_value(node: Node) -> str | None:
+    """What the name read at `node`, its first use, starts as, where that use says: ``0``
+    before ``n += 1`` or ``n -= a * 2`` (a number or a comparison is added), ``""`` before
+    ``s += "text"``, ``[]`` before ``items.append(x)`` or ``items += [x]``, ``set()``
+    before ``seen.add(x)``, ``1`` before ``n *= x``. None otherwise (a name added,
+    ``total += x``, may hold a number, a string or a list)."""
+    parent = node.parent
+    if parent is None:
+        return None
+    if parent.type == "augmented_assignment" and parent.child_by_field_name("left") == node:
+        operator = _text(parent.child_by_field_name("operator"))
+        added = _value_kind(parent.child_by_field_name("right"))
+        return _AUGMENTED_STARTS.get((operator, added))
+    if parent.type == "attribute" and parent.child_by_field_name("object") == node:
+        call = parent.parent
+        if call is not None and call.type == "call" and \
+                call.child_by_field_name("function") == parent:
+            return _COLLECTION_METHODS.get(_text(parent.child_by_field_name("attribute")))
+    return None
+
+
+def _value_kind(node: Node | None, depth: int = 0) -> str:
+    """``number``, ``comparison``, ``string``, ``list`` or ``other``, for what is added
+    (looked into a few operators deep: generated code nests expressions thousands deep)."""
+    while node is not None and node.type in ("parenthesized_expression", "unary_operator"):
+        node = node.named_children[-1] if node.named_children else None
+    if node is None:
+        return "other"
+    if node.type in ("integer", "float"):
+        return "number"
+    if node.type in ("comparison_operator", "boolean_operator", "not_operator", "true",
+                     "false"):
+        return "comparison"
+    if node.type in ("string", "concatenated_string"):
+        return "string"
+    if node.type in ("list", "list_comprehension"):
+        return "list"
+    if node.type == "binary_operator" and depth < MAX_OPERATOR_DEPTH and \
+            _text(node.child_by_field_name("operator")) in _ARITHMETIC:
+        sides = {_value_kind(node.child_by_field_name("left"), depth + 1),
+                 _value_kind(node.child_by_field_name("right"), depth + 1)}
+        # One literal side tells the kind: ``"-" + word`` is a string, ``i * 2`` a number.
+        for kind in ("string", "list", "number"):
+            if kind in sides:
+                return kind
+    return "other"
+
+
+def _first_unbound_reads(tree: Tree, text: str, offset: int) -> list[Node]:
+    """The first read of each name `unbound_names_below` returns, nearest first."""
     line_prefix = text[text.rfind("\n", 0, offset) + 1 : offset]
     if line_prefix.strip():
         return []
@@ -51,24 +129,14 @@ def unbound_names_below(tree: Tree, text: str, offset: int) -> list[str]:
     bound: set[str] = set()
     if not _collect_bindings(tree.root_node, cursor, bound):
         return []  # a wildcard import: anything may be bound
-    found: list[str] = []
+    found: dict[str, Node] = {}
     for node in _reads(function, cursor):
         name = _text(node)
         if name not in bound and name not in _NOT_NAMES and name not in found:
-            found.append(name)
+            found[name] = node
             if len(found) == MAX_NAMES:
                 break
-    return found
-
-
-def preferred_starts(tree: Tree, text: str, offset: int) -> list[str]:
-    """What the new line at `offset` likely starts with: ``for name`` when the next line is
-    indented deeper (the line opens a block, and a loop is what binds names there), else
-    the names themselves (an assignment)."""
-    names = unbound_names_below(tree, text, offset)
-    if names and opens_block(text, offset):
-        return [f"for {name}" for name in names]
-    return names
+    return list(found.values())
 
 
 def opens_block(text: str, offset: int) -> bool:
@@ -218,5 +286,5 @@ def _inside_target(node: Node) -> bool:
     return False
 
 
-def _text(node: Node) -> str:
-    return (node.text or b"").decode("utf-8", "replace")
+def _text(node: Node | None) -> str:
+    return ((node.text or b"") if node is not None else b"").decode("utf-8", "replace")

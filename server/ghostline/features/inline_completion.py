@@ -389,8 +389,10 @@ def _steered(request: GenerationRequest, avoided: list[str], misfit: Misfit
     avoid = list(dict.fromkeys([*avoided, "#"]))
     if misfit == "opens an empty block":
         return replace(request, avoid_first=list(dict.fromkeys([*avoid, *BLOCK_KEYWORDS])))
-    # A name the code below reads and nothing binds is bound by the header: a loop's.
-    loops = [p if p.startswith("for ") else f"for {p}" for p in request.preferred_first or []]
+    # A name the code below reads and nothing binds is bound by the header: a loop's
+    # (the name without the value it was to start as, ``total = 0``).
+    loops = [p if p.startswith("for ") else f"for {p.split(' ', 1)[0]}"
+             for p in request.preferred_first or []]
     return replace(request, avoid_first=avoid, preferred_bias=NAMES_BELOW_BIAS,
                    preferred_first=loops or list(BLOCK_KEYWORDS))
 

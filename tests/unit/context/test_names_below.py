@@ -106,3 +106,28 @@ def test_at_column_zero_of_a_written_line_that_line_is_what_follows() -> None:
 def test_deeply_nested_code_does_not_overflow_the_stack() -> None:
     deep = "(" * 3000 + "1" + ")" * 3000
     assert names(f"def f():\n    <|>\n    return y + {deep}\nx = [{deep}]\n") == ["y"]
+
+
+def starts(body: str) -> list[str]:
+    """`preferred_starts` on a blank line at the top of a function with `body` below."""
+    text = "def f(xs, n, word):\n    \n" + body
+    tree = spec_for_path("a.py").parser().parse(text.encode("utf-8"))
+    return preferred_starts(tree, text, text.index("\n    \n") + 5)
+
+
+def test_the_first_use_below_tells_what_a_name_starts_as() -> None:
+    assert starts("    total += 1\n    return total\n") == ["total = 0"]
+    assert starts("    hits += (n == 3)\n    return hits\n") == ["hits = 0"]
+    assert starts("    area -= n * 2.5\n    return area\n") == ["area = 0"]
+    assert starts("    out += '-' + word\n    return out\n") == ['out = ""']
+    assert starts("    rows.append(n)\n    return rows\n") == ["rows = []"]
+    assert starts("    seen.add(n)\n    return seen\n") == ["seen = set()"]
+    assert starts("    prod *= n\n    return prod\n") == ["prod = 1"]
+    # Only the first use counts, and a use that says nothing leaves the name alone: a
+    # name added may be a number, a string or a list.
+    assert starts("    total += n\n    total += 1\n    return total\n") == ["total"]
+    assert starts("    print(best)\n    best.append(1)\n") == ["best"]
+    assert starts("    rows.sort()\n    return rows\n") == ["rows"]
+    # A deep expression is looked into only so far (generated code), without failing.
+    deep = "1 + " + " + ".join(["n"] * 3000)  # the number is 3000 operators down
+    assert starts(f"    acc += {deep}\n    return acc\n") == ["acc"]

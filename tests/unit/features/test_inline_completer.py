@@ -10,6 +10,7 @@ from ghostline.features.inline_completion import (
     NAMES_BELOW_BIAS,
     CompletionInput,
     InlineCompleter,
+    _steered,
 )
 from ghostline.postprocess.fit import BLOCK_KEYWORDS
 from ghostline.prompts.fim import template_by_name
@@ -156,6 +157,12 @@ async def test_a_line_that_cannot_stand_above_the_code_below_is_asked_for_again(
     engine = LocalFakeEngine(["    return t\n"], ["    for x in xs:\n"])
     await _completer(engine).complete(_input(counted, counted.index("\n\n") + 1), Settings())
     assert engine.requests[1].preferred_first == list(BLOCK_KEYWORDS)
+
+
+def test_a_header_retry_leans_toward_loops_over_the_names_without_their_values() -> None:
+    request = GenerationRequest(prompt="p", preferred_first=["total = 0", "for row"])
+    retry = _steered(request, ["return"], "needs a block header")
+    assert retry.preferred_first == ["for total", "for row"]
 
 
 async def test_a_block_header_that_would_take_over_the_next_clause_is_steered_away() -> None:
