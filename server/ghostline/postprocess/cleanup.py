@@ -146,9 +146,15 @@ def _trim(text: str, prefix_line: str, suffix: str, mode: CompletionMode) -> str
     if mode == "multi" and len(lines) > 1 and rest.strip():
         indent = prefix_line[: len(prefix_line) - len(prefix_line.lstrip())]
         result += "\n" + indent
-    elif not prefix_line and rest.strip():
+    elif _own_line(prefix_line, suffix):
         result += "\n"
     return result
+
+
+def _own_line(prefix_line: str, suffix: str) -> bool:
+    """Column 0 before code (Enter pressed at the start of a line): the suggestion goes in
+    as a line of its own above the code on the cursor's line."""
+    return not prefix_line and bool(first_line(suffix).strip())
 
 
 def clean_completion(
@@ -169,9 +175,9 @@ def clean_completion(
         text = first_line(text)
     text = cut_unmatched_closer(text, prefix, suffix)
     prefix_line = prefix.rsplit("\n", 1)[-1]
-    if not prefix_line and first_line(suffix).strip():
-        # Column 0 before code: the text becomes a line of its own above the cursor's line
-        # (see `_trim`), so it repeats the code only as a whole line, the cursor's first.
+    if _own_line(prefix_line, suffix):
+        # A line of its own above the cursor's line repeats the code only as a whole line,
+        # the cursor's line first.
         text = drop_repeated_suffix_lines(text, "\n" + suffix, prefix_line)
     else:
         text = drop_suffix_overlap(text, suffix)
