@@ -57,3 +57,21 @@ async def test_the_first_use_below_gives_the_value_the_name_starts_as(
     suggestion_text = await suggestion_in_new_session(
         client, tmp_path, {"contextSources": []}, "keep.py", text, 2, 4)
     assert suggestion_text.startswith("zq_kept = []"), suggestion_text
+
+
+async def test_a_name_bound_on_the_line_is_the_one_its_block_reads(
+        client: LanguageClient, tmp_path: Path) -> None:
+    """``except …`` above a block that reads ``zq_problem``: whatever the model binds, the
+    line binds ``zq_problem`` (the model cannot see the block)."""
+    text = (
+        "def load(path):\n"
+        '    """The text of a file, or an empty string."""\n'
+        "    try:\n"
+        "        return open(path).read()\n"
+        "    except \n"
+        "        print(zq_problem)\n"
+        "        return ''\n"
+    )
+    suggestion_text = await suggestion_in_new_session(
+        client, tmp_path, {"contextSources": []}, "load.py", text, 4, 11)
+    assert suggestion_text.rstrip().endswith("as zq_problem:"), suggestion_text

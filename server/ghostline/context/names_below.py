@@ -117,12 +117,9 @@ def _value_kind(node: Node | None, depth: int = 0) -> str:
     return "other"
 
 
-def _first_unbound_reads(tree: Tree, text: str, offset: int) -> list[Node]:
-    """The first read of each name `unbound_names_below` returns, nearest first."""
-    line_prefix = text[text.rfind("\n", 0, offset) + 1 : offset]
-    if line_prefix.strip():
-        return []
-    cursor = len(text[:offset].encode("utf-8"))
+def unbound_reads_after(tree: Tree, cursor: int) -> list[Node]:
+    """The first read of each name read after byte `cursor` inside the innermost function
+    around it that nothing in scope binds, nearest first (empty outside functions)."""
     function = _function_after_header(tree.root_node, cursor)
     if function is None:
         return []
@@ -137,6 +134,14 @@ def _first_unbound_reads(tree: Tree, text: str, offset: int) -> list[Node]:
             if len(found) == MAX_NAMES:
                 break
     return list(found.values())
+
+
+def _first_unbound_reads(tree: Tree, text: str, offset: int) -> list[Node]:
+    """The first read of each name `unbound_names_below` returns, nearest first."""
+    line_prefix = text[text.rfind("\n", 0, offset) + 1 : offset]
+    if line_prefix.strip():
+        return []
+    return unbound_reads_after(tree, len(text[:offset].encode("utf-8")))
 
 
 def opens_block(text: str, offset: int) -> bool:

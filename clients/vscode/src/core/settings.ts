@@ -26,6 +26,7 @@ export const SERVER_SETTING_KEYS = [
   'contextSources',
   'memberBias',
   'namesBelowBias',
+  'importsBias',
   'fitCodeBelow',
   'hoverTimeLimitS',
   'runGeneratedTests',
