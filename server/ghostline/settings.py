@@ -63,9 +63,6 @@ class Settings:
     #: the value the first use below implies (``total = 0`` above ``total += 1``); a line
     #: that binds a name its block never reads binds the one the block reads instead.
     names_below_bias: bool = True
-    #: Where an expression starts in the middle of a line, lean the first tokens toward the
-    #: names the file imports but no line above the cursor uses yet.
-    imports_bias: bool = True
     #: On a blank line above Python code, ask again (at most twice, without the first word)
     #: for a line that cannot stand there (see `postprocess.fit`).
     fit_code_below: bool = True

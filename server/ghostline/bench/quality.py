@@ -10,11 +10,10 @@ budget, decoding and cleanup. Only the context differs:
   bm25     BM25 chunks of other files, query = the lines above the cursor;
   ours     the context service (definitions, usages, header, ring, BM25 fallback) and the
            decoding-time uses of the code around the cursor: the receiver's members after
-           ``receiver.``; where an expression starts mid-line, the names the file imports
-           but has not used yet; on a new line the names the code below reads but nothing
-           binds, and a second try at a line that cannot stand above the code below; a
-           name bound on the line (``except … as e:``) that its block never reads is
-           replaced by the one the block reads.
+           ``receiver.``; on a new line the names the code below reads but nothing binds,
+           and a second try at a line that cannot stand above the code below; a name
+           bound on the line (``except … as e:``) that the code below never reads is
+           replaced by the one it reads.
 
 While an item runs, the index sees the current file only up to the cursor. Each prompt is
 evaluated from an empty KV cache (see `BenchEngine`), so an item's answer does not depend on
@@ -185,10 +184,10 @@ async def start_runtime(model: str, context_size: int = 2048, threads: int = 0,
 def _settings(config: BenchConfig, local_tokens: int, context_tokens: int,
               biases: bool = False) -> Settings:
     """`biases`: the decoding-time uses of the code around the cursor (members after
-    ``receiver.``, imports not used yet, names below, a second try at a line that cannot
-    stand above the code below)."""
+    ``receiver.``, names below, a second try at a line that cannot stand above the code
+    below; a name bound on the line that its block never reads replaced by the one it
+    reads)."""
     extra = {"member_bias": biases and config.member_bias, "names_below_bias": biases,
-             "imports_bias": biases,
              "fit_code_below": biases, **config.settings_extra}
     return Settings(prompt_tokens=local_tokens, context_tokens=context_tokens,
                     max_tokens=config.max_tokens, max_tokens_multiline=config.max_tokens,

@@ -266,8 +266,7 @@ class ModelRunner:
                 if indenting:
                     indent_steps += 1  # the model indents first: the name comes after
                 else:
-                    bias = preferred_bias(self.tokens_by_piece(),
-                                          still_to_spell(preferred, text), typed,
+                    bias = preferred_bias(self.tokens_by_piece(), preferred, typed,
                                           PREFERRED_BIAS if typed else start_bonus)
                     if not bias:
                         preferred = []  # the text left the preferred names: stop biasing
@@ -366,13 +365,6 @@ def preferred_bias(
             for token in by_piece.get(piece, ()):
                 bias[token] = bonus
     return bias
-
-
-def still_to_spell(preferred: list[str], written: str) -> list[str]:
-    """The preferred names as the next token must continue them: a name's leading space
-    (mid-line, the prompt's trailing space was cut) is spelled by the first token only;
-    once anything is written it is behind."""
-    return [name.lstrip(" ") for name in preferred] if written else preferred
 
 
 def avoid_penalty(by_piece: dict[str, list[int]], avoid: list[str]) -> dict[int, float]:

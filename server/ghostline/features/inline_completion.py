@@ -23,7 +23,6 @@ from tree_sitter import Tree
 
 from ghostline.context.budget import token_window
 from ghostline.context.names_below import preferred_starts
-from ghostline.context.pending_imports import pending_imports
 from ghostline.context.tokenizer import TokenCounter
 from ghostline.context.window import LocalWindow, enclosing_definition, local_window
 from ghostline.engine.base import Engine, Finished, GenerationRequest, Token
@@ -54,11 +53,6 @@ RESULT_CACHE_SIZE = 256
 #: On 100 HumanEval single-line items (fresh context each): 3 changed nothing, 6 turned one
 #: miss into an exact match, 10 and 30 two each, none broke any; the smaller one is kept.
 NAMES_BELOW_BIAS = 10.0
-#: Logit bonus toward the names imported but not used yet, on the first token where an
-#: expression starts mid-line (a preference; see `context.pending_imports`). On the 150
-#: cross-file items of `bench quality`: 6 and 10 made the same 19 exact (15 without); 10
-#: broke one of the 40 in-file control items and 6 none. HumanEval: no change.
-IMPORTS_BIAS = 6.0
 #: How many more tries a line that cannot stand above the code below gets (`_fit_below`).
 FIT_RETRIES = 2
 CACHE_KEY_PREFIX_CHARS = 2000
@@ -187,10 +181,6 @@ class InlineCompleter:
                 and spec is not None and spec.name == "python"):
             preferred = await asyncio.to_thread(_names_below, tree, text, offset) or None
             preferred_bias = NAMES_BELOW_BIAS
-        from_imports = False
-        if not preferred and settings.imports_bias and tree is not None and spec is not None:
-            preferred = await asyncio.to_thread(_imports_pending, tree, text, offset, spec)
-            preferred_bias, from_imports = IMPORTS_BIAS, bool(preferred)
         prompt, stripped = build_prompt(
             item, settings, template, spec, extra,
             counter=self._counter() if self._counter is not None else None,
@@ -230,9 +220,7 @@ class InlineCompleter:
                  if mode == "single" and settings.fit_code_below and spec is not None
                  and spec.name == "python" and _steers_tokens(self._engine()) else None)
         if below is not None:
-            # A retry leans toward the names below (as loop variables), never the imports.
-            retry = replace(request, preferred_first=None) if from_imports else request
-            chosen = await _fit_below(attempt, retry, chosen, line_prefix, below)
+            chosen = await _fit_below(attempt, request, chosen, line_prefix, below)
         completion, logprobs, finished = chosen.text, chosen.logprobs, chosen.finished
         if (mode == "single" and settings.names_below_bias and spec is not None
                 and spec.name == "python" and completion):
@@ -447,21 +435,6 @@ def _rebound(completion: str, text: str, offset: int, spec: LanguageSpec) -> str
     except Exception:
         log.exception("rebinding to the block below failed")
         return completion
-
-
-def _imports_pending(tree: Tree, text: str, offset: int, spec: LanguageSpec) -> list[str] | None:
-    """`pending_imports`, spelled as the model writes them after the prompt (whose trailing
-    spaces were cut: `build_prompt`), or None if the analysis fails."""
-    try:
-        names = pending_imports(tree, text, offset, spec)
-    except Exception:
-        log.exception("pending-imports analysis failed")
-        return None
-    line_prefix = text[text.rfind("\n", 0, offset) + 1 : offset]
-    # Mid-line the cut spaces are the model's to write again; at a line's start it
-    # writes the indentation first (the worker waits for it).
-    space = " " if line_prefix.strip() and line_prefix != line_prefix.rstrip(" \t") else ""
-    return [space + name for name in names] or None
 
 
 def _parse(spec: LanguageSpec | None, text: str) -> Tree | None:

@@ -1,12 +1,6 @@
 """The worker's first-token bias toward preferred names (a pure function of the vocabulary)."""
 
-from ghostline.engine.worker import (
-    AVOID_PENALTY,
-    PREFERRED_BIAS,
-    avoid_penalty,
-    preferred_bias,
-    still_to_spell,
-)
+from ghostline.engine.worker import AVOID_PENALTY, PREFERRED_BIAS, avoid_penalty, preferred_bias
 
 VOCAB = {"get": [1], "get_": [2], "get_item": [3], "item": [4], "set": [5], "get_item(": [6],
          "g": [7], "ge": [8], " get": [9], "items": [10], "_item": [11], "(": [12]}
@@ -32,12 +26,3 @@ def test_avoided_words_are_banned_from_three_characters_on() -> None:
     penalty = avoid_penalty(vocab, ["return", "if"])
     assert set(penalty) == {1, 2, 3, 7, 8, 10}  # "re" and "r" still start "result"
     assert all(value == -AVOID_PENALTY for value in penalty.values())
-
-
-def test_a_name_with_a_leading_space_is_spelled_with_it_only_by_the_first_token() -> None:
-    """Mid-line (``value = ``) the prompt's trailing space was cut: the model writes it."""
-    assert 9 in preferred_bias(VOCAB, still_to_spell([" get_item"], ""), "")
-    assert 1 not in preferred_bias(VOCAB, still_to_spell([" get_item"], ""), "")
-    after_space = preferred_bias(VOCAB, still_to_spell([" get_item"], " "), "")
-    assert {1, 3} <= set(after_space) and 9 not in after_space
-    assert set(preferred_bias(VOCAB, still_to_spell([" get_item"], " get"), "get")) == {11}

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from ghostline.engine.base import Finished, GenerationRequest, StreamItem, Token
 from ghostline.features.inline_completion import (
     FIT_RETRIES,
-    IMPORTS_BIAS,
     NAMES_BELOW_BIAS,
     CompletionInput,
     InlineCompleter,
@@ -132,25 +131,6 @@ async def test_known_members_replace_the_snippets_and_names_below_are_preferred(
     assert asked == ["    "]
     assert engine.requests[1].preferred_first == ["total"]
     assert engine.requests[1].preferred_bias == NAMES_BELOW_BIAS
-
-
-async def test_imports_not_used_yet_are_preferred_with_the_space_the_model_writes() -> None:
-    """Mid-line after ``= `` the prompt ends without the space: the names carry it."""
-    engine = FakeEngine([" strip(x)"], ["strip(x)"], [" 1"])
-    completer = InlineCompleter(lambda: engine, lambda: template_by_name("none"))
-    head = "from .text import strip\nfrom .size import measure\n\ndef f(x):\n    y = measure(x)\n"
-    text = head + "    value = \n"
-    await completer.complete(_input(text, text.index("value = ") + 8), Settings())
-    assert engine.requests[0].preferred_first == [" strip"]
-    assert engine.requests[0].preferred_bias == IMPORTS_BIAS
-    text = head + "    value = g(\n        x,\n        \n"
-    await completer.complete(_input(text, len(text) - 1), Settings())
-    assert engine.requests[1].preferred_first == ["strip"]  # the line's start: no space
-    text = head + "    value = \n"
-    fresh = InlineCompleter(lambda: engine, lambda: template_by_name("none"))
-    await fresh.complete(_input(text, text.index("value = ") + 8),
-                         Settings(imports_bias=False))
-    assert engine.requests[2].preferred_first is None
 
 
 async def test_a_bound_name_the_block_never_reads_becomes_the_one_it_reads() -> None:

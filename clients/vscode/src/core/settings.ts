@@ -26,7 +26,6 @@ export const SERVER_SETTING_KEYS = [
   'contextSources',
   'memberBias',
   'namesBelowBias',
-  'importsBias',
   'fitCodeBelow',
   'hoverTimeLimitS',
   'runGeneratedTests',
