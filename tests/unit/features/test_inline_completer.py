@@ -140,6 +140,10 @@ async def test_a_bound_name_the_block_never_reads_becomes_the_one_it_reads() -> 
     outcome = await _completer(engine).complete(
         _input(text, text.index("except ") + 7), Settings())
     assert outcome.text == "ValueError as problem:"
+    engine = FakeEngine([" ValueError as e:"])
+    outcome = await _completer(engine).complete(
+        _input(text, text.index("except ") + 7), Settings(names_below_bias=False))
+    assert outcome.text == "ValueError as e:"  # the setting turns it off
 
 
 LOOP_BODY = "def total(xs):\n    t = 0\n\n        t += x\n    return t\n"
