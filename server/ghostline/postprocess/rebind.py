@@ -34,24 +34,24 @@ def rebind_to_block(completion: str, text: str, offset: int, spec: LanguageSpec)
     and nothing binds, where that code never reads the name it binds, or where it binds
     none; else `completion` unchanged. The code below is the line's block, or for ``with``
     the rest of the function (``with pytest.raises(E) as excinfo:`` is read after it)."""
+    if "\n" in completion:
+        return completion
     line_start = text.rfind("\n", 0, offset) + 1
     line_end = text.find("\n", offset)
     line_end = len(text) if line_end == -1 else line_end
     line_prefix, line_suffix = text[line_start:offset], text[offset:line_end]
     line = line_prefix + completion + line_suffix
-    if "\n" in completion:
-        return completion
     match = next((m for p in _BINDINGS if (m := p.search(line)) is not None), None)
     if match is None:
         match = _BINDS_NOTHING.search(line)
         if match is None or " as " in line:
             return completion
-    at = match.start("name") if "name" in match.groupdict() else match.start("colon")
+    bound = match.groupdict().get("name")
+    at = match.start("name" if bound is not None else "colon")
     if at < len(line_prefix):
         return completion  # the user's own text
     names = _unbound_below(spec, text, line_start, line_end, line,
                            whole_function="with" in match.group("keyword"))
-    bound = match.group("name") if "name" in match.groupdict() else None
     if not names or bound in names:
         return completion
     at -= len(line_prefix)
