@@ -21,6 +21,7 @@ from collections.abc import Iterator
 
 from tree_sitter import Node, Tree
 
+from ghostline.index.node_text import node_text
 from ghostline.postprocess.text import indent_width
 
 #: At most this many names are returned, nearest first.
@@ -51,7 +52,7 @@ def unbound_names_below(tree: Tree, text: str, offset: int) -> list[str]:
     """Names read after `offset` inside the innermost function around it that nothing in
     scope binds, nearest first. Empty unless the cursor's line holds only indentation
     (a new statement starts there) and the cursor is inside a function."""
-    return [_text(node) for node in _first_unbound_reads(tree, text, offset)]
+    return [node_text(node) for node in _first_unbound_reads(tree, text, offset)]
 
 
 def preferred_starts(tree: Tree, text: str, offset: int) -> list[str]:
@@ -61,11 +62,11 @@ def preferred_starts(tree: Tree, text: str, offset: int) -> list[str]:
     tells what it starts as (``total = 0`` above ``total += 1``; see `starting_value`)."""
     reads = _first_unbound_reads(tree, text, offset)
     if reads and opens_block(text, offset):
-        return [f"for {_text(node)}" for node in reads]
+        return [f"for {node_text(node)}" for node in reads]
     starts: list[str] = []
     for node in reads:
         value = starting_value(node)
-        starts.append(f"{_text(node)} = {value}" if value is not None else _text(node))
+        starts.append(f"{node_text(node)} = {value}" if value is not None else node_text(node))
     return starts
 
 
@@ -79,14 +80,14 @@ def starting_value(node: Node) -> str | None:
     if parent is None:
         return None
     if parent.type == "augmented_assignment" and parent.child_by_field_name("left") == node:
-        operator = _text(parent.child_by_field_name("operator"))
+        operator = node_text(parent.child_by_field_name("operator"))
         added = _value_kind(parent.child_by_field_name("right"))
         return _AUGMENTED_STARTS.get((operator, added))
     if parent.type == "attribute" and parent.child_by_field_name("object") == node:
         call = parent.parent
         if call is not None and call.type == "call" and \
                 call.child_by_field_name("function") == parent:
-            return _COLLECTION_METHODS.get(_text(parent.child_by_field_name("attribute")))
+            return _COLLECTION_METHODS.get(node_text(parent.child_by_field_name("attribute")))
     return None
 
 
@@ -107,7 +108,7 @@ def _value_kind(node: Node | None, depth: int = 0) -> str:
     if node.type in ("list", "list_comprehension"):
         return "list"
     if node.type == "binary_operator" and depth < MAX_OPERATOR_DEPTH and \
-            _text(node.child_by_field_name("operator")) in _ARITHMETIC:
+            node_text(node.child_by_field_name("operator")) in _ARITHMETIC:
         sides = {_value_kind(node.child_by_field_name("left"), depth + 1),
                  _value_kind(node.child_by_field_name("right"), depth + 1)}
         # One literal side tells the kind: ``"-" + word`` is a string, ``i * 2`` a number.
@@ -128,7 +129,7 @@ def unbound_reads_after(tree: Tree, cursor: int) -> list[Node]:
         return []  # a wildcard import: anything may be bound
     found: dict[str, Node] = {}
     for node in _reads(function, cursor):
-        name = _text(node)
+        name = node_text(node)
         if name not in bound and name not in _NOT_NAMES and name not in found:
             found[name] = node
             if len(found) == MAX_NAMES:
@@ -216,13 +217,13 @@ def _collect_bindings(root: Node, cursor: int, bound: set[str]) -> bool:
 def _parameter_names(parameters: Node) -> Iterator[str]:
     for parameter in parameters.named_children:
         if parameter.type == "identifier":
-            yield _text(parameter)
+            yield node_text(parameter)
             continue
         name = parameter.child_by_field_name("name")
         if name is None:  # typed_parameter, *args, **kwargs: the first identifier
             name = next((c for c in parameter.named_children if c.type == "identifier"), None)
         if name is not None:
-            yield _text(name)
+            yield node_text(name)
 
 
 def _target_names(target: Node) -> Iterator[str]:
@@ -231,7 +232,7 @@ def _target_names(target: Node) -> Iterator[str]:
     while stack:
         node = stack.pop()
         if node.type == "identifier":
-            yield _text(node)
+            yield node_text(node)
         elif node.type in _PATTERNS or node.type in _NAME_LISTS:
             stack.extend(reversed(node.named_children))
 
@@ -244,10 +245,10 @@ def _imported_names(node: Node) -> Iterator[str]:
         if child.type == "aliased_import":
             alias = child.child_by_field_name("alias")
             if alias is not None:
-                yield _text(alias)
+                yield node_text(alias)
         elif child.type == "dotted_name":
             first = child.named_children[0] if child.named_children else child
-            yield _text(first)
+            yield node_text(first)
 
 
 def _reads(function: Node, cursor: int) -> Iterator[Node]:
@@ -289,7 +290,3 @@ def _inside_target(node: Node) -> bool:
             return parent.child_by_field_name("left") == node
         node = parent
     return False
-
-
-def _text(node: Node | None) -> str:
-    return ((node.text or b"") if node is not None else b"").decode("utf-8", "replace")

@@ -20,6 +20,7 @@ import tree_sitter
 
 from ghostline.index.languages import spec_by_name
 from ghostline.index.model import Definition
+from ghostline.index.node_text import node_text
 
 GOOGLE, NUMPY, REST, PLAIN, TAGS = "google", "numpy", "rest", "plain", "tags"
 LINE_WIDTH = 88
@@ -158,7 +159,7 @@ def parameter_names(node: tree_sitter.Node | None, language: str) -> list[str]:
     if params is None:
         return []
     if params.type == "identifier":  # JS arrow function with a single bare parameter
-        return [_text(params)]
+        return [node_text(params)]
     names: list[str] = []
     for child in params.named_children:
         if child.type in ("self_parameter", "comment", "receiver_parameter"):
@@ -169,21 +170,21 @@ def parameter_names(node: tree_sitter.Node | None, language: str) -> list[str]:
 
 def _param_names(node: tree_sitter.Node, language: str) -> list[str]:
     if node.type in ("identifier", "shorthand_property_identifier_pattern"):
-        return [_text(node)]
+        return [node_text(node)]
     if node.type in ("list_splat_pattern", "dictionary_splat_pattern"):
         inner = node.named_children[0] if node.named_children else None
         stars = "*" if node.type == "list_splat_pattern" else "**"
-        return [stars + _text(inner)] if inner is not None and language == "python" else []
+        return [stars + node_text(inner)] if inner is not None and language == "python" else []
     if language == "go":  # `a, b int`: several names
-        return [_text(c) for c in node.children_by_field_name("name")]
+        return [node_text(c) for c in node.children_by_field_name("name")]
     for field_name in ("name", "pattern"):
         child = node.child_by_field_name(field_name)
         if child is not None:
             return _param_names(child, language) if child.type != "identifier" else \
-                [_text(child)]
+                [node_text(child)]
     for child in node.named_children:
         if child.type == "identifier":
-            return [_text(child)]
+            return [node_text(child)]
     return []
 
 
@@ -200,18 +201,12 @@ def returns_value(node: tree_sitter.Node | None, definition: Definition) -> bool
     if annotation is None and definition.language == "java":
         annotation = node.child_by_field_name("type")
     if annotation is not None:
-        text = _text(annotation).strip().lstrip(":").strip()
+        text = node_text(annotation).strip().lstrip(":").strip()
         return text not in ("None", "void", "()", "Promise<void>", "")
     if definition.language == "python":
         body = node.child_by_field_name("body")
-        return body is not None and re.search(r"\breturn\s+\S", _text(body)) is not None
+        return body is not None and re.search(r"\breturn\s+\S", node_text(body)) is not None
     return False
-
-
-def _text(node: tree_sitter.Node | None) -> str:
-    if node is None or node.text is None:
-        return ""
-    return node.text.decode("utf-8", errors="replace")
 
 
 # --- formatting ----------------------------------------------------------------------------

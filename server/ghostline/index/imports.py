@@ -12,6 +12,7 @@ from pathlib import Path
 import tree_sitter
 
 from ghostline.index.model import Import, ImportedName
+from ghostline.index.node_text import node_text
 
 Reader = Callable[[tree_sitter.Node, Path], list[Import]]
 
@@ -22,15 +23,9 @@ def read_import(language: str, node: tree_sitter.Node, path: Path) -> list[Impor
     return reader(node, path) if reader is not None else []
 
 
-def _text(node: tree_sitter.Node | None) -> str:
-    if node is None or node.text is None:
-        return ""
-    return node.text.decode("utf-8", errors="replace")
-
-
 def _string_value(node: tree_sitter.Node | None) -> str:
     """The contents of a string literal, without quotes."""
-    return _text(node).strip().strip("\"'`<>")
+    return node_text(node).strip().strip("\"'`<>")
 
 
 # --- Python -----------------------------------------------------------------------------
@@ -39,10 +34,10 @@ def _string_value(node: tree_sitter.Node | None) -> str:
 def _python_name(node: tree_sitter.Node) -> ImportedName:
     if node.type == "aliased_import":
         return ImportedName(
-            _text(node.child_by_field_name("name")),
-            _text(node.child_by_field_name("alias")) or None,
+            node_text(node.child_by_field_name("name")),
+            node_text(node.child_by_field_name("alias")) or None,
         )
-    return ImportedName(_text(node))
+    return ImportedName(node_text(node))
 
 
 def _python(node: tree_sitter.Node, path: Path) -> list[Import]:
@@ -60,12 +55,12 @@ def _python(node: tree_sitter.Node, path: Path) -> list[Import]:
         return [Import(path, "__future__", names, line=line)]
     module_node = node.child_by_field_name("module_name")
     level = 0
-    module = _text(module_node)
+    module = node_text(module_node)
     if module_node is not None and module_node.type == "relative_import":
         prefix = next((c for c in module_node.children if c.type == "import_prefix"), None)
-        level = len(_text(prefix))
+        level = len(node_text(prefix))
         dotted = next((c for c in module_node.children if c.type == "dotted_name"), None)
-        module = _text(dotted)
+        module = node_text(dotted)
     return [Import(path, module, names, level=level, line=line)]
 
 
@@ -81,20 +76,20 @@ def _js(node: tree_sitter.Node, path: Path) -> list[Import]:
     alias: str | None = None
     for child in node.named_children:
         if child.type == "import_require_clause":
-            alias = _text(child.named_children[0]) if child.named_children else None
+            alias = node_text(child.named_children[0]) if child.named_children else None
             source = child.child_by_field_name("source")
         elif child.type == "import_clause":
             for part in child.named_children:
                 if part.type == "identifier":
-                    names.append(ImportedName("default", _text(part)))
+                    names.append(ImportedName("default", node_text(part)))
                 elif part.type == "namespace_import":
-                    alias = _text(part.named_children[0]) if part.named_children else None
+                    alias = node_text(part.named_children[0]) if part.named_children else None
                 elif part.type == "named_imports":
                     names.extend(_js_specifiers(part))
         elif child.type == "export_clause":
             names.extend(_js_specifiers(child))
         elif child.type == "namespace_export":
-            alias = _text(child.named_children[0]) if child.named_children else None
+            alias = node_text(child.named_children[0]) if child.named_children else None
     if node.type == "export_statement" and not names and alias is None:
         names.append(ImportedName("*"))
     return [Import(path, _string_value(source), tuple(names), alias=alias, line=line)]
@@ -104,8 +99,8 @@ def _js_specifiers(node: tree_sitter.Node) -> list[ImportedName]:
     result = []
     for spec in node.named_children:
         if spec.type in ("import_specifier", "export_specifier"):
-            name = _text(spec.child_by_field_name("name"))
-            alias = _text(spec.child_by_field_name("alias")) or None
+            name = node_text(spec.child_by_field_name("name"))
+            alias = node_text(spec.child_by_field_name("alias")) or None
             result.append(ImportedName(name, alias))
     return result
 
@@ -119,14 +114,14 @@ def _js_require(call: tree_sitter.Node, path: Path) -> Import:
     if parent is not None and parent.type == "variable_declarator":
         target = parent.child_by_field_name("name")
         if target is not None and target.type == "identifier":
-            alias = _text(target)
+            alias = node_text(target)
         elif target is not None and target.type == "object_pattern":
             for part in target.named_children:
                 if part.type == "shorthand_property_identifier_pattern":
-                    names.append(ImportedName(_text(part)))
+                    names.append(ImportedName(node_text(part)))
                 elif part.type == "pair_pattern":
-                    key = _text(part.child_by_field_name("key"))
-                    value = _text(part.child_by_field_name("value"))
+                    key = node_text(part.child_by_field_name("key"))
+                    value = node_text(part.child_by_field_name("value"))
                     names.append(ImportedName(key, value if value != key else None))
     return Import(path, module, tuple(names), alias=alias, line=call.start_point.row)
 
@@ -135,7 +130,7 @@ def _js_require(call: tree_sitter.Node, path: Path) -> Import:
 
 
 def _go(node: tree_sitter.Node, path: Path) -> list[Import]:
-    alias = _text(node.child_by_field_name("name")) or None
+    alias = node_text(node.child_by_field_name("name")) or None
     module = _string_value(node.child_by_field_name("path"))
     return [Import(path, module, alias=alias, line=node.start_point.row)]
 
@@ -146,10 +141,10 @@ def _go(node: tree_sitter.Node, path: Path) -> list[Import]:
 def _rust(node: tree_sitter.Node, path: Path) -> list[Import]:
     line = node.start_point.row
     if node.type == "mod_item":
-        return [Import(path, _text(node.child_by_field_name("name")), line=line)]
+        return [Import(path, node_text(node.child_by_field_name("name")), line=line)]
     if node.type == "extern_crate_declaration":
-        name = _text(node.child_by_field_name("name"))
-        alias = _text(node.child_by_field_name("alias")) or None
+        name = node_text(node.child_by_field_name("name"))
+        alias = node_text(node.child_by_field_name("alias")) or None
         return [Import(path, name, alias=alias, line=line)]
     argument = node.child_by_field_name("argument")
     if argument is None:
@@ -170,18 +165,18 @@ def _rust_use(
 
     kind = node.type
     if kind == "scoped_use_list":
-        base = join(prefix, _text(node.child_by_field_name("path")))
+        base = join(prefix, node_text(node.child_by_field_name("path")))
         names: list[ImportedName] = []
         result: list[tuple[str, tuple[ImportedName, ...], str | None]] = []
         use_list = node.child_by_field_name("list")
         for item in use_list.named_children if use_list is not None else []:
             if item.type in ("identifier", "self", "super", "crate"):
-                names.append(ImportedName(_text(item)))
+                names.append(ImportedName(node_text(item)))
             elif item.type == "use_as_clause":
                 names.append(
                     ImportedName(
-                        _text(item.child_by_field_name("path")),
-                        _text(item.child_by_field_name("alias")) or None,
+                        node_text(item.child_by_field_name("path")),
+                        node_text(item.child_by_field_name("alias")) or None,
                     )
                 )
             else:
@@ -195,16 +190,16 @@ def _rust_use(
             out.extend(_rust_use(item, prefix))
         return out
     if kind == "use_as_clause":
-        full = join(prefix, _text(node.child_by_field_name("path")))
-        alias = _text(node.child_by_field_name("alias")) or None
+        full = join(prefix, node_text(node.child_by_field_name("path")))
+        alias = node_text(node.child_by_field_name("alias")) or None
         module, _, name = full.rpartition("::")
         if not module:
             return [(name, (), alias)]
         return [(module, (ImportedName(name, alias),), None)]
     if kind == "use_wildcard":
         inner = node.named_children[0] if node.named_children else None
-        return [(join(prefix, _text(inner)), (ImportedName("*"),), None)]
-    full = join(prefix, _text(node))
+        return [(join(prefix, node_text(inner)), (ImportedName("*"),), None)]
+    full = join(prefix, node_text(node))
     module, _, name = full.rpartition("::")
     if not module:
         return [(name, (), None)]
@@ -218,7 +213,7 @@ def _java(node: tree_sitter.Node, path: Path) -> list[Import]:
     target = next(
         (c for c in node.named_children if c.type in ("scoped_identifier", "identifier")), None
     )
-    full = _text(target)
+    full = node_text(target)
     line = node.start_point.row
     if any(c.type == "asterisk" for c in node.named_children):
         return [Import(path, full, (ImportedName("*"),), line=line)]

@@ -19,6 +19,7 @@ from ghostline.index.codec import rows_to_definitions
 from ghostline.index.imports import read_import
 from ghostline.index.languages import LanguageSpec
 from ghostline.index.model import Definition, Import
+from ghostline.index.node_text import node_text
 
 # Kinds whose member functions are methods.
 CONTAINER_KINDS = frozenset({"class", "struct", "interface", "trait", "enum", "impl"})
@@ -116,7 +117,7 @@ def extract(
                 facts.imports.extend(read_import(language, node, path))
             continue
         elif "package" in caps:
-            facts.package = _text(caps["package"][0]).replace("::", ".")
+            facts.package = node_text(caps["package"][0]).replace("::", ".")
             continue
         else:
             item = _found_from_captures(spec, caps)
@@ -154,7 +155,7 @@ def _found_from_captures(
         name_node = caps["name"][0]
     else:
         return None
-    name = _text(name_node)
+    name = node_text(name_node)
     kind = _refine_kind(spec, key[4:], inner, name)
     if kind is None or not name:
         return None
@@ -182,7 +183,7 @@ def _refine_kind(spec: LanguageSpec, kind: str, inner: tree_sitter.Node, name: s
     if kind == "field" and spec.name == "java":
         modifiers = next((c for c in inner.children if c.type == "modifiers"), None)
         if modifiers is not None:
-            words = _text(modifiers).split()
+            words = node_text(modifiers).split()
             if "static" in words and "final" in words:
                 return "constant"
     if kind == "type" and spec.name == "go":
@@ -197,7 +198,8 @@ def _refine_kind(spec: LanguageSpec, kind: str, inner: tree_sitter.Node, name: s
 
 def _is_require(call: tree_sitter.Node) -> bool:
     function = call.child_by_field_name("function")
-    return function is not None and function.type == "identifier" and _text(function) == "require"
+    return (function is not None and function.type == "identifier"
+            and node_text(function) == "require")
 
 
 def _outer(spec: LanguageSpec, node: tree_sitter.Node) -> tree_sitter.Node:
@@ -256,7 +258,7 @@ def _declarator_name(node: tree_sitter.Node) -> tuple[tree_sitter.Node, str] | N
 
 def _type_name(node: tree_sitter.Node) -> str:
     """``Foo`` for ``Foo``, ``&mut Foo<T>``, ``*pkg.Foo[T]``, ``ns::Foo<T>``."""
-    text = _text(node)
+    text = node_text(node)
     text = text.lstrip("*&").removeprefix("mut ").strip()
     for stop in ("<", "["):
         text = text.split(stop, 1)[0]
@@ -312,11 +314,6 @@ def _build_rows(spec: LanguageSpec, found: list[_Found], source: bytes) -> list[
     return rows
 
 
-def _text(node: tree_sitter.Node) -> str:
-    data = node.text
-    return data.decode("utf-8", errors="replace") if data else ""
-
-
 def _body(inner: tree_sitter.Node) -> tree_sitter.Node | None:
     body = inner.child_by_field_name("body")
     if body is None:
@@ -358,7 +355,7 @@ def _python_docstring(body: tree_sitter.Node, source: bytes) -> str:
     string = first.named_child(0)
     if string is None or string.type != "string":
         return ""
-    parts = [_text(c) for c in string.named_children if c.type == "string_content"]
+    parts = [node_text(c) for c in string.named_children if c.type == "string_content"]
     text = "".join(parts)
     return (inspect.cleandoc(text) if "\n" in text else text.strip())[:_DOC_MAX]
 
@@ -387,7 +384,7 @@ def _leading_comment(spec: LanguageSpec, node: tree_sitter.Node) -> str:
             continue
         if sibling.type not in comments or _last_row(sibling) < expected_row - 1:
             break
-        text = _text(sibling)
+        text = node_text(sibling)
         if text.startswith(("//!", "/*!")):
             break  # an inner doc comment documents the enclosing module
         previous = sibling.prev_sibling

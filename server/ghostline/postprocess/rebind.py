@@ -16,6 +16,7 @@ from tree_sitter import Node
 
 from ghostline.context.names_below import unbound_reads_after
 from ghostline.index.languages import LanguageSpec
+from ghostline.index.node_text import node_text
 from ghostline.postprocess.text import indent_width
 
 _BINDINGS = (
@@ -80,7 +81,7 @@ def _unbound_below(spec: LanguageSpec, text: str, line_start: int, line_end: int
              if (end is None or node.start_byte < end)
              and (node.parent is None or node.parent.type != "augmented_assignment")]
     reads.sort(key=_is_called)
-    return [(node.text or b"").decode("utf-8") for node in reads]
+    return [node_text(node) for node in reads]
 
 
 def _is_called(node: Node) -> bool:

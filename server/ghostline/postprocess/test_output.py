@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import tree_sitter
 
 from ghostline.index.languages import spec_by_name
+from ghostline.index.node_text import node_text
 from ghostline.index.parser import iter_nodes
 from ghostline.postprocess.text import indent_width
 
@@ -158,7 +159,7 @@ def syntax_errors(code: str, language: str) -> list[str]:
         if node.is_missing:
             errors.append(f"line {node.start_point.row + 1}: missing '{node.type}'")
         elif node.type == "ERROR":
-            snippet = (node.text or b"").decode("utf-8", "replace").strip().split("\n")[0][:40]
+            snippet = node_text(node).strip().split("\n")[0][:40]
             errors.append(f"line {node.start_point.row + 1}: unexpected '{snippet}'")
         if len(errors) >= 3:
             break
@@ -340,7 +341,7 @@ def python_arity(source: str, name: str) -> Arity | None:
     for node in iter_nodes(tree.root_node):
         if node.type == "function_definition":
             node_name = node.child_by_field_name("name")
-            label = (node_name.text or b"").decode() if node_name is not None else ""
+            label = node_text(node_name)
             if label in (name, "__init__"):
                 function = node
                 break
@@ -387,15 +388,15 @@ def python_arity(source: str, name: str) -> Arity | None:
 
 def _keyword_name(node: tree_sitter.Node) -> str:
     name = node.child_by_field_name("name")
-    return (name.text or b"").decode() if name is not None else ""
+    return node_text(name)
 
 
 def _parameter_name(node: tree_sitter.Node) -> str:
     if node.type == "identifier":
-        return (node.text or b"").decode()
+        return node_text(node)
     for child in node.named_children:
         if child.type == "identifier":
-            return (child.text or b"").decode()
+            return node_text(child)
     return ""
 
 
@@ -412,7 +413,7 @@ def python_call_problem(unit: str, name: str, arity: Arity) -> str:
             continue
         if function.type == "attribute":
             function = function.child_by_field_name("attribute")
-        if function is None or (function.text or b"").decode() != name:
+        if function is None or node_text(function) != name:
             continue
         arguments = node.child_by_field_name("arguments")
         if arguments is None or arguments.type != "argument_list":
@@ -454,7 +455,7 @@ def js_arity(source: str, language: str) -> Arity | None:
     for child in parameters.named_children:
         if child.type == "comment":
             continue
-        text = (child.text or b"").decode()
+        text = node_text(child)
         label = re.split(r"[?:=\s]", text.lstrip("."), maxsplit=1)[0]
         if text.startswith("...") or any(c.type == "rest_pattern" for c in child.children):
             rest = True
@@ -492,7 +493,7 @@ def js_call_problem(unit: str, name: str, arity: Arity, language: str) -> str:
             "constructor")
         if function is not None and function.type == "member_expression":
             function = function.child_by_field_name("property")
-        if function is None or (function.text or b"").decode() != name:
+        if function is None or node_text(function) != name:
             continue
         arguments = node.child_by_field_name("arguments")
         if arguments is None:
@@ -539,7 +540,7 @@ def js_undefined_names(unit: str, language: str, known: Collection[str]) -> list
     for node in iter_nodes(tree.root_node):
         if node.type not in ("identifier", "shorthand_property_identifier_pattern"):
             continue
-        name = (node.text or b"").decode()
+        name = node_text(node)
         parent = node.parent
         if parent is not None and parent.type in _JS_DECLARING_PARENTS and (
             parent.type not in ("for_in_statement", "arrow_function")
