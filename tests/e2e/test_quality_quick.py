@@ -77,6 +77,18 @@ def test_context_is_used_and_helps(results: dict[str, object]) -> None:
     assert _em(rows, "ours", "cross", "es") >= 10
 
 
+def test_ordinary_positions_run_every_condition_on_the_same_items(
+        results: dict[str, object]) -> None:
+    rows = _rows(results, "open")
+    assert rows and all(r["kind"] == "open" for r in rows)
+    items: dict[str, set[str]] = {}
+    for row in rows:
+        items.setdefault(str(row["condition"]), set()).add(str(row["item"]))
+    assert set(items) == {"prefix", "bm25", "ours"}
+    assert len(items["prefix"]) >= 2 and all(found == items["prefix"] for found in items.values())
+    assert all(0.0 <= float(r["es"]) <= 100.0 for r in rows)  # type: ignore[arg-type]
+
+
 def test_humaneval_suite_scores_and_runs_candidates(results: dict[str, object]) -> None:
     rows = _rows(results, "humaneval")
     assert {r["condition"] for r in rows} == {"prefix", "ours"}

@@ -17,8 +17,11 @@ budget, decoding and cleanup. Only the context differs:
 
 While an item runs, the index sees the current file only up to the cursor. Each prompt is
 evaluated from an empty KV cache (see `BenchEngine`), so an item's answer does not depend on
-the items before it; the typing suite alone keeps the cache, to measure its reuse. A second
-suite scores HumanEval single-line infilling by exact match and pass@1.
+the items before it; the typing suite alone keeps the cache, to measure its reuse. Items at
+ordinary positions (code starting mid-line anywhere, see `mine_open_items`) run every
+condition too: the cross-file items all sit where a workspace name comes next, so a use of
+context that helps there and costs elsewhere shows only here. A second suite scores
+HumanEval single-line infilling by exact match and pass@1.
 """
 
 from __future__ import annotations
@@ -40,7 +43,12 @@ from pathlib import Path
 from typing import Any
 
 from ghostline.bench import quality_humaneval as humaneval
-from ghostline.bench.quality_items import Item, mine_member_items, mine_repository
+from ghostline.bench.quality_items import (
+    Item,
+    mine_member_items,
+    mine_open_items,
+    mine_repository,
+)
 from ghostline.bench.quality_metrics import (
     edit_similarity,
     exact_match,
@@ -468,6 +476,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="share of in-file control items among all items")
     parser.add_argument("--member-items", type=int, default=10,
                         help="items after self./this. per repository (the member bias)")
+    parser.add_argument("--open-items", type=int, default=20,
+                        help="items at ordinary positions per repository (code starting "
+                        "mid-line anywhere: what context and biases cost where nothing "
+                        "from other files is needed)")
     parser.add_argument("--humaneval", type=int, default=200,
                         help="HumanEval single-line items (0: skip; -1: all 1,033)")
     parser.add_argument("--humaneval-data", type=Path, default=None)
@@ -499,6 +511,7 @@ def main(argv: list[str] | None = None) -> int:
         args.humaneval = min(args.humaneval, 8) if args.humaneval else 0
         args.typing_items = min(args.typing_items, 1)
         args.member_items = min(args.member_items, 3)
+        args.open_items = min(args.open_items, 3)
         if args.conditions == ",".join(CONDITIONS):
             args.conditions = "prefix,bm25,ours"
     config = BenchConfig(
@@ -517,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
 async def _run(args: argparse.Namespace, config: BenchConfig) -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ghostline-quality-") as scratch:
-        if args.items <= 0 and args.member_items <= 0:
+        if args.items <= 0 and args.member_items <= 0 and args.open_items <= 0:
             roots = []  # the HumanEval suite only
         elif args.quick and not args.corpus:
             roots = [quick_corpus(Path(scratch))]
@@ -526,7 +539,7 @@ async def _run(args: argparse.Namespace, config: BenchConfig) -> int:
         else:
             roots = (fetch_corpora(corpora_dir()) if args.fetch
                      else default_corpora(corpora_dir()))
-        if not roots and (args.items > 0 or args.member_items > 0):
+        if not roots and (args.items > 0 or args.member_items > 0 or args.open_items > 0):
             print("no corpora: pass --corpus FOLDER or run with --fetch once", file=sys.stderr)
             return 2
         runtime = await start_runtime(args.model, threads=args.threads,
@@ -550,6 +563,7 @@ async def _suites(runtime: Runtime, roots: list[Path], args: argparse.Namespace,
                   config: BenchConfig) -> dict[str, Any]:
     outcomes: list[Outcome] = []
     member_outcomes: list[Outcome] = []
+    open_outcomes: list[Outcome] = []
     repos: dict[str, dict[str, int]] = {}
     reuse: dict[str, list[float]] = {}
     control = round(args.items * args.control_share / (1 - args.control_share))
@@ -566,6 +580,10 @@ async def _suites(runtime: Runtime, roots: list[Path], args: argparse.Namespace,
             repos[root.name]["member"] = len(members)
             member_outcomes += await run_repository(runtime, members, index, config,
                                                       MEMBER_CONDITIONS)
+        if args.open_items:
+            ordinary = mine_open_items(index, root, count=args.open_items, seed=args.seed)
+            repos[root.name]["open"] = len(ordinary)
+            open_outcomes += await run_repository(runtime, ordinary, index, config)
         typing = [i for i in items if i.kind == "cross" and len(i.answer) > 10]
         typing = typing[: max(0, config.typing_items // len(roots)) or 1] \
             if config.typing_items else []
@@ -592,6 +610,7 @@ async def _suites(runtime: Runtime, roots: list[Path], args: argparse.Namespace,
         "outcomes": [asdict(o) for o in outcomes],
         "humaneval": [asdict(o) for o in he_outcomes],
         "members": [asdict(o) for o in member_outcomes],
+        "open": [asdict(o) for o in open_outcomes],
         "kv_reuse": {c: mean(v) for c, v in reuse.items()},
     }
 

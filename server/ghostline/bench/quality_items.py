@@ -14,19 +14,20 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import tree_sitter
 
-from ghostline.index.languages import spec_by_name, spec_for_path
+from ghostline.index.languages import LanguageSpec, spec_by_name, spec_for_path
 from ghostline.index.model import Import
+from ghostline.index.node_text import node_text
 from ghostline.index.parser import iter_nodes
 from ghostline.index.workspace import WorkspaceIndex
 
-ItemKind = Literal["cross", "control", "member"]
+ItemKind = Literal["cross", "control", "member", "open"]
 MIN_ANSWER = 6
 MAX_ANSWER = 100
 MAX_PER_FILE = 3
@@ -210,16 +211,20 @@ def _make_item(kind: ItemKind, root: Path, path: Path, language: str, text: str,
     )
 
 
+#: Characters after which an expression can start mid-line (an open position's left side).
+_EXPRESSION_OPENERS = " ([,{"
+_NOT_CODE = ("comment", "string")
 _SELF_OBJECTS = {"attribute": ("object", "attribute", {"self", "cls"}),
                  "member_expression": ("object", "property", {"this"})}
 
+#: Finds a file's candidate items: (root, path, language, text, random source) -> items.
+FileItems = Callable[[Path, Path, LanguageSpec, str, random.Random], list[Item]]
 
-def mine_member_items(index: WorkspaceIndex, root: Path, *, count: int, seed: int = 0,
-                      languages: tuple[str, ...] = ("python", "typescript")) -> list[Item]:
-    """Items with the cursor right after ``self.`` / ``this.`` (the first such read of each
-    member in a file); the answer is the rest of the line. They measure what knowing the
-    class's members at decoding time adds."""
-    rng = random.Random(seed + 1)
+
+def _sample_per_file(index: WorkspaceIndex, root: Path, count: int, rng: random.Random,
+                     languages: tuple[str, ...], file_items: FileItems) -> list[Item]:
+    """Up to `count` items from the files under `root` in a random order, at most
+    `MAX_PER_FILE` (chosen at random) from each, no answer twice."""
     files = [p for p in index.all_files() if p.is_relative_to(root)]
     rng.shuffle(files)
     items: list[Item] = []
@@ -229,30 +234,8 @@ def mine_member_items(index: WorkspaceIndex, root: Path, *, count: int, seed: in
         text = index.file_text(path)
         if spec is None or spec.name not in languages or text is None or "\r" in text:
             continue
-        data = text.encode("utf-8")
-        lines = text.split("\n")
-        offsets = _line_offsets(lines)
-        found: list[Item] = []
-        members: set[str] = set()
-        for node in iter_nodes(spec.parser().parse(data).root_node):
-            shape = _SELF_OBJECTS.get(node.type)
-            if shape is None:
-                continue
-            owner = node.child_by_field_name(shape[0])
-            member = node.child_by_field_name(shape[1])
-            if owner is None or member is None or owner.text is None or member.text is None:
-                continue
-            name = member.text.decode("utf-8", "replace")
-            if owner.text.decode() not in shape[2] or name in members or _assigned(node):
-                continue
-            members.add(name)
-            row = member.start_point.row
-            col = len(data[data.rfind(b"\n", 0, member.start_byte) + 1 : member.start_byte]
-                      .decode("utf-8", "replace"))
-            item = _make_item("member", root, path, spec.name, text, lines,
-                              _Use(row, col, offsets[row] + col), name, trivial_ok=True)
-            if item is not None and item.answer not in seen_answers:
-                found.append(item)
+        found = [item for item in file_items(root, path, spec, text, rng)
+                 if item.answer not in seen_answers]
         rng.shuffle(found)
         for item in found[:MAX_PER_FILE]:
             seen_answers.add(item.answer)
@@ -260,6 +243,92 @@ def mine_member_items(index: WorkspaceIndex, root: Path, *, count: int, seed: in
         if len(items) >= count:
             break
     return items[:count]
+
+
+def mine_member_items(index: WorkspaceIndex, root: Path, *, count: int, seed: int = 0,
+                      languages: tuple[str, ...] = ("python", "typescript")) -> list[Item]:
+    """Items with the cursor right after ``self.`` / ``this.`` (the first such read of each
+    member in a file); the answer is the rest of the line. They measure what knowing the
+    class's members at decoding time adds."""
+    return _sample_per_file(index, root, count, random.Random(seed + 1), languages,
+                            _member_items)
+
+
+def _member_items(root: Path, path: Path, spec: LanguageSpec, text: str,
+                  rng: random.Random) -> list[Item]:
+    data = text.encode("utf-8")
+    lines = text.split("\n")
+    offsets = _line_offsets(lines)
+    found: list[Item] = []
+    members: set[str] = set()
+    for node in iter_nodes(spec.parser().parse(data).root_node):
+        shape = _SELF_OBJECTS.get(node.type)
+        if shape is None:
+            continue
+        owner = node.child_by_field_name(shape[0])
+        member = node.child_by_field_name(shape[1])
+        if owner is None or member is None:
+            continue
+        name = node_text(member)
+        if node_text(owner) not in shape[2] or name in members or _assigned(node):
+            continue
+        members.add(name)
+        row = member.start_point.row
+        col = len(data[data.rfind(b"\n", 0, member.start_byte) + 1 : member.start_byte]
+                  .decode("utf-8", "replace"))
+        item = _make_item("member", root, path, spec.name, text, lines,
+                          _Use(row, col, offsets[row] + col), name, trivial_ok=True)
+        if item is not None:
+            found.append(item)
+    return found
+
+
+def mine_open_items(index: WorkspaceIndex, root: Path, *, count: int, seed: int = 0,
+                    languages: tuple[str, ...] = ("python", "typescript")) -> list[Item]:
+    """Items at ordinary positions, whatever comes next: in each file, one random place
+    per line where code starts mid-line (after a space, ``(``, ``[``, ``,`` or ``{``, not
+    in a comment or string); the answer is the rest of the line. Unlike the cross-file
+    items, nothing here favours positions where the workspace's names are needed, so a
+    use of context or of decoding-time knowledge that helps only where it is designed to
+    fire and costs elsewhere shows here."""
+    return _sample_per_file(index, root, count, random.Random(seed + 2), languages,
+                            _open_items)
+
+
+def _open_items(root: Path, path: Path, spec: LanguageSpec, text: str,
+                rng: random.Random) -> list[Item]:
+    tree = spec.parser().parse(text.encode("utf-8"))
+    lines = text.split("\n")
+    offsets = _line_offsets(lines)
+    line_bytes = [0]
+    for line in lines:
+        line_bytes.append(line_bytes[-1] + len(line.encode("utf-8")) + 1)
+    found: list[Item] = []
+    for row, line in enumerate(lines):
+        columns = [c for c in range(1, len(line)) if line[c - 1] in _EXPRESSION_OPENERS
+                   and not line[c].isspace() and line[:c].strip()]
+        if not columns:
+            continue
+        col = rng.choice(columns)
+        if _inside(tree.root_node, line_bytes[row] + len(line[:col].encode("utf-8")),
+                   _NOT_CODE):
+            continue
+        item = _make_item("open", root, path, spec.name, text, lines,
+                          _Use(row, col, offsets[row] + col), "", trivial_ok=True)
+        if item is not None:
+            found.append(item)
+    return found
+
+
+def _inside(root: tree_sitter.Node, byte: int, kinds: tuple[str, ...]) -> bool:
+    """Whether the node at `byte` is, or lies in, a node whose type mentions one of
+    `kinds` (``comment``, ``string``, ``template_string``, ``string_content`` …)."""
+    node: tree_sitter.Node | None = root.descendant_for_byte_range(byte, byte)
+    while node is not None:
+        if any(kind in node.type for kind in kinds):
+            return True
+        node = node.parent
+    return False
 
 
 def _assigned(node: tree_sitter.Node) -> bool:

@@ -165,6 +165,7 @@ def report(results: dict[str, Any]) -> str:
         f"{results.get('seconds', 0.0):.0f} s",
         "items per repository: " + ", ".join(
             f"{name} {counts['cross']}+{counts['control']}"
+            + (f" (+{counts['open']} ordinary)" if counts.get("open") else "")
             for name, counts in results.get("repos", {}).items()),
     ]
     missing = [c for c in config.get("conditions", ()) if c not in _conditions(outcomes)]
@@ -181,6 +182,10 @@ def report(results: dict[str, Any]) -> str:
     if reuse:
         parts += ["", "Prompt tokens reused from the KV cache while typing the answer: "
                   + ", ".join(f"{c} {_pct(v)}%" for c, v in reuse.items())]
+    ordinary = results.get("open", [])
+    if ordinary:
+        parts += ["", "Ordinary positions (code starting mid-line anywhere; nothing favours "
+                  "cross-file names)", cross_table(ordinary, "open")]
     members = results.get("members", [])
     if members:
         parts += ["", "Member items (cursor right after self. / this.)",

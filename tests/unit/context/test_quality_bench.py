@@ -7,7 +7,7 @@ import pytest
 
 from ghostline.bench.quality import Outcome, llmls_item
 from ghostline.bench.quality_humaneval import HumanEvalItem, candidate_line, run_limited
-from ghostline.bench.quality_items import mine_member_items, mine_repository
+from ghostline.bench.quality_items import mine_member_items, mine_open_items, mine_repository
 from ghostline.bench.quality_metrics import (
     edit_similarity,
     exact_match,
@@ -125,6 +125,22 @@ def test_member_items_put_the_cursor_after_self_or_this(index: WorkspaceIndex,
     answers = {i.answer for i in items}
     assert "age >= 18;" in answers  # models.ts: ``return this.age >= 18;``
     assert all(not a.startswith(("x = ", "y = ")) for a in answers)  # assignments are not reads
+
+
+def test_open_items_start_code_mid_line_outside_comments_and_strings(
+        index: WorkspaceIndex, project: Path) -> None:
+    items = mine_open_items(index, project, count=40)
+    assert len(items) >= 10 and all(i.kind == "open" for i in items)
+    assert len({i.answer for i in items}) == len(items)
+    for item in items:
+        line_prefix = item.text[: item.offset].split("\n")[-1]
+        assert line_prefix.strip() and line_prefix[-1] in " ([,{"  # mid-line, after an opener
+        assert not item.text[item.offset:].split("\n")[0].strip()  # the answer is cut out
+        assert not item.answer[0].isspace()
+        assert "#" not in line_prefix and not line_prefix.lstrip().startswith(("//", '"""'))
+        whole_line = line_prefix + item.answer
+        assert whole_line in (project / item.path).read_text()  # the line as written
+    assert mine_open_items(index, project, count=40) == items  # reproducible
 
 
 def test_prompt_recall_is_the_share_of_the_answers_names_in_the_prompt() -> None:
