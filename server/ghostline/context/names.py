@@ -19,7 +19,7 @@ from ghostline.index.model import Definition, Import, Usage
 
 #: Lines above the cursor whose names count as "near".
 NEAR_LINES = 12
-MAX_NAMES = 8
+MAX_NAMES = 12
 
 IDENT = re.compile(r"[A-Za-z_$][\w$]*")
 #: A line of an import statement (or of a multi-line import's name list).

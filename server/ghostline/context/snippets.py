@@ -14,6 +14,9 @@ from ghostline.context.names import IMPORT_LINE, IndexView
 from ghostline.index.model import Definition, Usage
 
 USAGES_PER_NAME = 3
+#: Share of a name's score each further use of it loses: with many names at hand (a file's
+#: imports not used yet) the first use of each goes in before the second use of any.
+USAGE_RANK_DECAY = 0.4
 #: Score bonus per character a use shares with the text before the cursor (capped).
 AFFINITY_WEIGHT = 0.1
 AFFINITY_CAP = 12
@@ -97,7 +100,7 @@ def usage_snippets(index: IndexView, name: str, score: float, current: str,
         body = "\n".join(lines[start : usage.line + 1])
         bonus = AFFINITY_WEIGHT * min(affinity[id(usage)], AFFINITY_CAP)
         snippets.append(Snippet(str(usage.path), _dedent(body),
-                                score * (1.0 - 0.1 * rank) + bonus, "usage", start,
+                                score * (1.0 - USAGE_RANK_DECAY * rank) + bonus, "usage", start,
                                 usage.line + 1))
     return snippets
 

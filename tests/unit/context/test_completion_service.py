@@ -30,7 +30,7 @@ def test_definitions_and_usages_of_imported_names(index: WorkspaceIndex, project
     assert {"definition", "usage"} <= sources
     joined = "\n".join(s.text for s in result.snippets)
     assert "def make_vector(x: float, y: float) -> Vector:" in joined
-    assert "make_vector(1.0, 2.0)" in joined  # a use in app.py
+    assert "origin = make_vector(0.0, 0.0)" in joined  # report.py's use, after the same words
     assert all(s.path != str(path) for s in result.snippets)
     assert 0 < result.tokens <= 400
 
