@@ -216,7 +216,8 @@ def _completer(runtime: Runtime, service: ContextService | None) -> InlineComple
     return InlineCompleter(engine=lambda: runtime.engine, template=lambda: runtime.template,
                            special_tokens=lambda: runtime.info.special_tokens,
                            context=service, counter=lambda: runtime.counter,
-                           members=service.preferred_first if service is not None else None)
+                           members=service.preferred_first if service is not None else None,
+                           shown_path=service.shown_path if service is not None else None)
 
 
 @dataclass

@@ -164,7 +164,18 @@ class ContextService:
         except Exception:  # context is an improvement, never a reason to fail completion
             log.exception("cross-file context failed")
             return []
-        return [s.pair for s in result.snippets]
+        return [self.shown_pair(s) for s in result.snippets]
+
+    def shown_path(self, path: str) -> str:
+        """`path` as prompts write it: relative to the workspace folder that holds it, as
+        repository-level training data writes paths (a few tokens where an absolute path
+        costs a dozen or more, and a remote backend is not told where the project lives);
+        unchanged outside every workspace folder."""
+        index = self._index()
+        return relative_to_roots(path, index.roots if index is not None else ())
+
+    def shown_pair(self, snippet: Snippet) -> tuple[str, str]:
+        return (self.shown_path(snippet.path), snippet.text)
 
     def completion_query(self, item: CompletionInput, settings: Settings) -> ContextQuery | None:
         spec = spec_for_language_id(item.language_id) or spec_for_path(item.path)
@@ -211,7 +222,7 @@ class ContextService:
         query = ContextQuery(path=path, text=text, offset=end, language=spec.name,
                              budget=budget, local_start=start, focus=(start, end),
                              target=target, sources=sources)
-        return [s.pair for s in self.gather(query).snippets]
+        return [self.shown_pair(s) for s in self.gather(query).snippets]
 
     # -- feeding ------------------------------------------------------------------------
 
@@ -235,7 +246,7 @@ class ContextService:
         comment = spec.line_comment if spec is not None else "#"
 
         def cost(snippet: Snippet) -> int:
-            return counter.count(template.build("", "", extra_files=[snippet.pair],
+            return counter.count(template.build("", "", extra_files=[self.shown_pair(snippet)],
                                                 line_comment=comment))
 
         base = counter.count(template.build("", "", line_comment=comment))
@@ -457,6 +468,17 @@ class ContextService:
                 if content is not None:
                     self.bm25.set_file(key, content, version)
             return True
+
+
+def relative_to_roots(path: str, roots: Sequence[Path]) -> str:
+    """`path` relative to the innermost of `roots` holding it (POSIX separators), or
+    unchanged when none does."""
+    target = Path(path)
+    holders = [root for root in roots if target.is_relative_to(root)]
+    if not holders:
+        return path
+    innermost = max(holders, key=lambda root: len(root.parts))
+    return target.relative_to(innermost).as_posix() or path
 
 
 def _select_shared(ranked: list[Snippet], budget: int,

@@ -31,6 +31,8 @@ class IndexView(Protocol):
     """The part of `WorkspaceIndex` the context service uses."""
 
     generation: int
+    #: The workspace folders (absolute).
+    roots: list[Path]
 
     def definitions(self, name: str) -> list[Definition]: ...
 

@@ -107,14 +107,18 @@ class InlineCompleter:
         members: Callable[[CompletionInput], list[str] | None] | None = None,
         known_tree: Callable[[CompletionInput, LanguageSpec], Tree | None] | None = None,
         counter: Callable[[], TokenCounter] | None = None,
+        shown_path: Callable[[str], str] | None = None,
     ) -> None:
         """`context` supplies cross-file snippets for a cursor (none when not given);
         `members`, the member names the first tokens should spell after ``receiver.``
         (the index knows the receiver's type; the model does not); `known_tree`, a parse
         tree of exactly the item's text if one is at hand (the index keeps one per open
         document), so a request does not parse the whole file again; `counter`, the model's
-        tokenizer, which sizes the local window in real tokens (characters without it)."""
+        tokenizer, which sizes the local window in real tokens (characters without it);
+        `shown_path`, how the prompt writes the document's path (relative to its workspace
+        folder, like the snippets' paths)."""
         self._context = context
+        self._shown_path = shown_path
         self._counter = counter
         self._known_tree = known_tree
         self._members = members
@@ -182,7 +186,8 @@ class InlineCompleter:
             preferred = await asyncio.to_thread(_names_below, tree, text, offset) or None
             preferred_bias = NAMES_BELOW_BIAS
         prompt, stripped = build_prompt(
-            item, settings, template, spec, extra,
+            replace(item, path=self._shown_path(item.path)) if self._shown_path else item,
+            settings, template, spec, extra,
             counter=self._counter() if self._counter is not None else None,
             definition=enclosing_definition(tree, text, offset) if tree is not None else None)
         special = [*self._special_tokens(), *template.markers]

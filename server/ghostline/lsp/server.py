@@ -87,6 +87,7 @@ class GhostlineServer(LanguageServer):
             members=self.context.preferred_first,
             known_tree=self._open_tree,
             counter=self._token_counter,
+            shown_path=self.context.shown_path,
         )
 
     def _token_counter(self) -> TokenCounter:

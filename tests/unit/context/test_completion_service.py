@@ -1,7 +1,8 @@
+import asyncio
 from pathlib import Path
 
 from ghostline.context.budget import token_window
-from ghostline.context.completion import ContextQuery, ContextService
+from ghostline.context.completion import ContextQuery, ContextService, relative_to_roots
 from ghostline.context.snippets import one_line
 from ghostline.context.tokenizer import EstimateCounter
 from ghostline.features.inline_completion import CompletionInput
@@ -43,10 +44,27 @@ def test_budget_is_respected_as_the_template_writes_it(index: WorkspaceIndex,
     counter = EstimateCounter()
     template = template_by_name("none")
     for budget in (40, 120):
-        result = service(index).gather(query(path, text, budget=budget))
-        written = template.build("", "", extra_files=[s.pair for s in result.snippets])
+        context = service(index)
+        result = context.gather(query(path, text, budget=budget))
+        written = template.build("", "", extra_files=[context.shown_pair(s)
+                                                      for s in result.snippets])
         assert counter.count(written) <= budget + len(result.snippets)  # rounding per snippet
         assert result.tokens <= budget
+
+
+def test_prompts_show_paths_relative_to_the_workspace_folder(index: WorkspaceIndex,
+                                                             project: Path) -> None:
+    path = project / "pkg" / "new.py"
+    text = HEAD + "def build():\n    origin = "
+    index.open_document(path, text, "python")
+    context = service(index)
+    item = CompletionInput(uri=path.as_uri(), path=str(path), language_id="python",
+                           text=text, offset=len(text))
+    pairs = asyncio.run(context(item, Settings()))
+    assert pairs and {p for p, _ in pairs} <= {"pkg/geometry.py", "pkg/app.py", "pkg/report.py"}
+    assert context.shown_path(str(path)) == "pkg/new.py"
+    assert context.shown_path("/elsewhere/x.py") == "/elsewhere/x.py"
+    assert relative_to_roots(str(project / "a" / "b.py"), [project, project / "a"]) == "b.py"
 
 
 def test_text_after_the_cursor_is_never_used(index: WorkspaceIndex, project: Path) -> None:

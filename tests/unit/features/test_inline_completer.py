@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
 
 from ghostline.engine.base import Finished, GenerationRequest, StreamItem, Token
 from ghostline.features.inline_completion import (
@@ -66,6 +68,20 @@ async def test_single_line_stops_at_end_of_line_and_closes_the_stream() -> None:
     assert engine.closed_early == 1  # the generation was cancelled once the line ended
     assert engine.requests[0].prompt is not None
     assert engine.requests[0].prompt.endswith("return")  # clean token boundary
+
+
+async def test_the_prompt_writes_the_documents_path_as_shown_path_gives_it() -> None:
+    async def context(item: CompletionInput, settings: Settings) -> list[tuple[str, str]]:
+        return [("lib/shapes.py", "def scale(): ...")]
+
+    engine = FakeEngine(["width * height"])
+    completer = InlineCompleter(lambda: engine, lambda: template_by_name("none"),
+                                context=context, shown_path=lambda path: "src/" + Path(path).name)
+    item = replace(_input(), path="/home/someone/project/src/a.py")
+    await completer.complete(item, Settings())
+    prompt = engine.requests[0].prompt or ""
+    assert "# Path: lib/shapes.py\n" in prompt and "# Path: src/a.py\n" in prompt
+    assert "/home/someone" not in prompt
 
 
 async def test_typing_through_and_cache_do_not_call_the_model() -> None:
