@@ -19,6 +19,8 @@ from ghostline.index.model import Definition, Import, Usage
 
 #: Lines above the cursor whose names count as "near".
 NEAR_LINES = 12
+#: Names offered at most (best first); a file often imports more names than it has used
+#: yet, and each is as likely to come next.
 MAX_NAMES = 12
 
 IDENT = re.compile(r"[A-Za-z_$][\w$]*")
