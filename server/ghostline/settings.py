@@ -66,6 +66,12 @@ class Settings:
     #: On a blank line above Python code, ask again (at most twice, without the first word)
     #: for a line that cannot stand there (see `postprocess.fit`).
     fit_code_below: bool = True
+    #: Budget for other files' code in "Generate tests" prompts (definitions the target
+    #: uses, code that calls it, recent edits), in model tokens.
+    test_context_tokens: int = 384
+    #: Budget for the callees' signatures and the call sites in hover and docstring
+    #: prompts, in model tokens.
+    hover_context_tokens: int = 256
     hover_time_limit_s: float = 4.0
     run_generated_tests: bool = False
     backends: dict[str, BackendSettings] = field(default_factory=dict)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from pathlib import Path
@@ -77,6 +78,15 @@ async def server_status(client: LanguageClient) -> dict[str, object]:
         types.ExecuteCommandParams(command="ghostline.status"))
     assert isinstance(result, dict)
     return result
+
+
+async def wait_indexed(client: LanguageClient) -> None:
+    """Until the server's index holds the workspace's files (it scans in the background)."""
+    for _ in range(200):
+        if (await server_status(client)).get("indexedFiles"):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the workspace was never indexed")
 
 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from .conftest import (
     open_document,
     server_status,
     start_session,
+    wait_indexed,
 )
 
 pytestmark = pytest.mark.model
@@ -31,15 +31,6 @@ def workspace(tmp_path: Path) -> Path:
     root = tmp_path / "proj"
     shutil.copytree(FIXTURE, root)
     return root
-
-
-async def wait_indexed(client: LanguageClient) -> None:
-    for _ in range(200):
-        status = await server_status(client)
-        if status.get("indexedFiles"):
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("the workspace was never indexed")
 
 
 async def test_context_goes_into_the_prompt_and_stays_cached_while_typing(

@@ -23,7 +23,7 @@ from pytest_lsp import LanguageClient
 from ghostline.demo_tests import apply_workspace_edit, capabilities
 from ghostline.postprocess.test_output import declared_test_names, syntax_errors
 
-from .conftest import open_document
+from .conftest import open_document, wait_indexed
 
 pytestmark = pytest.mark.model
 
@@ -180,8 +180,13 @@ async def test_python_action_appends_to_the_existing_test_file(
 
 async def test_python_action_creates_a_test_file(client: LanguageClient, tmp_path: Path) -> None:
     root = copy_fixture("py_textstats", tmp_path)
+    # Another file calls the target: the context service shows that call to the model.
+    (root / "headline.py").write_text(
+        "from textstats import longest_word\n\n\ndef banner(title: str) -> str:\n"
+        "    return longest_word(title).upper()\n", encoding="utf-8")
     editor = Editor(client)
     await editor.start(root)
+    await wait_indexed(client)
     source = root / "textstats.py"
     uri = editor.open(source, "python")
     result = await editor.run(await editor.command_for(uri, line_of(source, "def longest_word("),
@@ -193,6 +198,7 @@ async def test_python_action_creates_a_test_file(client: LanguageClient, tmp_pat
     assert text.startswith("from textstats import longest_word\n")
     ast.parse(text)
     assert set(result["tests"]) == set(declared_test_names(text, "python"))
+    assert result["contextFiles"] == ["headline.py"]
     edit = editor.edits[0].edit
     assert edit.document_changes is not None
     assert isinstance(edit.document_changes[0], types.CreateFile)

@@ -15,8 +15,9 @@ Nothing after the cursor in the current file is read (queries and name lists com
 text before it; the benchmark depends on this), except by the ``suffix`` source, off by
 default, which shows the lines below the cursor to a model that has no FIM tokens.
 
-The same service serves test generation and docstrings (`gather` with a `ContextQuery` of
-their own budget and focus range).
+The same service serves test generation (`for_lines`: the snippets for a definition, under
+the ``testContextTokens`` budget) and docstrings (`for_definition`: callees and call sites
+under ``hoverContextTokens``).
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ghostline.context import docstring as docstring_context
 from ghostline.context.bm25 import Bm25Index, words
 from ghostline.context.budget import Snippet, select, token_window
+from ghostline.context.docstring import DocstringContext
 from ghostline.context.names import IndexView, NameFocus, scored_names
 from ghostline.context.receiver import receiver_class, receiver_members
 from ghostline.context.ring import RingBuffer
@@ -223,6 +226,26 @@ class ContextService:
                              budget=budget, local_start=start, focus=(start, end),
                              target=target, sources=sources)
         return [self.shown_pair(s) for s in self.gather(query).snippets]
+
+    def for_lines(self, path: str, text: str, first_line: int, last_line: int, budget: int,
+                  target: str | None = None) -> list[tuple[str, str]]:
+        """`for_range` over whole lines (0-based, inclusive): a definition as the index
+        spans it."""
+        lines = text.split("\n")
+        start = sum(len(line) + 1 for line in lines[:first_line])
+        end = start + sum(len(line) + 1 for line in lines[first_line : last_line + 1])
+        return self.for_range(path, text, start, min(end, len(text)), budget, target)
+
+    def for_definition(self, definition: Definition, file_text: str,
+                       lookup: docstring_context.Lookup | None, budget: int,
+                       with_docs: bool) -> DocstringContext:
+        """What a summary of `definition` is written from: its source, the definitions it
+        calls, its call sites in other files and its class, the callees and call sites
+        kept within `budget` tokens of the model's tokenizer (``with_docs``: the prompt
+        shows the callees' docstrings too, so they count)."""
+        context = docstring_context.gather(definition, file_text, lookup)
+        return docstring_context.within_budget(context, budget, self._counter().count,
+                                               with_docs=with_docs)
 
     # -- feeding ------------------------------------------------------------------------
 

@@ -7,9 +7,11 @@ can parse other files (call sites), so callers run it in a thread.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, zip_longest
 from pathlib import Path
 from typing import Protocol
 
@@ -194,3 +196,33 @@ def gather(definition: Definition, file_text: str, lookup: Lookup | None) -> Doc
         if len(context.call_sites) >= MAX_CALL_SITES:
             break
     return context
+
+
+def within_budget(context: DocstringContext, budget: int, count: Callable[[str], int], *,
+                  with_docs: bool) -> DocstringContext:
+    """`context` with the callees and call sites that fit in `budget` tokens, taken in turn
+    (first callee, first call site, second callee, ...; each list is best first), so a long
+    signature cannot crowd out every call site. A callee costs its signature (and the first
+    paragraph of its docstring ``with_docs``), a call site its line."""
+    def shown(item: Definition | CallSite) -> str:
+        if isinstance(item, CallSite):
+            return item.text
+        doc = item.doc.split("\n\n")[0] if with_docs and item.doc else ""
+        return f"{item.signature}\n{doc}" if doc else item.signature
+
+    callees: list[Definition] = []
+    call_sites: list[CallSite] = []
+    used = 0
+    turns = chain.from_iterable(zip_longest(context.callees, context.call_sites))
+    for item in turns:
+        if item is None:
+            continue
+        cost = count(shown(item))
+        if used + cost > budget:
+            continue
+        used += cost
+        if isinstance(item, CallSite):
+            call_sites.append(item)
+        else:
+            callees.append(item)
+    return dataclasses.replace(context, callees=callees, call_sites=call_sites)

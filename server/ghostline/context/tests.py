@@ -1,19 +1,21 @@
 """Context for test generation: the target, what it uses, and how the project writes tests.
 
-Collected here: the target's source; the definitions it uses (classes it constructs or
-takes, functions it calls: a short class in full, otherwise signature and docstring), the
-source file's imports, the names a test may import from the source module, the existing test
-file (its names, its pytest fixtures and conftest fixtures) and an example of the project's
-own tests for a base model to imitate.
+Collected here: the target's source; the definitions it uses from its own file (classes it
+constructs or takes, functions it calls: a short class in full, otherwise signature and
+docstring), the source file's imports, the names a test may import from the source module,
+the existing test file (its names, its pytest fixtures and conftest fixtures) and an example
+of the project's own tests for a base model to imitate. What other files contribute
+(definitions of the names the target uses, code that calls the target, recent edits) comes
+from the context service that serves inline completion, under the test budget
+(``testContextTokens``), and is passed in as ``cross_file``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from ghostline.features.test_locations import TestPlan, sample_tests
 from ghostline.index.languages import spec_by_name
@@ -37,14 +39,6 @@ _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
 ReadText = Callable[[Path], "str | None"]
 
 
-class IndexView(Protocol):
-    """The part of ``WorkspaceIndex`` used here."""
-
-    def definitions(self, name: str) -> list[Definition]: ...
-
-    def imports(self, path: Path) -> list[Import]: ...
-
-
 @dataclass(frozen=True)
 class Target:
     """The function, method or class to test. ``container``: the class of a method."""
@@ -59,6 +53,9 @@ class Target:
     doc: str = ""
     container: str | None = None
     module: str = ""
+    #: First and last line (0-based) of the definition in its file.
+    first_line: int = 0
+    last_line: int = 0
 
     @property
     def importable_name(self) -> str:
@@ -75,6 +72,9 @@ class TestContext:
     source_imports: str = ""
     related: list[str] = field(default_factory=list)
     example: str = ""
+    #: (path as prompts write it, text) of other files' code, in prompt order (most
+    #: relevant last): what the context service chose for the target.
+    cross_file: list[tuple[str, str]] = field(default_factory=list)
     existing_text: str | None = None
     existing_names: list[str] = field(default_factory=list)
     fixtures: list[str] = field(default_factory=list)
@@ -147,6 +147,8 @@ def _as_target(definition: Definition, text: str, container: str | None) -> Targ
         doc=definition.doc,
         container=container,
         module=definition.module,
+        first_line=definition.span.start_line,
+        last_line=definition.span.end_line,
     )
 
 
@@ -168,15 +170,16 @@ def build_context(
     source_text: str,
     definitions: list[Definition],
     read_text: ReadText,
-    index: IndexView | None = None,
+    cross_file: Sequence[tuple[str, str]] = (),
 ) -> TestContext:
-    """Everything the prompt needs, under fixed character budgets."""
-    context = TestContext(target=target, plan=plan)
+    """Everything the prompt needs, under fixed character budgets (``cross_file``: other
+    files' code the context service chose, already within its token budget)."""
+    context = TestContext(target=target, plan=plan, cross_file=list(cross_file))
     language = target.language
     source_imports = existing_imports(source_text, language) if spec_by_name(language) else []
     context.source_imports = _import_lines(source_text, source_imports)
     context.importable = _importable(target, plan, definitions, source_imports, source_text)
-    context.related = _related(target, definitions, source_text, index, read_text)
+    context.related = _related(target, definitions, source_text)
     if plan.exists:
         existing = read_text(plan.path)
         context.existing_text = existing
@@ -251,14 +254,9 @@ def _js_exported(definition: Definition, text: str) -> bool:
                 or re.search(rf"exports\.{name}\s*=", text))
 
 
-def _related(
-    target: Target,
-    definitions: list[Definition],
-    source_text: str,
-    index: IndexView | None,
-    read_text: ReadText,
-) -> list[str]:
-    """Short views of the definitions the target refers to, nearest first."""
+def _related(target: Target, definitions: list[Definition], source_text: str) -> list[str]:
+    """Short views of the definitions of the target's own file that it refers to, in the
+    order it names them (other files' definitions come from the context service)."""
     names = list(dict.fromkeys(_IDENTIFIER.findall(target.source)))
     local = {d.name: d for d in definitions if d.parent is None or d.kind in _CONTAINERS}
     snippets: list[str] = []
@@ -270,19 +268,12 @@ def _related(
         if len(snippets) >= _RELATED_ITEMS or used >= _RELATED_CHARS:
             break
         definition = local.get(name)
-        text = source_text
-        if definition is None and index is not None and len(name) > 2:
-            found = [d for d in index.definitions(name) if d.path != target.path
-                     and d.parent is None]
-            if len(found) == 1:
-                definition = found[0]
-                text = read_text(definition.path) or ""
         if definition is None or definition.qualified_name in seen:
             continue
         if definition.kind in ("variable", "field", "constant") and name != target.container:
             continue
         seen.add(definition.qualified_name)
-        snippet = _view(definition, text, definitions if text is source_text else None)
+        snippet = _view(definition, source_text, definitions)
         if snippet and used + len(snippet) <= _RELATED_CHARS + 400:
             snippets.append(snippet)
             used += len(snippet)

@@ -216,6 +216,18 @@ class Outcome:
 # --- the service ---------------------------------------------------------------------------
 
 
+#: (definition, its file's text, the index, whether the prompt shows callees' docstrings)
+#: -> what the summary is written from. The server's is the context service's, which keeps
+#: callees and call sites within the hover budget.
+GatherContext = Callable[[Definition, str, "Lookup | None", bool], DocstringContext]
+
+
+def _gather_whole(definition: Definition, file_text: str, lookup: Lookup | None,
+                  with_docs: bool) -> DocstringContext:
+    """Everything `gather` finds, no token budget (a service without a context service)."""
+    return gather(definition, file_text, lookup)
+
+
 class DocstringService:
     """Summaries for hovers and docstrings for the "Insert docstring" action.
 
@@ -232,12 +244,14 @@ class DocstringService:
         model_name: Callable[[], str] | None = None,
         use_chat: Callable[[], bool],
         cache: SummaryCache,
+        gather_context: GatherContext | None = None,
     ) -> None:
         self._engine = engine
         self._ensure_model = ensure_model
         self._model_id = model_id
         self._model_name = model_name or (lambda: "")
         self._use_chat = use_chat
+        self._gather = gather_context or _gather_whole
         self.cache = cache
         self.model_calls = 0
         self.cache_hits = 0
@@ -353,8 +367,8 @@ class DocstringService:
     ) -> str | None:
         if not await self._ensure_model():
             return None
-        context = await asyncio.to_thread(gather, definition, file_text, lookup)
         chat = self._use_chat()
+        context = await asyncio.to_thread(self._gather, definition, file_text, lookup, chat)
         keyed = REQUEST_KEY if origin == "hover" else None
         request = summary_request(context, chat=chat, time_limit_s=GENERATION_LIMIT_S)
         request.key = keyed
@@ -491,7 +505,7 @@ class DocstringService:
     ) -> dict[str, str] | None:
         if not await self._ensure_model():
             return None
-        context = await asyncio.to_thread(gather, definition, file_text, lookup)
+        context = await asyncio.to_thread(self._gather, definition, file_text, lookup, False)
         request = params_request(context, predicate, params, returns=returns,
                                  time_limit_s=GENERATION_LIMIT_S)
         text, finished = await self._run(request)

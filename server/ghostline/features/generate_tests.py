@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ghostline.context.tests import (
-    IndexView,
     Target,
     TestContext,
     build_context,
@@ -136,6 +135,9 @@ class TestRequest:
     root: Path | None = None
 
 
+CrossFile = Callable[[Path, str, Target], list[tuple[str, str]]]
+
+
 @dataclass
 class TestServices:
     """What the feature needs from the server."""
@@ -146,7 +148,10 @@ class TestServices:
     model_info: ModelInfo | None
     settings: Settings
     read_text: Callable[[Path], str | None]
-    index: IndexView | None = None
+    #: Other files' code for the target (the context service under the test budget):
+    #: (source path, source text, target) -> (path as shown, text) pairs in prompt order.
+    #: None: the prompt shows the target's own file only.
+    cross_file: CrossFile | None = None
     #: Test files the index knows for the source, nearest first (None: look on disk).
     existing_tests: list[Path] | None = None
     #: Says why the test file no longer matches what was read ("" while it does); polled
@@ -169,6 +174,8 @@ class GeneratedTests:
     run: RunResult | None = None
     model_calls: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    #: Other files the prompt showed (as the prompt writes their paths).
+    context_files: list[str] = field(default_factory=list)
 
     @property
     def creates_file(self) -> bool:
@@ -223,8 +230,9 @@ class TestGenerator:
         if plan is None:
             raise TestGenerationError(f"generating tests for {request.language} is not supported")
         self.plan = plan
+        cross_file = await self._cross_file(target)
         context = build_context(target, plan, request.text, definitions, services.read_text,
-                                services.index)
+                                cross_file)
         style = style_for(plan.framework, plan.language, target)
         if target.language == "python":
             self.arity = python_arity(target.source, target.name)
@@ -253,8 +261,21 @@ class TestGenerator:
             units, run = await self._run_and_repair(context, style, target_needs, units)
         result = self._assemble(context, style, target_needs, units, label)
         result.run = run
+        result.context_files = list(dict.fromkeys(path for path, _ in context.cross_file))
         result.timings = {"generate_s": generated_s, "total_s": time.perf_counter() - started}
         return result
+
+    async def _cross_file(self, target: Target) -> list[tuple[str, str]]:
+        """Other files' code for the prompt; none when it cannot be had (it improves the
+        tests, it is never a reason not to write them)."""
+        gather = self.services.cross_file
+        if gather is None:
+            return []
+        try:
+            return await asyncio.to_thread(gather, self.request.path, self.request.text, target)
+        except Exception:
+            log.exception("cross-file context for tests failed")
+            return []
 
     # --- generation ---------------------------------------------------------------------------
 

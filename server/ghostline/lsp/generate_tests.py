@@ -20,7 +20,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from ghostline.context.tests import TARGET_KINDS, find_target, parse_definitions
+from ghostline.context.tests import TARGET_KINDS, Target, find_target, parse_definitions
 from ghostline.engine.base import EngineError
 from ghostline.features.generate_tests import (
     GeneratedTests,
@@ -169,8 +169,12 @@ async def run_generation(ls: GhostlineServer, data: dict[str, Any]) -> dict[str,
         before = snapshots.setdefault(file, _snapshot(ls, file))
         return _changed(ls, file, before)
 
+    def cross_file(source: Path, text: str, target: Target) -> list[tuple[str, str]]:
+        return ls.context.for_lines(str(source), text, target.first_line, target.last_line,
+                                    ls.settings.test_context_tokens, target=target.name)
+
     services = TestServices(engine=ls.engine_for("generateTests"), model_info=model_info,
-                            settings=ls.settings, read_text=read_text, index=ls.index,
+                            settings=ls.settings, read_text=read_text, cross_file=cross_file,
                             existing_tests=existing, conflict=conflict)
     cancelled = asyncio.Event()
     token = await ls.begin_progress(f"writing tests for {label}", cancellable=True)
@@ -252,6 +256,7 @@ async def _apply(
     summary = {"path": str(path), "uri": uri, "tests": result.tests,
                "created": result.creates_file, "rejected": result.rejected,
                "modelCalls": result.model_calls, "timings": result.timings,
+               "contextFiles": result.context_files,
                "run": _run_summary(result)}
     conflict = _changed(ls, path, before, result.base_text, result.creates_file)
     if conflict:

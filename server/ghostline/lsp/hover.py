@@ -66,6 +66,8 @@ def service_for(ls: GhostlineServer) -> DocstringService:
             model_name=lambda: _model_name(ls),
             use_chat=lambda: _use_chat(ls),
             cache=SummaryCache(default_path()),
+            gather_context=lambda definition, text, lookup, with_docs: ls.context.for_definition(
+                definition, text, lookup, ls.settings.hover_context_tokens, with_docs),
         )
         _SERVICES[ls] = service
     return service

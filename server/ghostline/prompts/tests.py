@@ -265,6 +265,12 @@ def source_block(context: TestContext) -> str:
     return gap.join(p.strip("\n") for p in parts)
 
 
+def other_files(context: TestContext, comment: str) -> list[str]:
+    """Other files' code from the context service, each under a comment naming its path
+    (as repository-level training data shows files), most relevant last."""
+    return [f"{comment} {path}\n" + text.strip("\n") for path, text in context.cross_file]
+
+
 def header_for_new_file(style: TestStyle, needs: list[ImportNeed]) -> str:
     return render_imports([*style.needs, *needs], style.language)
 
@@ -285,7 +291,8 @@ def base_prompt(
     plan = context.plan
     target = context.target
     gap = "\n\n\n" if style.language == "python" else "\n\n"
-    parts = [f"{c} {_relative(target.path, root)}\n{source_block(context)}"]
+    parts = other_files(context, c)
+    parts.append(f"{c} {_relative(target.path, root)}\n{source_block(context)}")
     test_rel = _relative(plan.path, root)
     if plan.in_source:
         body = context.example.rstrip() if context.example else ""
@@ -330,6 +337,10 @@ def chat_messages(
     ]
     if imports:
         lines.append(f"The test file already has these imports:\n```{fence}\n{imports}\n```")
+    if context.cross_file:
+        shown = "\n\n".join(other_files(context, style.comment))
+        lines.append(f"Code from other files of the project that it uses or that uses it:\n"
+                     f"```{fence}\n{shown}\n```")
     lines.append(f"Code under test ({_relative(target.path, root)}):\n"
                  f"```{fence}\n{source_block(context)}\n```")
     if context.example:

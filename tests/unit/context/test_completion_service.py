@@ -6,6 +6,7 @@ from ghostline.context.completion import ContextQuery, ContextService, relative_
 from ghostline.context.snippets import one_line
 from ghostline.context.tokenizer import EstimateCounter
 from ghostline.features.inline_completion import CompletionInput
+from ghostline.index.model import Definition
 from ghostline.index.workspace import WorkspaceIndex
 from ghostline.prompts.fim import template_by_name
 from ghostline.settings import Settings
@@ -170,6 +171,43 @@ def test_context_for_a_function_with_its_own_budget(index: WorkspaceIndex, proje
     small = context.for_range(str(report), text, start, end, budget=20, target="unit_circle")
     assert len(small) < len(pairs)
     assert context.for_range(str(report), text, start, end, budget=0) == []
+
+
+def unit_circle_of_report(index: WorkspaceIndex, project: Path) -> tuple[str, Definition]:
+    """report.py's text and its definition of unit_circle (which app.py calls)."""
+    report = project / "pkg" / "report.py"
+    return report.read_text(), next(d for d in index.symbols(report) if d.name == "unit_circle")
+
+
+def test_test_generation_gets_the_same_context_for_a_definitions_lines(
+        index: WorkspaceIndex, project: Path) -> None:
+    report = project / "pkg" / "report.py"
+    text, target = unit_circle_of_report(index, project)
+    context = service(index)
+    pairs = context.for_lines(str(report), text, target.span.start_line, target.span.end_line,
+                              400, target="unit_circle")
+    start = text.index("def unit_circle")
+    end = text.index("def summary") - 2  # the line after the body: blank
+    assert pairs == context.for_range(str(report), text, start, end, 400, target="unit_circle")
+    assert {path for path, _ in pairs} <= {"pkg/geometry.py", "pkg/app.py"}
+    assert any("report.unit_circle()" in body for _, body in pairs)
+
+
+def test_docstring_context_keeps_callees_and_call_sites_within_the_hover_budget(
+        index: WorkspaceIndex, project: Path) -> None:
+    text, target = unit_circle_of_report(index, project)
+    context = service(index)
+    whole = context.for_definition(target, text, index, 10_000, with_docs=True)
+    assert [c.name for c in whole.callees] == ["make_vector", "Circle"]
+    assert [s.text for s in whole.call_sites] == ["print(report.summary([report.unit_circle()]))"]
+    none = context.for_definition(target, text, index, 0, with_docs=True)
+    assert none.callees == [] and none.call_sites == [] and none.source == whole.source
+    # Taken in turn: the first callee, then the call site, before the second callee.
+    counter = EstimateCounter()
+    room = counter.count(whole.callees[0].signature) + counter.count(whole.call_sites[0].text)
+    some = context.for_definition(target, text, index, room, with_docs=False)
+    assert [c.name for c in some.callees] == ["make_vector"]
+    assert some.call_sites == whole.call_sites
 
 
 def test_a_use_after_the_same_words_as_the_cursor_comes_last(index: WorkspaceIndex,

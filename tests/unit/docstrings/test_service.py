@@ -6,9 +6,11 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from ghostline.context.docstring import CallSite, DocstringContext, gather
 from ghostline.engine.base import Finished, GenerationRequest, ModelInfo, StreamItem, Token
 from ghostline.features.docstring_cache import SummaryCache, summary_key
 from ghostline.features.docstrings import DocstringService
+from ghostline.index.model import Definition
 
 from .helpers import FIXTURES, definitions, named
 
@@ -243,3 +245,31 @@ async def test_unusable_answer_is_asked_again_once_with_the_code_alone() -> None
     info = await svc.explain(named(DEFS, "perimeter"), TEXT, None, wait_s=5)
     assert info.state == "no-answer" and svc.model_calls == 2
     assert svc.cached_predicate(named(DEFS, "perimeter"), TEXT) == ""  # never asked again
+
+
+async def test_prompts_are_built_from_what_the_context_gatherer_gives() -> None:
+    engine = FakeScriptedEngine([" returns the points scaled.",
+                                 " the points\n- `factor`: how much\n- `return value`: points"])
+    asked: list[tuple[str, bool]] = []
+
+    def gather_context(definition: Definition, text: str, lookup: object,
+                       with_docs: bool) -> DocstringContext:
+        asked.append((definition.name, with_docs))
+        context = gather(definition, text, None)
+        context.call_sites = [CallSite(PY, 1, "moved = scale(ZQ_POINTS, 2)")]
+        return context
+
+    svc = DocstringService(engine=lambda: engine, ensure_model=ready, model_id=lambda: "fake:m",
+                           use_chat=lambda: False, cache=SummaryCache(None),
+                           gather_context=gather_context)
+    parts = await svc.doc_parts(named(DEFS, "scale"), TEXT, None, params=["points", "factor"],
+                                returns=True)
+    assert parts is not None and parts.summary == "Return the points scaled."
+    # The summary and the parameters of a base model: callees' docstrings are not shown.
+    assert asked == [("scale", False), ("scale", False)]
+    assert all(r.prompt is not None and "moved = scale(ZQ_POINTS, 2)" in r.prompt
+               for r in engine.requests)
+
+
+async def ready() -> bool:
+    return True

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ghostline.context.tests import Target
 from ghostline.engine.base import GenerationRequest, ModelInfo
 from ghostline.features.generate_tests import (
     GenerationCancelled,
@@ -68,6 +69,39 @@ def generator(tmp_path: Path, source: Path, answer: Answer, *, line: int = 11,
     request = TestRequest(path=source, text=source.read_text(encoding="utf-8"),
                           language=language, line=line, byte_col=4, root=tmp_path)
     return TestGenerator(request, services, cancelled=cancelled), engine
+
+
+async def test_the_prompt_shows_what_the_context_service_gives_for_the_target(
+        tmp_path: Path) -> None:
+    source = project(tmp_path)
+    asked: list[tuple[Path, int, int, str]] = []
+
+    def cross_file(path: Path, text: str, target: Target) -> list[tuple[str, str]]:
+        asked.append((path, target.first_line, target.last_line, target.name))
+        return [("shop/cart.py", "cart.total = restock(pen, 2)")]
+
+    gen, engine = generator(tmp_path, source, good_answers)
+    gen.services.cross_file = cross_file
+    await gen.generate()
+    lines = INVENTORY.split("\n")
+    first = next(i for i, line in enumerate(lines) if line.startswith("def restock"))
+    assert asked == [(source, first, asked[0][2], "restock")] and asked[0][2] > first
+    assert all(r.prompt is not None and r.prompt.startswith(
+        "# shop/cart.py\ncart.total = restock(pen, 2)\n\n\n# inventory.py\n")
+        for r in engine.requests)
+
+
+async def test_tests_are_written_when_the_context_service_fails(tmp_path: Path) -> None:
+    source = project(tmp_path)
+
+    def broken(path: Path, text: str, target: Target) -> list[tuple[str, str]]:
+        raise RuntimeError("index closed")
+
+    gen, engine = generator(tmp_path, source, good_answers)
+    gen.services.cross_file = broken
+    result = await gen.generate()
+    assert result.tests and all(r.prompt is not None and r.prompt.startswith("# inventory.py")
+                                for r in engine.requests)
 
 
 def naming(request: GenerationRequest) -> bool:

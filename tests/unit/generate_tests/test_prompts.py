@@ -69,6 +69,20 @@ def test_base_prompt_for_a_new_file_shows_source_example_and_header() -> None:
     assert prompt.endswith("# tests/test_shop.py\nfrom shop import restock\n\n\n")
 
 
+def test_other_files_from_the_context_service_come_first_under_their_paths() -> None:
+    style = style_for("pytest", "python", TARGET)
+    with_others = context()
+    with_others.cross_file = [("stock/item.py", "class Item:\n    quantity: int\n"),
+                              ("app.py", "    total = restock(item, 3)")]
+    prompt = base_prompt(with_others, style, [ImportNeed("shop", ("restock",))], ROOT)
+    assert prompt.startswith("# stock/item.py\nclass Item:\n    quantity: int\n\n\n"
+                             "# app.py\n    total = restock(item, 3)\n\n\n# shop.py\n")
+    chat = chat_messages(with_others, style, [], ROOT, 3)[1].content
+    assert "# app.py\n    total = restock(item, 3)\n```" in chat
+    assert chat.index("# stock/item.py") < chat.index("Code under test (shop.py)")
+    assert "other files" not in chat_messages(context(), style, [], ROOT, 3)[1].content
+
+
 def test_base_prompt_for_an_existing_file_uses_it_as_example() -> None:
     style = style_for("pytest", "python", TARGET)
     existing = "from shop import Item\n\n\ndef test_item():\n    assert Item()\n"

@@ -27,6 +27,8 @@ export const SERVER_SETTING_KEYS = [
   'memberBias',
   'namesBelowBias',
   'fitCodeBelow',
+  'testContextTokens',
+  'hoverContextTokens',
   'hoverTimeLimitS',
   'runGeneratedTests',
   'backends',
