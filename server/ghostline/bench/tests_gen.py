@@ -70,6 +70,8 @@ class CaseResult:
     all_pass: bool = False
     seconds_to_edit: float | None = None
     message: str = ""
+    #: Other files whose code the prompt showed (the context service's choice).
+    context_files: list[str] = field(default_factory=list)
     test_file: str = ""
     failures: dict[str, str] = field(default_factory=dict)
 
@@ -124,6 +126,7 @@ async def run_case(
     result.applied = bool(outcome.get("applied"))
     result.message = str(outcome.get("message", ""))
     result.seconds_to_edit = seconds
+    result.context_files = [str(f) for f in outcome.get("contextFiles", [])]
     if not result.applied:
         return result
     test_file = Path(str(outcome["path"]))
@@ -171,7 +174,8 @@ def _line(result: CaseResult, wall: float) -> str:
         return f"  {result.case:<44} nothing applied ({result.message[:90]})  [{wall:.0f} s]"
     status = "parses" if result.parses else "DOES NOT PARSE"
     return (f"  {result.case:<44} {result.tests} tests, {result.passed} pass, {status}, "
-            f"edit after {result.seconds_to_edit or 0:.1f} s")
+            f"edit after {result.seconds_to_edit or 0:.1f} s, "
+            f"{len(result.context_files)} other files shown")
 
 
 def summarize(results: list[CaseResult]) -> dict[str, Any]:
@@ -204,14 +208,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="turn on runGeneratedTests (run + one repair round)")
     parser.add_argument("--threads", type=int, default=1,
                         help="llama.cpp threads (1: robust on a busy 2-core machine)")
+    parser.add_argument("--test-context-tokens", type=int, default=None,
+                        help="testContextTokens for the run (0: no other files' code in the "
+                        "prompts; default: the server's)")
     parser.add_argument("--json", type=Path, help="write the per-function results here")
     args = parser.parse_args(argv)
     cases = list(CASES[: args.limit])
     settings: dict[str, Any] = {"model": args.model, "threads": args.threads,
                                 "runGeneratedTests": bool(args.run_generated)}
+    if args.test_context_tokens is not None:
+        settings["testContextTokens"] = args.test_context_tokens
     print(f"Generate tests on {len(cases)} functions (stdlib, packaging, pathspec, tqdm, "
           f"sortedcontainers); {os.cpu_count()} CPUs, {args.threads} llama.cpp threads; "
-          f"runGeneratedTests={bool(args.run_generated)}")
+          f"runGeneratedTests={bool(args.run_generated)}; "
+          f"testContextTokens={settings.get('testContextTokens', 'default')}")
     results, ready = asyncio.run(run_all(cases, settings))
     summary = summarize(results)
     print(f"\nserver + model ready in {ready:.1f} s")

@@ -107,6 +107,10 @@ class ContextQuery:
     focus: tuple[int, int] | None = None
     target: str | None = None
     sources: tuple[str, ...] = SOURCES
+    #: Names only through the file's imports of workspace files, and uses only in files
+    #: that import the name's file (or define it): for a definition's context, where a
+    #: same-named stranger (``str.join`` for ``shlex.join``) is noise, not a hint.
+    imported_only: bool = False
 
 
 @dataclass
@@ -224,7 +228,7 @@ class ContextService:
             return []
         query = ContextQuery(path=path, text=text, offset=end, language=spec.name,
                              budget=budget, local_start=start, focus=(start, end),
-                             target=target, sources=sources)
+                             target=target, sources=sources, imported_only=True)
         return [self.shown_pair(s) for s in self.gather(query).snippets]
 
     def for_lines(self, path: str, text: str, first_line: int, last_line: int, budget: int,
@@ -353,7 +357,8 @@ class ContextService:
         path = Path(query.path)
         focus = (query.text[query.focus[0] : min(query.focus[1], query.offset)]
                  if query.focus is not None else None)
-        names = scored_names(NameFocus(query.path, visible, focus, query.target), index)
+        names = scored_names(NameFocus(query.path, visible, focus, query.target,
+                                       query.imported_only), index)
         lines = visible.split("\n")
         previous = next((line for line in reversed(lines[-4:-1]) if line.strip()), "")
         left = left_context(previous, lines[-1])
@@ -366,8 +371,11 @@ class ContextService:
         for name, (score, definitions) in names:
             uses: list[Snippet] = []
             if "usages" in sources:
+                usages_of = self._usages_of(index)
+                if query.imported_only:
+                    usages_of = _from_importers(index, usages_of, definitions)
                 uses = usage_snippets(index, name, score, query.path, definitions,
-                                       self._usages_of(index), left)
+                                      usages_of, left)
             # A name used elsewhere after the same words as those before the cursor is the
             # likeliest next one: its definition moves up with its best use.
             bonus = max((u.score - score for u in uses), default=0.0)
@@ -502,6 +510,19 @@ def relative_to_roots(path: str, roots: Sequence[Path]) -> str:
         return path
     innermost = max(holders, key=lambda root: len(root.parts))
     return target.relative_to(innermost).as_posix() or path
+
+
+def _from_importers(index: IndexView, usages: Callable[[str], Sequence[Usage]],
+                    definitions: Sequence[Definition]) -> Callable[[str], Sequence[Usage]]:
+    """`usages`, kept to the files that define the name or import a file that does."""
+    homes = {d.path for d in definitions}
+
+    def imports_a_home(path: Path) -> bool:
+        return path in homes or any(imp.resolved in homes for imp in index.imports(path))
+
+    def kept(name: str) -> Sequence[Usage]:
+        return [u for u in usages(name) if imports_a_home(u.path)]
+    return kept
 
 
 def _select_shared(ranked: list[Snippet], budget: int,

@@ -61,6 +61,11 @@ class NameFocus:
     visible: str
     focus_text: str | None = None
     target: str | None = None
+    #: Only names the focus refers to that the file imports from workspace files (and the
+    #: target, defined here): no guessing a definition from a bare name, and no import the
+    #: focus does not use (at a cursor one not used yet is a likely next name; in a
+    #: finished definition it is not).
+    imported_only: bool = False
 
 
 ScoredName = tuple[str, tuple[float, list[Definition]]]
@@ -94,6 +99,8 @@ def scored_names(query: NameFocus, index: IndexView) -> list[ScoredName]:
             found = _definitions_in(index, imp.resolved, original)
             if not found:
                 continue
+            if query.imported_only and local not in near_order and local != query.target:
+                continue  # a definition's context: only what it refers to
             if local in near_order:
                 score = 3.0 + near_order[local]
             elif used.get(local, 0) == 0:
@@ -110,7 +117,8 @@ def scored_names(query: NameFocus, index: IndexView) -> list[ScoredName]:
     referenced = {a or b for a, b in used_as_member_or_call}
     local_names = set(re.findall(r"([A-Za-z_$][\w$]*)\s*(?::[^=\n]*)?=(?!=)", visible))
     local_names |= set(re.findall(r"(?:def|function|class)\s+([A-Za-z_$][\w$]*)", visible))
-    for name, recency in sorted(near_order.items(), key=lambda kv: -kv[1]):
+    guessed = {} if query.imported_only else near_order
+    for name, recency in sorted(guessed.items(), key=lambda kv: -kv[1]):
         if name in scores or name in own or name.lower() in STOPWORDS or len(name) < 3:
             continue
         if name not in referenced or name in local_names:
@@ -124,7 +132,8 @@ def scored_names(query: NameFocus, index: IndexView) -> list[ScoredName]:
         if extra >= MAX_NAMES:
             break
     if query.target and query.target not in scores:
-        found = index.definitions(query.target)
+        found = ([d for d in index.symbols(path) if d.name == query.target]
+                 if query.imported_only else index.definitions(query.target))
         if found:
             scores[query.target] = 4.0
             defs[query.target] = found

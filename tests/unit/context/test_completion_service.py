@@ -193,6 +193,26 @@ def test_test_generation_gets_the_same_context_for_a_definitions_lines(
     assert any("report.unit_circle()" in body for _, body in pairs)
 
 
+def test_a_definitions_context_holds_only_what_its_imports_lead_to(
+        index: WorkspaceIndex, project: Path) -> None:
+    # A stranger file: its own make_vector, and a unit_circle() that is not report's.
+    stranger = project / "pkg" / "stranger.py"
+    stranger.write_text("def make_vector(n):\n    return [0] * n\n\n\n"
+                        "def plot(shapes):\n    return shapes.unit_circle()\n")
+    index.scan()
+    report = project / "pkg" / "report.py"
+    text, target = unit_circle_of_report(index, project)
+    pairs = service(index).for_lines(str(report), text, target.span.start_line,
+                                     target.span.end_line, 400, target="unit_circle")
+    assert pairs and all(path != "pkg/stranger.py" for path, _ in pairs)
+    summary = next(d for d in index.symbols(report) if d.name == "summary")
+    pairs = service(index).for_lines(str(report), text, summary.span.start_line,
+                                     summary.span.end_line, 400, target="summary")
+    shown = "\n".join(body for _, body in pairs)
+    assert "class Circle" in shown  # summary's parameter type
+    assert "make_vector" not in shown  # imported, but summary never uses it
+
+
 def test_docstring_context_keeps_callees_and_call_sites_within_the_hover_budget(
         index: WorkspaceIndex, project: Path) -> None:
     text, target = unit_circle_of_report(index, project)
