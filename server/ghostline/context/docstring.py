@@ -15,7 +15,7 @@ from itertools import chain, zip_longest
 from pathlib import Path
 from typing import Protocol
 
-from ghostline.index.model import Definition, Span, Usage
+from ghostline.index.model import Definition, Import, Span, Usage
 
 #: Kinds a summary is generated for; other kinds (variables, constants, fields) only show
 #: what the index knows.
@@ -43,6 +43,8 @@ class Lookup(Protocol):
     def definitions(self, name: str) -> list[Definition]: ...
 
     def symbols(self, path: Path) -> list[Definition]: ...
+
+    def imports(self, path: Path) -> list[Import]: ...
 
     def usages(
         self, name: str, limit: int = 50, *, per_file: int | None = None,
@@ -187,11 +189,14 @@ def gather(definition: Definition, file_text: str, lookup: Lookup | None) -> Doc
             if len(context.callees) >= MAX_CALLEES:
                 break
     span = definition.span
-    for usage in lookup.usages(definition.name, limit=MAX_CALL_SITES * 3, per_file=2):
+    for usage in lookup.usages(definition.name, limit=MAX_CALL_SITES * 6, per_file=2):
         inside = usage.path == definition.path and span.start_line <= usage.line <= span.end_line
         line = usage.line_text.strip()
         if inside or not line or line.startswith(("import ", "from ", "use ", "#include")):
             continue
+        if usage.path != definition.path and not any(
+                imp.resolved == definition.path for imp in lookup.imports(usage.path)):
+            continue  # the same name, but not this definition (`str.join` for `shlex.join`)
         context.call_sites.append(CallSite(usage.path, usage.line, line))
         if len(context.call_sites) >= MAX_CALL_SITES:
             break

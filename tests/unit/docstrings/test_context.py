@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from ghostline.context.docstring import (
@@ -19,7 +20,9 @@ from ghostline.features.docstring_prompt import (
     summary_request,
 )
 from ghostline.features.docstrings import find_target, word_at
-from ghostline.index.model import Definition, Span, Usage
+from ghostline.index.languages import spec_for_path
+from ghostline.index.model import Definition, Import, Span, Usage
+from ghostline.index.parser import extract
 
 from .helpers import FIXTURES, definitions, named
 
@@ -38,6 +41,15 @@ class FakeLookup:
 
     def symbols(self, path: Path) -> list[Definition]:
         return self.defs.get(path, [])
+
+    def imports(self, path: Path) -> list[Import]:
+        """The file's imports, resolved to the workspace file of the module's last name."""
+        spec = spec_for_path(path)
+        assert spec is not None
+        data = self.files[path].encode()
+        found = extract(spec, spec.parser().parse(data), data, path).imports
+        by_stem = {p.stem: p for p in self.files}
+        return [replace(i, resolved=by_stem.get(i.module.rpartition(".")[2])) for i in found]
 
     def usages(self, name: str, limit: int = 50, *, per_file: int | None = None,
                include_definitions: bool = False) -> list[Usage]:
@@ -80,6 +92,11 @@ def test_gather_finds_callees_class_and_call_sites(tmp_path: Path) -> None:
     assert context.source.startswith("def area(self) -> float:")
     scale = named(lookup.defs[shapes], "scale")
     context = gather(scale, files[shapes], lookup)
+    assert [s.text for s in context.call_sites] == ["big = scale(points, 2.0)"]
+    # A file that calls another `scale` (it imports no file that defines this one).
+    stranger = tmp_path / "image.py"
+    lookup = FakeLookup({**files, stranger: "from pillow import scale\n\nim = scale(im, 3)\n"})
+    context = gather(named(lookup.defs[shapes], "scale"), files[shapes], lookup)
     assert [s.text for s in context.call_sites] == ["big = scale(points, 2.0)"]
     square = named(lookup.defs[shapes], "Rectangle.square")
     context = gather(square, files[shapes], lookup)

@@ -168,6 +168,9 @@ async def test_copied_docstring_is_asked_again_without_context() -> None:
                    include_definitions: bool = False) -> list:
             return []
 
+        def imports(self, path: Path) -> list:
+            return []
+
     engine_prompts = engine.requests
     svc_chat = DocstringService(engine=lambda: engine, ensure_model=svc._ensure_model,
                                 model_id=lambda: "fake:model", use_chat=lambda: True,
