@@ -107,9 +107,10 @@ class ContextQuery:
     focus: tuple[int, int] | None = None
     target: str | None = None
     sources: tuple[str, ...] = SOURCES
-    #: Names only through the file's imports of workspace files, and uses only in files
-    #: that import the name's file (or define it): for a definition's context, where a
-    #: same-named stranger (``str.join`` for ``shlex.join``) is noise, not a hint.
+    #: Names only through the file's imports of workspace files, uses only in files that
+    #: import the name's file (or define it), and recent regions only of files the file
+    #: imports or is imported by: for a definition's context, where a same-named stranger
+    #: (``str.join`` for ``shlex.join``) or the last file the user looked at is noise.
     imported_only: bool = False
 
 
@@ -341,7 +342,7 @@ class ContextService:
                 candidates.append(header)
         query_text = _query_text(query, visible)
         if "ring" in sources:
-            candidates += self._ring_snippets(query, query_text)
+            candidates += self._ring_snippets(query, query_text, index)
         if index is not None and "bm25" in sources:
             candidates += self.bm25_snippets(query, index, query_text)
         if "suffix" in sources:
@@ -424,12 +425,20 @@ class ContextService:
 
     # -- ring buffer --------------------------------------------------------------------
 
-    def _ring_snippets(self, query: ContextQuery, query_text: str) -> list[Snippet]:
+    def _ring_snippets(self, query: ContextQuery, query_text: str,
+                       index: IndexView | None) -> list[Snippet]:
         wanted = set(words(query_text))
         if not wanted:
             return []
         snippets: list[Snippet] = []
         chunks = self.ring.chunks(exclude_path=query.path)
+        if query.imported_only:
+            # A definition's context: a region the user happened to see last says nothing
+            # about a definition in a file it is not linked to by an import.
+            if index is None:
+                return []
+            linked = _linked_by_imports(index, Path(query.path))
+            chunks = [c for c in chunks if Path(c.path) in linked]
         for age, chunk in enumerate(reversed(chunks)):
             shared = wanted & set(words(chunk.text))
             if len(shared) < 2:
@@ -510,6 +519,12 @@ def relative_to_roots(path: str, roots: Sequence[Path]) -> str:
         return path
     innermost = max(holders, key=lambda root: len(root.parts))
     return target.relative_to(innermost).as_posix() or path
+
+
+def _linked_by_imports(index: IndexView, path: Path) -> set[Path]:
+    """The workspace files `path` imports and those that import it."""
+    linked = {imp.resolved for imp in index.imports(path) if imp.resolved is not None}
+    return linked | set(index.importers(path))
 
 
 def _from_importers(index: IndexView, usages: Callable[[str], Sequence[Usage]],

@@ -213,6 +213,24 @@ def test_a_definitions_context_holds_only_what_its_imports_lead_to(
     assert "make_vector" not in shown  # imported, but summary never uses it
 
 
+def test_a_definitions_context_shows_recent_regions_only_of_files_linked_by_imports(
+        index: WorkspaceIndex, project: Path) -> None:
+    report = project / "pkg" / "report.py"
+    text = report.read_text()
+    context = service(index, sources=("ring",))
+    for name, linked in [("pkg/geometry.py", "report imports it"), ("pkg/app.py", "imports "
+                         "report"), ("notes.py", "linked to neither")]:
+        edit = f"big = Circle(make_vector(2.0, 1.0), 3.0)  # {linked}\nprint(big.area())"
+        context.changed(str(project / name), edit, 0)
+    pairs = context.for_range(str(report), text, text.index("def unit_circle"),
+                              text.index("def summary"), 400, target="unit_circle",
+                              sources=("ring",))
+    assert {path for path, _ in pairs} == {"pkg/geometry.py", "pkg/app.py"}
+    # At a cursor, whatever the user touched last may come next: the ring is not filtered.
+    at_cursor = context.gather(query(report, text, offset=text.index("def summary")))
+    assert "notes.py" in {context.shown_path(s.path) for s in at_cursor.snippets}
+
+
 def test_docstring_context_keeps_callees_and_call_sites_within_the_hover_budget(
         index: WorkspaceIndex, project: Path) -> None:
     text, target = unit_circle_of_report(index, project)
