@@ -59,7 +59,7 @@ from ghostline.bench.quality_metrics import (
     prompt_recall,
 )
 from ghostline.bench.quality_report import report
-from ghostline.context.completion import ContextService
+from ghostline.context.completion import ContextService, relative_to_roots
 from ghostline.context.tokenizer import TokenCounter, VocabCounter
 from ghostline.engine.base import Engine, GenerationRequest, ModelInfo, StreamItem
 from ghostline.engine.kv_snapshots import common_prefix
@@ -210,14 +210,23 @@ def _service(runtime: Runtime, index: WorkspaceIndex | None, sources: tuple[str,
     return service
 
 
-def _completer(runtime: Runtime, service: ContextService | None) -> InlineCompleter:
+def _completer(runtime: Runtime, service: ContextService | None,
+               shown_path: Callable[[str], str]) -> InlineCompleter:
     """The server's completer: the local window takes, in the model's tokens, what the
     snippets leave of `settings.prompt_tokens`."""
     return InlineCompleter(engine=lambda: runtime.engine, template=lambda: runtime.template,
                            special_tokens=lambda: runtime.info.special_tokens,
                            context=service, counter=lambda: runtime.counter,
                            members=service.preferred_first if service is not None else None,
-                           shown_path=service.shown_path if service is not None else None)
+                           shown_path=shown_path)
+
+
+def _shown_path(index: WorkspaceIndex | None) -> Callable[[str], str]:
+    """How every condition's prompt writes the document's path: as the server does,
+    relative to the repository folder (a condition without context included, so the path
+    is no difference between conditions)."""
+    roots = list(index.roots) if index is not None else []
+    return lambda path: relative_to_roots(path, roots)
 
 
 @dataclass
@@ -290,6 +299,8 @@ class Arm:
     service: ContextService | None
     completer: InlineCompleter
     settings: Settings
+    #: How the prompt writes the document's path.
+    shown_path: Callable[[str], str]
 
 
 def make_arm(runtime: Runtime, index: WorkspaceIndex | None, config: BenchConfig,
@@ -304,7 +315,9 @@ def make_arm(runtime: Runtime, index: WorkspaceIndex | None, config: BenchConfig
                          biases=condition == "ours")
     if sources:
         settings.context_sources = list(sources)
-    return Arm(condition, service, _completer(runtime, service), settings)
+    shown_path = _shown_path(index)
+    return Arm(condition, service, _completer(runtime, service, shown_path), settings,
+               shown_path)
 
 
 async def run_arm(runtime: Runtime, arm: Arm, config: BenchConfig, item: CompletionInput,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ghostline.bench.quality import Outcome, llmls_item
+from ghostline.bench.quality import BenchConfig, Outcome, Runtime, llmls_item, make_arm
 from ghostline.bench.quality_humaneval import HumanEvalItem, candidate_line, run_limited
 from ghostline.bench.quality_items import mine_member_items, mine_open_items, mine_repository
 from ghostline.bench.quality_metrics import (
@@ -160,3 +160,15 @@ def test_percentile_is_the_nearest_rank() -> None:
     assert percentile(values, 20) == 1.0 and percentile(values, 21) == 2.0
     assert percentile(values, 0) == 1.0 and percentile(values, 100) == 5.0
     assert math.isnan(percentile([], 50))
+
+
+def test_every_condition_writes_the_documents_path_as_the_server_does(
+        index: WorkspaceIndex, project: Path) -> None:
+    # The runtime is only read when a completion runs; none runs here.
+    runtime = Runtime(engine=None, info=None, template=None, counter=None)  # type: ignore[arg-type]
+    document = str(project / "pkg" / "new.py")
+    shown = {condition: make_arm(runtime, index, BenchConfig(), condition).shown_path(document)
+             for condition in ("prefix", "bm25", "ours")}
+    assert set(shown.values()) == {"pkg/new.py"}
+    no_index = make_arm(runtime, None, BenchConfig(), "prefix")
+    assert no_index.shown_path("/humaneval/HumanEval_1.py") == "/humaneval/HumanEval_1.py"
