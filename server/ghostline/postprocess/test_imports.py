@@ -99,13 +99,16 @@ def _render(need: ImportNeed, language: str) -> str:
 
 
 def _dedupe(needs: Iterable[ImportNeed]) -> list[ImportNeed]:
-    """One need per module (names merged, order kept)."""
-    merged: dict[tuple[str, bool, str | None], list[str]] = {}
+    """One need per module and kind (names merged, order kept). A need of the whole module
+    stays apart from one of names in it: a test that calls ``html.escape`` needs
+    ``import html`` even where ``from html import escape`` is written too."""
+    merged: dict[tuple[str, bool, str | None, bool], list[str]] = {}
     for need in needs:
-        key = (need.module, need.static, need.default)
+        whole = not need.names and need.default is None
+        key = (need.module, need.static, need.default, whole)
         names = merged.setdefault(key, [])
         names.extend(n for n in need.names if n not in names)
-    return [ImportNeed(m, tuple(n), d, s) for (m, s, d), n in merged.items()]
+    return [ImportNeed(m, tuple(n), d, s) for (m, s, d, _), n in merged.items()]
 
 
 def missing_needs(text: str, needs: Sequence[ImportNeed], language: str) -> list[ImportNeed]:

@@ -115,6 +115,15 @@ def test_render_for_new_files() -> None:
         'import (\n\t"testing"\n\t"fmt"\n)\n')
 
 
+def test_a_whole_module_import_is_kept_beside_names_from_it() -> None:
+    # The target's own need, then the module the test names (``html.escape(...)``).
+    needs = [ImportNeed("html", ("escape",)), ImportNeed("html")]
+    assert render_imports(needs, "python") == "from html import escape\nimport html\n"
+    assert merged("from html import escape\n", needs, "python") == (
+        "from html import escape\nimport html\n")
+    assert render_imports([ImportNeed("x"), ImportNeed("x")], "python") == "import x\n"
+
+
 def test_insertions_at_the_same_place_keep_their_order() -> None:
     text = "a\nb"
     result = apply_insertions(text, [Insertion(1, 1, "1"), Insertion(1, 1, "2"),
