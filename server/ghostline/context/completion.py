@@ -432,6 +432,8 @@ class ContextService:
             return []
         snippets: list[Snippet] = []
         chunks = self.ring.chunks(exclude_path=query.path)
+        if not chunks:
+            return []
         if query.imported_only:
             # A definition's context: a region the user happened to see last says nothing
             # about a definition in a file it is not linked to by an import.
