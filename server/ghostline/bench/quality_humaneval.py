@@ -17,7 +17,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+DATA_DIR = Path(__file__).resolve().parent / "data" / "human-eval-infilling"
 SINGLE_LINE_FILE = "HumanEval-SingleLineInfilling.jsonl.gz"
+MULTI_LINE_FILE = "HumanEval-MultiLineInfilling.jsonl.gz"
 CPU_SECONDS = 5
 WALL_SECONDS = 10
 MEMORY_BYTES = 512 * 1024 * 1024
@@ -33,15 +35,10 @@ class HumanEvalItem:
     entry_point: str
 
 
-def default_data_dir() -> Path | None:
-    """``shared/data/human-eval-infilling`` next to (or above) the working tree, if any."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        for candidate in (parent / "shared" / "data" / "human-eval-infilling",
-                          parent.parent / "shared" / "data" / "human-eval-infilling"):
-            if (candidate / SINGLE_LINE_FILE).is_file():
-                return candidate
-    return None
+def default_data_dir() -> Path:
+    """The HumanEval infilling sets shipped in this package (``bench/data/``, MIT, see its
+    README and LICENSE); ``bench quality --humaneval-data`` reads another folder instead."""
+    return DATA_DIR
 
 
 def load_items(data_dir: Path, limit: int | None, seed: int = 0) -> list[HumanEvalItem]:
