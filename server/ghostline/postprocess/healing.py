@@ -3,7 +3,7 @@
 Tokenizers attach a space to the word after it (`` return``) and merge runs of spaces, so a
 prompt that ends in spaces asks the model to continue from a token it has rarely seen split
 that way. Cutting the trailing spaces/tabs at the cursor raised prefix-only edit similarity
-from 17.4 to 38.4 with the default model (DESIGN.md).
+from 17.4 to 38.4 with the default model (docs/design.md).
 
 Decision: only spaces and tabs after the last newline are cut (``"x = "`` -> ``"x ="``,
 ``"\\n    "`` -> ``"\\n"``). Newlines stay: every tokenizer we target has a token boundary after
