@@ -97,13 +97,33 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_model(args: argparse.Namespace) -> int:
-    from ghostline.engine.model_files import ModelNotAvailable, default_model_path
+    """Print the packaged models' paths; with --assemble, assemble (and verify) the
+    installed ones and measure their speed on this machine for the `auto` choice."""
+    from ghostline.engine.model_choice import auto_models, measured_speeds
+    from ghostline.engine.model_files import (
+        ModelNotAvailable,
+        packaged_installed,
+        packaged_keys,
+        packaged_model_path,
+    )
 
-    try:
-        print(default_model_path(assemble=args.assemble))
-    except ModelNotAvailable as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    names = args.names or [key for key in packaged_keys() if packaged_installed(key)]
+    if not names:
+        print("error: no packaged model is installed: pip install 'ghostline[default-model]'",
+              file=sys.stderr)
         return 1
+    for name in names:
+        try:
+            print(f"{name}: {packaged_model_path(name, assemble=args.assemble)}")
+        except ModelNotAvailable as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    if args.assemble and not args.names:
+        for speed in measured_speeds():
+            print(f"{speed.key}: prompt {speed.prompt_tps:.0f} tok/s, "
+                  f"decode {speed.decode_tps:.1f} tok/s on this machine")
+        for feature, key in auto_models().items():
+            print(f"{feature}: {key}")
     return 0
 
 
@@ -159,8 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(func=cmd_demo)
 
-    model = sub.add_parser("model", parents=[common], help="print the default model's path")
-    model.add_argument("--assemble", action="store_true", help="assemble it if missing")
+    model = sub.add_parser("model", parents=[common],
+                           help="the packaged models: paths, assembly, speed on this machine")
+    model.add_argument("names", nargs="*", help="packaged model names (default: all installed)")
+    model.add_argument("--assemble", action="store_true",
+                       help="assemble and verify them if missing, and measure their speed")
     model.set_defaults(func=cmd_model)
 
     bench = sub.add_parser(

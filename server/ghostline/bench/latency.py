@@ -28,12 +28,12 @@ from typing import Any
 
 from ghostline.context.tokenizer import VocabCounter
 from ghostline.context.window import enclosing_definition
+from ghostline.engine.gguf_meta import read_gguf_vocabulary
 from ghostline.engine.model_files import resolve_model_path
 from ghostline.features.inline_completion import CompletionInput, build_prompt
 from ghostline.index.languages import spec_for_path
 from ghostline.lsp_client import EditorSession
 from ghostline.prompts.fim import detect_template
-from ghostline.prompts.gguf_meta import read_gguf_vocabulary
 from ghostline.settings import Settings
 
 STDLIB_FILES = ("textwrap.py", "shlex.py", "fractions.py", "argparse.py", "ipaddress.py",

@@ -115,7 +115,8 @@ class LocalEngine:
 
     async def _spawn(self) -> ModelInfo:
         try:
-            path = resolve_model_path(self.model)
+            # Off the event loop: `auto` may measure the models once, assembling may copy.
+            path = await asyncio.to_thread(resolve_model_path, self.model)
         except ModelNotAvailable as exc:
             raise ModelLoadError(str(exc)) from exc
         args = [sys.executable, "-m", "ghostline.engine.worker", "--model", str(path),

@@ -40,6 +40,10 @@ FEATURES = ("inlineCompletion", "generateTests", "hover")
 RequestBuilder = Callable[[Engine, ModelInfo], Awaitable[GenerationRequest]]
 RequestLike = GenerationRequest | RequestBuilder
 RemoteFactory = Callable[[str, BackendSettings], Engine]
+#: Builds a local engine for another model (a packaged model's name or a GGUF path).
+LocalModelFactory = Callable[[str], Engine]
+#: Name prefix of the implicit local backends that `auto` model choices create.
+AUTO_PREFIX = "auto:"
 
 
 @dataclass
@@ -84,11 +88,16 @@ class EngineRouter:
         local_factory: Callable[[], Engine],
         *,
         remote_factory: RemoteFactory = create_http_engine,
+        local_model_factory: LocalModelFactory | None = None,
         on_fallback: Callable[[FallbackEvent], None] | None = None,
     ) -> None:
         self._settings = settings
         self._local_factory = local_factory
         self._remote_factory = remote_factory
+        self._local_model_factory = local_model_factory
+        #: With the `model` setting `auto`: the packaged model each feature uses (see
+        #: `model_choice`); the local engine serves inline completion's.
+        self.auto_models: dict[str, str] | None = None
         self._local: Engine | None = None
         self._remote: dict[str, Engine] = {}
         #: The settings each remote engine was built from (to notice changes in `update`).
@@ -109,26 +118,49 @@ class EngineRouter:
         return self._local
 
     def backend_name(self, feature: str) -> str:
-        """The backend that serves `feature`: a configured remote name, or "local"."""
+        """The backend that serves `feature`: a configured name, an `auto:` model, or
+        "local" (the local engine, which serves inline completion's model)."""
         name = self._settings.backend_for(feature)
         spec = self._settings.backends.get(name)
         if name == LOCAL or spec is None:
-            return LOCAL
-        if spec.kind.strip().lower() == LOCAL:
-            log.warning("backend %r is of kind local: served by the local engine", name)
-            return LOCAL
+            return self._auto_backend(feature) or LOCAL
+        if spec.kind.strip().lower() == LOCAL and not spec.model.strip():
+            return LOCAL  # the local engine under another name
         return name
+
+    def _auto_backend(self, feature: str) -> str | None:
+        """`auto:MODEL` when `auto` picked another model for `feature` than the local
+        engine's (inline completion's)."""
+        chosen = self.auto_models
+        if not chosen or self._local_model_factory is None:
+            return None
+        model = chosen.get(feature)
+        if model is None or model == chosen.get("inlineCompletion"):
+            return None
+        return AUTO_PREFIX + model
+
+    def spec_of(self, name: str) -> BackendSettings | None:
+        """The settings of backend `name` (those `auto:` backends are built from too)."""
+        if name.startswith(AUTO_PREFIX):
+            return BackendSettings(kind=LOCAL, model=name[len(AUTO_PREFIX):], timeout_s=0)
+        return self._settings.backends.get(name)
 
     def engine_for(self, feature: str) -> Engine:
         name = self.backend_name(feature)
         return self.local if name == LOCAL else self._remote_engine(name)
 
     def _remote_engine(self, name: str) -> Engine:
+        """The engine of a named backend: HTTP, or a local engine of another model."""
         engine = self._remote.get(name)
         if engine is None:
-            spec = dataclasses.replace(self._settings.backends[name])
+            spec = dataclasses.replace(self.spec_of(name) or BackendSettings())
             try:
-                engine = self._remote_factory(name, spec)
+                if spec.kind.strip().lower() == LOCAL:
+                    if self._local_model_factory is None:
+                        raise EngineError(f"backend '{name}': no second local model here")
+                    engine = self._local_model_factory(spec.model)
+                else:
+                    engine = self._remote_factory(name, spec)
             except EngineError as exc:
                 engine = UnavailableEngine(name, str(exc))
             self._remote[name] = engine
@@ -167,7 +199,9 @@ class EngineRouter:
             async for item in self._answer(name, engine, feature, request):
                 yield item
             return
-        timeout = self._specs[name].timeout_s or None
+        spec = self._specs[name]
+        # A local model has no silent network to give up on: only its failure falls back.
+        timeout = None if spec.kind.strip().lower() == LOCAL else spec.timeout_s or None
         async with closing_stream(self._answer(name, engine, feature, request)) as remote:
             try:
                 first = await next_within(remote, timeout)
@@ -221,7 +255,7 @@ class EngineRouter:
         """Take new settings; engines of removed or changed backends are closed and dropped."""
         self._settings = settings
         for name in list(self._remote):
-            spec = settings.backends.get(name)
+            spec = self.spec_of(name)
             if spec is not None and spec == self._specs.get(name):
                 continue
             engine = self._remote.pop(name)

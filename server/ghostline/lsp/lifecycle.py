@@ -72,6 +72,7 @@ async def apply_settings(ls: GhostlineServer, engine_key_before: tuple[object, .
     ls.remote_template = None
     if ls.engine_settings_key(ls.settings) == engine_key_before:
         return False
+    ls.router.auto_models = None  # the `model` setting changed: choose again
     await ls.replace_engine()
     return True
 
@@ -123,6 +124,7 @@ def status(ls: GhostlineServer) -> dict[str, Any]:
         "lastCompletion": _completion_stats(ls),
         "indexedFiles": len(ls.index.all_files()) if ls.index is not None else None,
         "routes": {feature: ls.router.backend_name(feature) for feature in FEATURES},
+        "autoModels": ls.router.auto_models,
         "lastFallback": asdict(fallback) if fallback is not None else None,
         "answered": ls.router.answered,
         "hover": hover_status(ls),

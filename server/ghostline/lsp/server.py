@@ -8,6 +8,7 @@ function, build the reply.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import threading
 import uuid
@@ -26,6 +27,7 @@ from ghostline.context.tokenizer import CounterSlot, TokenCounter
 from ghostline.engine.base import Engine, EngineError, ModelInfo, ModelLoadError
 from ghostline.engine.http.openai import SERVER_FIM
 from ghostline.engine.local import LocalEngine
+from ghostline.engine.model_files import is_auto
 from ghostline.engine.router import FEATURES, LOCAL, EngineRouter, FallbackEvent, RoutedEngine
 from ghostline.features.inline_completion import (
     CompletionInput,
@@ -41,6 +43,8 @@ from ghostline.settings import Settings
 log = logging.getLogger(__name__)
 
 EngineFactory = Callable[[Settings], Engine]
+#: Which packaged model each feature uses under the `auto` model setting (threads -> keys).
+ModelChooser = Callable[[int], dict[str, str]]
 
 
 def default_engine_factory(settings: Settings) -> Engine:
@@ -50,7 +54,8 @@ def default_engine_factory(settings: Settings) -> Engine:
 class GhostlineServer(LanguageServer):
     """pygls server plus Ghostline's state: settings, engine, completer."""
 
-    def __init__(self, engine_factory: EngineFactory = default_engine_factory) -> None:
+    def __init__(self, engine_factory: EngineFactory = default_engine_factory,
+                 model_chooser: ModelChooser | None = None) -> None:
         super().__init__(
             "ghostline",
             __version__,
@@ -59,6 +64,7 @@ class GhostlineServer(LanguageServer):
         )
         self.settings = Settings()
         self.engine_factory = engine_factory
+        self.model_chooser = model_chooser
         self.engine: Engine = engine_factory(self.settings)
         self.model_info: ModelInfo | None = None
         self.template: FimTemplate = template_by_name("none")
@@ -76,6 +82,7 @@ class GhostlineServer(LanguageServer):
         self.context = ContextService(
             lambda: self.index, counter=self._token_counter, template=lambda: self.template)
         self.router = EngineRouter(self.settings, lambda: self.engine,
+                                   local_model_factory=self._engine_for_model,
                                    on_fallback=self._on_fallback)
         #: Template for inline completion when it is routed to a remote backend.
         self.remote_template: FimTemplate | None = None
@@ -102,11 +109,27 @@ class GhostlineServer(LanguageServer):
 
     # -- model ---------------------------------------------------------------------------
 
+    def _engine_for_model(self, model: str) -> Engine:
+        """A local engine of another model (a second worker), for a backend of kind local."""
+        return self.engine_factory(dataclasses.replace(self.settings, model=model))
+
+    async def choose_models(self) -> None:
+        """Under the `auto` model setting, learn which model each feature uses on this
+        machine (measured once per machine, off the event loop) so the router can send
+        tests and hover to another local model than completion's."""
+        if self.model_chooser is None or not is_auto(self.settings.model):
+            self.router.auto_models = None
+            return
+        if self.router.auto_models is None:
+            self.router.auto_models = await asyncio.to_thread(
+                self.model_chooser, self.settings.threads)
+
     def engine_settings_key(self, settings: Settings) -> tuple[object, ...]:
         return (settings.model, settings.context_size, settings.threads)
 
     async def ensure_model(self) -> bool:
         """Start the engine if needed; on failure tell the user once and return False."""
+        await self.choose_models()
         try:
             info = await self.engine.start()
         except ModelLoadError as exc:
@@ -149,6 +172,7 @@ class GhostlineServer(LanguageServer):
     async def model_for(self, feature: str) -> ModelInfo | None:
         """The model that answers `feature` (generateTests, hover): the local one, loaded,
         or the routed backend's; None (the user told why) when neither is available."""
+        await self.choose_models()
         if self.router.backend_name(feature) != LOCAL:
             try:
                 return await self.router.info_for(feature)
@@ -267,8 +291,10 @@ class GhostlineServer(LanguageServer):
         return [r for r in roots if str(r) and r.is_dir()]
 
 
-def create_server(engine_factory: EngineFactory = default_engine_factory) -> GhostlineServer:
-    """A fully wired server. Tests pass an `engine_factory` to swap the backend."""
+def create_server(engine_factory: EngineFactory = default_engine_factory,
+                  model_chooser: ModelChooser | None = None) -> GhostlineServer:
+    """A fully wired server. Tests pass an `engine_factory` to swap the backend; with the
+    real engines, `auto` picks each feature's model from this machine's measured speed."""
     from ghostline.lsp import (
         code_actions,
         documents,
@@ -278,7 +304,11 @@ def create_server(engine_factory: EngineFactory = default_engine_factory) -> Gho
         lifecycle,
     )
 
-    server = GhostlineServer(engine_factory)
+    if model_chooser is None and engine_factory is default_engine_factory:
+        from ghostline.engine.model_choice import auto_models
+
+        model_chooser = auto_models
+    server = GhostlineServer(engine_factory, model_chooser)
     lifecycle.register(server)
     documents.register(server)
     inline_completion.register(server)

@@ -8,8 +8,8 @@ import gguf
 import numpy as np
 import pytest
 
+from ghostline.engine.gguf_meta import GgufFormatError, read_gguf_vocabulary
 from ghostline.prompts.fim import detect_template
-from ghostline.prompts.gguf_meta import GgufFormatError, read_gguf_vocabulary
 
 CONTROL = int(gguf.TokenType.CONTROL)
 USER = int(gguf.TokenType.USER_DEFINED)
