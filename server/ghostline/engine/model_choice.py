@@ -157,14 +157,15 @@ def measured_speeds(keys: tuple[str, ...] = CANDIDATES, threads: int = 0,
 
 def choose(speeds: list[ModelSpeed], budgets: dict[str, Budget] = BUDGETS) -> dict[str, str]:
     """Per feature, the biggest model (last in `speeds`, smallest first) whose estimate fits
-    the feature's budget, else the fastest; `GEMMA_KEY` when nothing was measured."""
+    the feature's budget, else the fastest at that feature's request; `GEMMA_KEY` when
+    nothing was measured."""
     if not speeds:
         return dict.fromkeys(budgets, GEMMA_KEY)
-    fastest = min(speeds, key=lambda s: s.seconds(BUDGETS["inlineCompletion"]))
     chosen: dict[str, str] = {}
     for feature, budget in budgets.items():
         fitting = [s for s in speeds if s.seconds(budget) <= budget.seconds]
-        chosen[feature] = (fitting[-1] if fitting else fastest).key
+        best = fitting[-1] if fitting else min(speeds, key=lambda s: s.seconds(budget))
+        chosen[feature] = best.key
     return chosen
 
 
