@@ -252,11 +252,20 @@ class EngineRouter:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def update(self, settings: Settings) -> None:
-        """Take new settings; engines of removed or changed backends are closed and dropped."""
+        """Take new settings; engines of removed or changed backends are closed and dropped,
+        and so are second local models whose `auto` choice is gone or whose context size
+        or threads changed."""
+        local_changed = (settings.context_size, settings.threads) != (
+            self._settings.context_size, self._settings.threads)
         self._settings = settings
         for name in list(self._remote):
             spec = self.spec_of(name)
-            if spec is not None and spec == self._specs.get(name):
+            is_local = spec is not None and spec.kind.strip().lower() == LOCAL
+            stale_auto = name.startswith(AUTO_PREFIX) and (
+                self.auto_models is None or spec is None
+                or spec.model not in self.auto_models.values())
+            if (spec is not None and spec == self._specs.get(name) and not stale_auto
+                    and not (is_local and local_changed)):
                 continue
             engine = self._remote.pop(name)
             self._specs.pop(name, None)

@@ -68,11 +68,13 @@ def register(server: GhostlineServer) -> None:
 async def apply_settings(ls: GhostlineServer, engine_key_before: tuple[object, ...]) -> bool:
     """Bring the routes and the local engine in line with `ls.settings`; returns whether
     the local engine was replaced (its model, context size or threads changed)."""
+    changed = ls.engine_settings_key(ls.settings) != engine_key_before
+    if changed:
+        ls.router.auto_models = None  # the model setting changed: choose again
     await ls.router.update(ls.settings)
     ls.remote_template = None
-    if ls.engine_settings_key(ls.settings) == engine_key_before:
+    if not changed:
         return False
-    ls.router.auto_models = None  # the `model` setting changed: choose again
     await ls.replace_engine()
     return True
 
