@@ -5,6 +5,9 @@ runs the real completion pipeline (`InlineCompleter`: mode, prompt, streaming st
 cleanup, confidence) on one in-process `LocalEngine`, with the same model, total prompt
 budget, decoding and cleanup. Only the context differs:
 
+  raw      the model alone, as llama-server's /infill gives it without Ghostline: a plain
+           template prompt (prefix, suffix: 3/4 and 1/4 of the budget, whole lines),
+           greedy, stopped at the newline, nothing cleaned up (FIM models only);
   prefix   the local window only (the whole budget);
   llmls    llm-ls style: lines alternately above and below the cursor (FIM models only);
   bm25     BM25 chunks of other files, query = the lines above the cursor;
@@ -31,6 +34,7 @@ import asyncio
 import importlib.util
 import json
 import logging
+import math
 import os
 import shutil
 import subprocess
@@ -61,7 +65,7 @@ from ghostline.bench.quality_metrics import (
 from ghostline.bench.quality_report import report
 from ghostline.context.completion import ContextService, relative_to_roots
 from ghostline.context.tokenizer import TokenCounter, VocabCounter
-from ghostline.engine.base import Engine, GenerationRequest, ModelInfo, StreamItem
+from ghostline.engine.base import Engine, GenerationRequest, ModelInfo, StreamItem, Token
 from ghostline.engine.kv_snapshots import common_prefix
 from ghostline.engine.local import LocalEngine
 from ghostline.engine.model_files import cache_dir, resolve_model_path
@@ -75,7 +79,10 @@ from ghostline.settings import Settings
 
 log = logging.getLogger(__name__)
 
-CONDITIONS = ("prefix", "llmls", "bm25", "ours")
+CONDITIONS = ("raw", "prefix", "llmls", "bm25", "ours")
+#: The raw model as llama-server's ``/infill`` serves it: of the budget, this share for the
+#: text before the cursor and the rest for the text after it (its n_batch split).
+RAW_PREFIX_SHARE = 0.75
 #: The default corpora: real packages nobody here wrote, fetched with `--fetch`.
 PYPI_CORPORA = ("httpx==0.28.1", "click==8.5.1", "marshmallow==4.4.0", "tomlkit==0.15.2")
 NPM_CORPORA = ("rxjs@7.8.2",)
@@ -320,10 +327,56 @@ def make_arm(runtime: Runtime, index: WorkspaceIndex | None, config: BenchConfig
                shown_path)
 
 
+def _lines_within(lines: list[str], counter: TokenCounter, budget: int) -> int:
+    """How many of `lines` (taken in order) fit in `budget` tokens."""
+    used = taken = 0
+    for line in lines:
+        used += counter.count(line) + 1
+        if used > budget:
+            break
+        taken += 1
+    return taken
+
+
+def raw_prompt(item: CompletionInput, template: FimTemplate, counter: TokenCounter,
+               budget: int) -> str:
+    """The plain FIM prompt of the raw arm: the cursor's line whole, then whole lines
+    above within 3/4 of the budget and below within the rest."""
+    before, after = item.text[: item.offset], item.text[item.offset :]
+    above, below = before.split("\n"), after.split("\n")
+    prefix_budget = int(budget * RAW_PREFIX_SHARE) - counter.count(above[-1])
+    suffix_budget = budget - int(budget * RAW_PREFIX_SHARE) - counter.count(below[0])
+    keep_above = _lines_within(above[-2::-1], counter, prefix_budget)
+    keep_below = _lines_within(below[1:], counter, suffix_budget)
+    prefix = "\n".join(above[len(above) - 1 - keep_above:])
+    suffix = "\n".join(below[: 1 + keep_below])
+    return f"{template.prefix_token}{prefix}{template.suffix_token}{suffix}{template.middle_token}"
+
+
+async def _raw_one(runtime: Runtime, item: CompletionInput, config: BenchConfig) -> _Done:
+    """The raw arm: the model's own first line for the plain prompt."""
+    prompt = raw_prompt(item, runtime.template, runtime.counter, config.budget)
+    request = GenerationRequest(prompt=prompt, max_tokens=config.max_tokens, temperature=0.0,
+                                stop=["\n", *runtime.template.stop_tokens], time_limit_s=60.0)
+    started = time.perf_counter()
+    text = ""
+    logprobs: list[float] = []
+    async for piece in runtime.engine.stream(request):
+        if isinstance(piece, Token):
+            text += piece.text
+            if piece.logprob is not None:
+                logprobs.append(piece.logprob)
+    confidence = math.exp(sum(logprobs) / len(logprobs)) if logprobs else None
+    return _Done(text, confidence, runtime.engine.prompt_tokens, runtime.engine.cached_tokens,
+                 time.perf_counter() - started, prompt)
+
+
 async def run_arm(runtime: Runtime, arm: Arm, config: BenchConfig, item: CompletionInput,
                   index: WorkspaceIndex | None, visible_path: str | None = None) -> _Done:
     """One completion. While it runs the index sees the current file only up to the
     cursor (retrieval never reads what follows it)."""
+    if arm.condition == "raw":
+        return await _raw_one(runtime, item, config)
     if arm.condition == "llmls":
         item = llmls_item(item, runtime.counter, config.budget)
     path = Path(visible_path) if visible_path else None
@@ -342,7 +395,7 @@ async def run_repository(runtime: Runtime, items: list[Item], index: WorkspaceIn
     """Every condition (`config.conditions` unless given) on every item of one repository
     (all conditions of an item in a row, so partial runs compare like with like)."""
     arms = [make_arm(runtime, index, config, c) for c in conditions or config.conditions
-            if c != "llmls" or runtime.template.has_fim]
+            if c not in ("llmls", "raw") or runtime.template.has_fim]
     outcomes: list[Outcome] = []
     for item in items:
         current = CompletionInput(uri=Path(item.path).as_uri() + f"#{item.offset}",
@@ -395,12 +448,12 @@ async def typing_sessions(runtime: Runtime, items: list[Item], index: WorkspaceI
 
 async def run_humaneval(runtime: Runtime, items: list[humaneval.HumanEvalItem],
                         config: BenchConfig) -> list[Outcome]:
-    """Prefix only and ours (one file, no workspace: what ours adds here is the bias
+    """Raw, prefix only and ours (one file, no workspace: what ours adds here is the bias
     toward the names the code below the hole reads but nothing binds, and a second try at
     a line that cannot stand above the code below)."""
     outcomes: list[Outcome] = []
-    arms = [make_arm(runtime, None, config, c) for c in ("prefix", "ours")
-            if c in config.conditions]
+    arms = [make_arm(runtime, None, config, c) for c in ("raw", "prefix", "ours")
+            if c in config.conditions and (c != "raw" or runtime.template.has_fim)]
     for item in items:
         current = CompletionInput(uri=f"file:///humaneval/{item.task_id}.py",
                                   path=f"/humaneval/{item.task_id.replace('/', '_')}.py",
@@ -613,12 +666,9 @@ async def _suites(runtime: Runtime, roots: list[Path], args: argparse.Namespace,
     he_outcomes: list[Outcome] = []
     if args.humaneval:
         data = args.humaneval_data or humaneval.default_data_dir()
-        if data is None:
-            log.warning("HumanEval data not found: skipping that suite")
-        else:
-            limit = None if args.humaneval < 0 else args.humaneval
-            he_items = humaneval.load_items(data, limit, seed=args.seed)
-            he_outcomes = await run_humaneval(runtime, he_items, config)
+        limit = None if args.humaneval < 0 else args.humaneval
+        he_items = humaneval.load_items(data, limit, seed=args.seed)
+        he_outcomes = await run_humaneval(runtime, he_items, config)
     return {
         "repos": repos,
         "outcomes": [asdict(o) for o in outcomes],

@@ -125,14 +125,20 @@ def token_window(
 
 def _suffix(text: str, offset: int, budget: int, counter: TokenCounter,
             keep_until: int | None) -> str:
+    """Whole lines after the cursor within `budget`: through `keep_until` (the enclosing
+    definition's end) first when that fits, then on while lines fit. A FIM model reads a
+    suffix that stops at the definition's last character as a file that ends there (on
+    HumanEval, Qwen2.5-Coder then often answers with an empty line where the raw model,
+    shown the lines that follow, writes the right one)."""
     if budget <= 0:
         return ""
-    if keep_until is not None and keep_until >= offset:
-        whole = text[offset:keep_until]
-        if counter.count(whole) <= budget:
-            return whole
     used = 0
     end = offset
+    if keep_until is not None and keep_until >= offset:
+        whole = text[offset:keep_until]
+        cost = counter.count(whole)
+        if cost <= budget:
+            used, end = cost, keep_until
     while end < len(text):
         newline = text.find("\n", end)
         stop = len(text) if newline == -1 else newline + 1

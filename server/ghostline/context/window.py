@@ -67,18 +67,42 @@ def enclosing_definition(tree: Tree, text: str, offset: int) -> tuple[int, int] 
     line_start = text.rfind("\n", 0, anchor) + 1
     point = (text.count("\n", 0, anchor), len(text[line_start:anchor].encode("utf-8")))
     node = tree.root_node.descendant_for_point_range(point, point)
-    while node is not None and not _DEFINITION.match(node.type):
+    while node is not None:
+        if _DEFINITION.match(node.type):
+            end = _end_offset(text, node.end_point)
+            if end >= offset:
+                return node.start_point[0], end
+            if "\n" not in text[end:offset] or _indented_past(text, offset, node.start_point[0]):
+                # The cursor sits after the definition's last node: on its last line, or
+                # on a later line indented into its body (a new statement at its end).
+                line_end = text.find("\n", offset)
+                return node.start_point[0], len(text) if line_end == -1 else line_end
+            # The definition ended above the cursor's line, which is not indented into it
+            # (a nested function above a line of the outer one): try the one around it.
         node = node.parent
-    if node is None:
-        return None
-    row, column = node.end_point
+    return None
+
+
+def _indentation(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def _indented_past(text: str, offset: int, header_row: int) -> bool:
+    """Whether the cursor's line (read whole: its indentation may follow the cursor) is
+    indented deeper than line `header_row`."""
+    start = text.rfind("\n", 0, offset) + 1
+    end = text.find("\n", offset)
+    cursor_line = text[start : len(text) if end == -1 else end]
+    header = text.split("\n", header_row + 1)[header_row] if header_row >= 0 else ""
+    return _indentation(cursor_line) > _indentation(header)
+
+
+def _end_offset(text: str, end_point: tuple[int, int]) -> int:
+    """`text` offset of a tree-sitter end point (row, byte column)."""
+    row, column = end_point
     end_line_start = 0
     for _ in range(row):
         end_line_start = text.index("\n", end_line_start) + 1
     line_end = text.find("\n", end_line_start)
     line = text[end_line_start : len(text) if line_end == -1 else line_end]
-    end = end_line_start + len(line.encode("utf-8")[:column].decode("utf-8", "ignore"))
-    if end < offset:  # the cursor sits after the definition's last node, on its last line
-        line_end = text.find("\n", offset)
-        end = len(text) if line_end == -1 else line_end
-    return node.start_point[0], end
+    return end_line_start + len(line.encode("utf-8")[:column].decode("utf-8", "ignore"))

@@ -181,8 +181,12 @@ class InlineCompleter:
         extra = (await self._context(item, settings)
                  if self._context is not None and not preferred else [])
         preferred_bias = None
-        if (not preferred and settings.names_below_bias and tree is not None
-                and spec is not None and spec.name == "python"):
+        # The code-below hints stand in for the suffix a model without FIM cannot see; a
+        # FIM model reads the code below itself, and there they cost exact lines (see
+        # docs/quality.md).
+        code_below_hints = not template.has_fim
+        if (not preferred and settings.names_below_bias and code_below_hints
+                and tree is not None and spec is not None and spec.name == "python"):
             preferred = await asyncio.to_thread(_names_below, tree, text, offset) or None
             preferred_bias = NAMES_BELOW_BIAS
         prompt, stripped = build_prompt(
@@ -222,13 +226,14 @@ class InlineCompleter:
         )
         chosen = await attempt(request)
         below = (_code_below(line_prefix, line_suffix, after)
-                 if mode == "single" and settings.fit_code_below and spec is not None
+                 if mode == "single" and settings.fit_code_below and code_below_hints
+                 and spec is not None
                  and spec.name == "python" and _steers_tokens(self._engine()) else None)
         if below is not None:
             chosen = await _fit_below(attempt, request, chosen, line_prefix, below)
         completion, logprobs, finished = chosen.text, chosen.logprobs, chosen.finished
-        if (mode == "single" and settings.names_below_bias and spec is not None
-                and spec.name == "python" and completion):
+        if (mode == "single" and settings.names_below_bias and code_below_hints
+                and spec is not None and spec.name == "python" and completion):
             completion = await asyncio.to_thread(_rebound, completion, text, offset, spec)
         confidence = math.exp(sum(logprobs) / len(logprobs)) if logprobs else None
         timings = {"total_s": time.perf_counter() - started}

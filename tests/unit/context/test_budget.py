@@ -44,7 +44,11 @@ def test_suffix_keeps_the_definition_whole_when_it_fits() -> None:
     offset = text.index("a = 1")
     end = text.index("\n\nother") + 1
     whole = token_window(text, offset, 100, 40, COUNTER, keep_until=end)
-    assert whole.suffix == text[offset:end]
+    assert whole.suffix == text[offset : text.index("other")]  # then the lines that fit
+    assert token_window(text, offset, 100, 60, COUNTER, keep_until=end).suffix == text[offset:]
+    cut = token_window(text, offset, 100, COUNTER.count(text[offset:end]), COUNTER,
+                       keep_until=end)
+    assert cut.suffix == text[offset:end]
     lines_only = token_window(text, offset, 100, 12, COUNTER, keep_until=end)
     assert lines_only.suffix == "a = 1\n"
 

@@ -82,4 +82,6 @@ def test_prompt_keeps_the_enclosing_definition_whole_when_it_fits() -> None:
                            definition=definition)
     assert "    def area(self" in kept  # its first line, though the anchor would cut it
     assert "    def area(self" not in plain
-    assert "def name" not in kept.split("return")[-1]  # the suffix stops at its end
+    suffix = kept.split(" <SUF>")[1]
+    end = definition[1] if definition is not None else 0
+    assert suffix.startswith(PY[CURSOR:end])  # the definition to its end, then what fits
