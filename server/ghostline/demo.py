@@ -29,6 +29,15 @@ CURSORS = (
 )
 
 
+def _models_line(status: dict[str, object]) -> str:
+    """Which model answers each feature (the `auto` choice on this machine)."""
+    auto = status.get("autoModels")
+    if isinstance(auto, dict) and auto:
+        return "models (auto, by this machine's speed): " + ", ".join(
+            f"{feature} {model}" for feature, model in auto.items())
+    return f"model: {status.get('model')}"
+
+
 def _show(text: str) -> str:
     return text.replace("\n", "⏎")
 
@@ -37,11 +46,13 @@ async def run_demo() -> int:
     with tempfile.TemporaryDirectory(prefix="ghostline-demo-") as tmp:
         root = Path(tmp) / "shop"
         shutil.copytree(SAMPLE, root)
-        # The session answers workspace/applyEdit too, as the Generate tests step needs.
-        session = TestsEditorSession()
+        # The session answers workspace/applyEdit too, as the Generate tests step needs;
+        # generated tests are run (and failing ones repaired or left out) before applying.
+        session = TestsEditorSession({"runGeneratedTests": True})
         print(f"Ghostline demo on {root}")
         ready = await session.start(root)
-        print(f"server started and model loaded in {ready:.2f} s\n")
+        print(f"server started and model loaded in {ready:.2f} s")
+        print(_models_line(await session.status()) + "\n")
         try:
             await _completions(session, root)
             await demo_hover(session, root)

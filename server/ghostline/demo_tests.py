@@ -209,5 +209,30 @@ async def demo_generate_tests(session: EditorSession, root: Path) -> None:
             verb = "created" if result.get("created") else "appended to"
             print(f"  {function}: {len(result.get('tests', []))} tests {verb} {where} "
                   f"in {seconds or 0:.1f} s: {', '.join(result.get('tests', []))}")
+            print(f"    {_run_line(result.get('run'))}")
         else:
             print(f"  {function}: nothing applied ({result.get('message')})")
+    await _run_test_files(root)
+
+
+def _run_line(run: object) -> str:
+    """What the server's own run of the generated tests found."""
+    if not isinstance(run, dict):
+        return "not run before applying (runGeneratedTests is off)"
+    if not run.get("ran"):
+        return f"not run: {run.get('reason')}"
+    failed = run.get("failed") or {}
+    line = f"run before applying: {len(run.get('passed') or [])} passed"
+    if failed:
+        line += f", {len(failed)} failed and left out ({', '.join(failed)})"
+    return line + f" in {float(run.get('seconds') or 0):.1f} s"
+
+
+async def _run_test_files(root: Path) -> None:
+    """Run the project's test folder as a user would after accepting the edits."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests",
+        cwd=root, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    output, _ = await proc.communicate()
+    lines = [line for line in output.decode(errors="replace").splitlines() if line.strip()]
+    print(f"  pytest on the edited test folder: {lines[-1] if lines else 'no output'}")

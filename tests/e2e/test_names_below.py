@@ -1,5 +1,6 @@
 """On a new line in a function, the first tokens lean toward the names the code below
-reads but nothing binds: through the real server and the real default model."""
+reads but nothing binds: through the real server with Gemma 3 270M, a model without FIM
+tokens (a FIM model reads the code below itself: the hints are off for it)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from pytest_lsp import LanguageClient
 from .conftest import suggestion_in_new_session
 
 pytestmark = pytest.mark.model
+
+#: The hints stand in for the suffix a model without FIM tokens cannot see.
+NO_FIM = {"model": "gemma-3-270m"}
 
 # The invented name appears only below the cursor: a prefix-only model cannot see it.
 TEXT = (
@@ -25,7 +29,8 @@ TEXT = (
 
 async def suggestion(client: LanguageClient, root: Path, enabled: bool) -> str:
     return await suggestion_in_new_session(
-        client, root, {"namesBelowBias": enabled, "contextSources": []}, "settle.py", TEXT, 2, 4)
+        client, root, {**NO_FIM, "namesBelowBias": enabled, "contextSources": []}, "settle.py",
+        TEXT, 2, 4)
 
 
 async def test_the_new_line_starts_with_the_name_the_code_below_needs(
@@ -55,7 +60,7 @@ async def test_the_first_use_below_gives_the_value_the_name_starts_as(
         "    return zq_kept\n"
     )
     suggestion_text = await suggestion_in_new_session(
-        client, tmp_path, {"contextSources": []}, "keep.py", text, 2, 4)
+        client, tmp_path, {**NO_FIM, "contextSources": []}, "keep.py", text, 2, 4)
     assert suggestion_text.startswith("zq_kept = []"), suggestion_text
 
 
@@ -73,5 +78,5 @@ async def test_a_name_bound_on_the_line_is_the_one_its_block_reads(
         "        return ''\n"
     )
     suggestion_text = await suggestion_in_new_session(
-        client, tmp_path, {"contextSources": []}, "load.py", text, 4, 11)
+        client, tmp_path, {**NO_FIM, "contextSources": []}, "load.py", text, 4, 11)
     assert suggestion_text.rstrip().endswith("as zq_problem:"), suggestion_text
