@@ -106,7 +106,10 @@ class FimTemplate:
     ) -> str:
         style = self.file_context
         if style in ("qwen", "starcoder2", "codegemma") and self.file_sep_token:
-            if not extra_files and not path:
+            if not extra_files and (not path or style == "qwen"):
+                # Qwen2.5-Coder-0.5B-Instruct, shown a repo-level header with no other
+                # file in it, ignores the suffix (HumanEval single-line: 36 EM where the
+                # plain FIM prompt gives 46); llama-server's /infill writes none either.
                 return ""
             return _repo_context(self, extra_files, path, repo_name or "workspace")
         if not extra_files or not line_comment:
