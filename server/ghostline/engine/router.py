@@ -172,6 +172,10 @@ class EngineRouter:
         name = self.backend_name(feature)
         return await self._info(name, self.engine_for(feature))
 
+    def known_info(self, feature: str) -> ModelInfo | None:
+        """`ModelInfo` of the engine serving `feature` if it was started, else None."""
+        return self._infos.get(self.backend_name(feature))
+
     async def _info(self, name: str, engine: Engine) -> ModelInfo:
         info = self._infos.get(name)
         if info is None:

@@ -20,6 +20,8 @@ from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import ServerTextPosition
 
 from ghostline.context.docstring import EXPLAINABLE_KINDS
+from ghostline.engine.base import ModelInfo
+from ghostline.engine.router import LOCAL
 from ghostline.features.docstring_cache import SummaryCache, default_path
 from ghostline.features.docstring_style import (
     comment_above,
@@ -75,32 +77,46 @@ def service_for(ls: GhostlineServer) -> DocstringService:
 
 def _model_id(ls: GhostlineServer) -> str:
     """Which model writes the summaries, known before it is loaded (the cache key needs it
-    at once): the backend and the configured model (empty: the packaged default)."""
-    engine = ls.engine_for("hover")
-    backend = ls.settings.backends.get(ls.settings.backend_for("hover"))
-    model = backend.model if backend is not None else ls.settings.model
-    return f"{engine.name}:{model or 'default'}"
+    at once): the backend and its model (empty: the packaged default)."""
+    name = ls.router.backend_name("hover")
+    spec = ls.router.spec_of(name) if name != LOCAL else None
+    model = spec.model if spec is not None else ls.settings.model
+    return f"{name}:{model or 'default'}"
+
+
+def _runs_here(ls: GhostlineServer) -> bool:
+    """Whether hover's model runs on this machine (the local engine or a second one)."""
+    name = ls.router.backend_name("hover")
+    spec = ls.router.spec_of(name) if name != LOCAL else None
+    return spec is None or spec.kind.strip().lower() == LOCAL
 
 
 async def _ensure_model(ls: GhostlineServer) -> bool:
-    """Load the local model when hover runs on it; a remote route loads nothing here (its
-    stream fails over to the local model by itself where the settings say so)."""
-    if ls.settings.backend_for("hover") == "local":
-        return await ls.ensure_model()
+    """Load hover's model when it runs here; a remote route loads nothing here (its stream
+    fails over to the local model by itself where the settings say so)."""
+    await ls.choose_models()
+    if _runs_here(ls):
+        return await ls.model_for("hover") is not None
     return True
+
+
+def _hover_info(ls: GhostlineServer) -> ModelInfo | None:
+    if ls.router.backend_name("hover") == LOCAL:
+        return ls.model_info
+    return ls.router.known_info("hover")
 
 
 def _use_chat(ls: GhostlineServer) -> bool:
     """Chat prompts for instruction models (a chat template and a name that says so: some
     base GGUFs carry a template too) and OpenAI-compatible servers; else completion."""
-    backend = ls.settings.backends.get(ls.settings.backend_for("hover"))
-    if backend is not None:
-        return backend.kind == "openai"
-    return is_instruction_model(ls.model_info)
+    if not _runs_here(ls):
+        spec = ls.router.spec_of(ls.router.backend_name("hover"))
+        return spec is not None and spec.kind == "openai"
+    return is_instruction_model(_hover_info(ls))
 
 
 def _model_name(ls: GhostlineServer) -> str:
-    info = ls.model_info
+    info = _hover_info(ls)
     return info.name if info is not None else ""
 
 
