@@ -1,5 +1,6 @@
-"""`ghostline bench quality --quick` as a smoke test: real model, real code (the installed
-httpx package's sources), every condition and suite, a loose floor on the results."""
+"""`ghostline bench quality --quick` as a smoke test: real model (the smallest FIM model,
+Qwen2.5-Coder-0.5B, so the raw arm runs too), real code (the installed httpx package's
+sources), every condition and suite, a loose floor on the results."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     out = tmp_path_factory.mktemp("quality") / "quick.json"
     done = subprocess.run(
         [sys.executable, "-m", "ghostline", "--log-level", "WARNING", "bench", "quality",
-         "--quick", "--out", str(out)],
+         "--quick", "--model", "qwen2.5-coder-0.5b", "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -47,7 +48,7 @@ def test_every_condition_ran_on_the_same_items(results: dict[str, object]) -> No
     by_condition: dict[str, set[str]] = {}
     for row in rows:
         by_condition.setdefault(str(row["condition"]), set()).add(str(row["item"]))
-    assert set(by_condition) == {"prefix", "bm25", "ours"}
+    assert set(by_condition) == {"raw", "prefix", "bm25", "ours"}
     items = by_condition["prefix"]
     assert len(items) >= 6
     assert all(found == items for found in by_condition.values())
@@ -84,16 +85,20 @@ def test_ordinary_positions_run_every_condition_on_the_same_items(
     items: dict[str, set[str]] = {}
     for row in rows:
         items.setdefault(str(row["condition"]), set()).add(str(row["item"]))
-    assert set(items) == {"prefix", "bm25", "ours"}
+    assert set(items) == {"raw", "prefix", "bm25", "ours"}
     assert len(items["prefix"]) >= 2 and all(found == items["prefix"] for found in items.values())
     assert all(0.0 <= float(r["es"]) <= 100.0 for r in rows)  # type: ignore[arg-type]
 
 
 def test_humaneval_suite_scores_and_runs_candidates(results: dict[str, object]) -> None:
     rows = _rows(results, "humaneval")
-    assert {r["condition"] for r in rows} == {"prefix", "ours"}
+    assert {r["condition"] for r in rows} == {"raw", "prefix", "ours"}
     assert all(r["passed"] in (0.0, 1.0) for r in rows)
     assert _em(rows, "ours", "humaneval") >= 0.1
+    # The raw arm is the plain FIM prompt, nothing around it: the model's own first line.
+    raw = [r for r in rows if r["condition"] == "raw"]
+    assert all("\n" not in str(r["completion"]) for r in raw)
+    assert _em(rows, "raw", "humaneval") >= 0.1
 
 
 def test_kv_cache_reuse_is_measured(results: dict[str, object]) -> None:

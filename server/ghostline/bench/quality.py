@@ -192,6 +192,9 @@ async def start_runtime(model: str, context_size: int = 2048, threads: int = 0,
     template = detect_template(info.special_tokens, info.metadata)
     if snippet_style and template.file_context in ("comment", "path_comment"):
         template = replace(template, file_context=snippet_style)  # type: ignore[arg-type]
+    elif snippet_style and template.has_fim:  # a repo-level format: snippets in the prefix
+        template = replace(template, file_context=snippet_style,  # type: ignore[arg-type]
+                           context_in_prefix=True)
     counter = VocabCounter.load(resolve_model_path(model))
     return Runtime(BenchEngine(engine, counter.tokenize), info, template, counter)
 
@@ -562,8 +565,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="items replayed keystroke by keystroke to measure KV reuse")
     parser.add_argument("--model", default="")
     parser.add_argument("--snippet-style", default="", choices=["", "comment", "path_comment"],
-                        help="how snippets are written for a model without repo-level tokens "
-                        "(default: the template's own)")
+                        help="how snippets are written (default: the template's own); for a "
+                        "model with repo-level tokens, as comments inside the FIM prefix")
     parser.add_argument("--threads", type=int, default=0,
                         help="llama.cpp threads (0: its default; 1 is faster on a busy machine)")
     parser.add_argument("--seed", type=int, default=0)
@@ -580,7 +583,7 @@ def main(argv: list[str] | None = None) -> int:
         args.member_items = min(args.member_items, 3)
         args.open_items = min(args.open_items, 3)
         if args.conditions == ",".join(CONDITIONS):
-            args.conditions = "prefix,bm25,ours"
+            args.conditions = "raw,prefix,bm25,ours"
     config = BenchConfig(
         budget=args.budget, context_tokens=args.context_tokens,
         conditions=tuple(c for c in args.conditions.split(",") if c),

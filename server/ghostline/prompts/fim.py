@@ -48,6 +48,9 @@ class FimTemplate:
     file_sep_token: str | None = None
     stop_tokens: tuple[str, ...] = ()
     file_context: ContextStyle = "comment"
+    #: Comment-style context goes inside the FIM prefix (after the prefix token), where
+    #: the model reads it as the top of the current file, instead of before it.
+    context_in_prefix: bool = False
 
     @property
     def has_fim(self) -> bool:
@@ -95,6 +98,8 @@ class FimTemplate:
                 f"{head}{self.prefix_token}{path}\n{prefix}"
                 f"{self.suffix_token}{suffix}{self.middle_token}"
             )
+        if self.context_in_prefix:
+            return f"{self.prefix_token}{head}{prefix}{self.suffix_token}{suffix}{self.middle_token}"
         return f"{head}{self.prefix_token}{prefix}{self.suffix_token}{suffix}{self.middle_token}"
 
     def _context(
