@@ -9,7 +9,7 @@ from ghostline.engine.base import ModelLoadError
 from ghostline.engine.local import LocalEngine
 from ghostline.features.inline_completion import CompletionInput, InlineCompleter
 from ghostline.index.languages import spec_for_path
-from ghostline.prompts.fim import detect_template
+from ghostline.prompts.fim import template_for_model
 from ghostline.settings import Settings
 
 
@@ -43,7 +43,7 @@ async def complete_at(location: str, model: str = "") -> int:
     except ModelLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    template = detect_template(info.special_tokens, info.metadata)
+    template = template_for_model(info)
     completer = InlineCompleter(lambda: engine, lambda: template, lambda: info.special_tokens)
     spec = spec_for_path(path)
     try:

@@ -74,7 +74,7 @@ from ghostline.features.inline_completion import (
     InlineCompleter,
 )
 from ghostline.index.workspace import WorkspaceIndex
-from ghostline.prompts.fim import FimTemplate, detect_template
+from ghostline.prompts.fim import FimTemplate, template_for_model
 from ghostline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -189,7 +189,7 @@ async def start_runtime(model: str, context_size: int = 2048, threads: int = 0,
     a path comment), for models without repo-level tokens."""
     engine = LocalEngine(model, context_size=context_size, threads=threads, self_test=False)
     info = await engine.start()
-    template = detect_template(info.special_tokens, info.metadata)
+    template = template_for_model(info)
     if snippet_style and template.file_context in ("comment", "path_comment"):
         template = replace(template, file_context=snippet_style)  # type: ignore[arg-type]
     elif snippet_style and template.has_fim:  # a repo-level format: snippets in the prefix

@@ -49,6 +49,9 @@ class PackagedModel:
     file_name: str
     #: Billions of parameters: the catalogue's order of size (bigger is better, slower).
     billions: float
+    #: Whether other files' code in completion prompts helps this model (measured: see
+    #: docs/models.md); where it does not, the whole budget goes to the local window.
+    cross_file_context: bool = True
 
     @property
     def extra(self) -> str:
@@ -79,6 +82,7 @@ QWEN_05B = PackagedModel(
     required_tokens=_QWEN_TOKENS,
     file_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
     billions=0.5,
+    cross_file_context=False,
 )
 
 QWEN_15B = PackagedModel(
@@ -105,6 +109,12 @@ _ALIASES = {
     "qwen-1.5b": QWEN_15B.key,
     "qwen2.5-coder-1.5b-instruct": QWEN_15B.key,
 }
+
+
+def for_file(path: str) -> PackagedModel | None:
+    """The packaged model whose assembled file `path` is (by file name), else None."""
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    return next((m for m in CATALOG.values() if m.file_name == name), None)
 
 
 def lookup(name: str) -> PackagedModel | None:

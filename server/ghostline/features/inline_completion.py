@@ -179,11 +179,12 @@ class InlineCompleter:
         # After ``receiver.`` with known members the bias carries the workspace knowledge;
         # snippets would only take the local window's room (measured: bench quality).
         extra = (await self._context(item, settings)
-                 if self._context is not None and not preferred else [])
+                 if self._context is not None and not preferred and template.uses_context
+                 else [])
         preferred_bias = None
         # The code-below hints stand in for the suffix a model without FIM cannot see; a
         # FIM model reads the code below itself, and there they cost exact lines (see
-        # docs/quality.md).
+        # docs/models.md).
         code_below_hints = not template.has_fim
         if (not preferred and settings.names_below_bias and code_below_hints
                 and tree is not None and spec is not None and spec.name == "python"):

@@ -37,7 +37,12 @@ from ghostline.features.inline_completion import (
 from ghostline.index.languages import LanguageSpec
 from ghostline.index.workspace import WorkspaceIndex
 from ghostline.lsp.protocol import GhostlineProtocol
-from ghostline.prompts.fim import FimTemplate, detect_template, template_by_name
+from ghostline.prompts.fim import (
+    FimTemplate,
+    detect_template,
+    template_by_name,
+    template_for_model,
+)
 from ghostline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -141,7 +146,7 @@ class GhostlineServer(LanguageServer):
             # second request would find nothing of the first in the KV cache.
             await asyncio.to_thread(self.token_counters.get, info.path, True)
             self.model_info = info
-            self.template = detect_template(info.special_tokens, info.metadata)
+            self.template = template_for_model(info)
             self.model_error = None
             self._model_error_shown = None
             log.info(

@@ -16,6 +16,9 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from ghostline.engine import model_catalog
+from ghostline.engine.base import ModelInfo
+
 from .text import comment_out
 
 __all__ = [
@@ -24,6 +27,7 @@ __all__ = [
     "FimTemplate",
     "detect_template",
     "template_by_name",
+    "template_for_model",
 ]
 
 #: How cross-file snippets and the current file's path are written into the prompt.
@@ -48,6 +52,8 @@ class FimTemplate:
     file_sep_token: str | None = None
     stop_tokens: tuple[str, ...] = ()
     file_context: ContextStyle = "comment"
+    #: Whether completion prompts show other files' code (off for a model it does not help).
+    uses_context: bool = True
     #: Comment-style context goes inside the FIM prefix (after the prefix token), where
     #: the model reads it as the top of the current file, instead of before it.
     context_in_prefix: bool = False
@@ -98,9 +104,10 @@ class FimTemplate:
                 f"{head}{self.prefix_token}{path}\n{prefix}"
                 f"{self.suffix_token}{suffix}{self.middle_token}"
             )
+        middle = f"{self.suffix_token}{suffix}{self.middle_token}"
         if self.context_in_prefix:
-            return f"{self.prefix_token}{head}{prefix}{self.suffix_token}{suffix}{self.middle_token}"
-        return f"{head}{self.prefix_token}{prefix}{self.suffix_token}{suffix}{self.middle_token}"
+            return f"{self.prefix_token}{head}{prefix}{middle}"
+        return f"{head}{self.prefix_token}{prefix}{middle}"
 
     def _context(
         self,
@@ -301,6 +308,16 @@ def template_by_name(name: str) -> FimTemplate:
     except KeyError:
         known = ", ".join(sorted(TEMPLATES))
         raise ValueError(f"unknown FIM template {name!r}; known: {known}") from None
+
+
+def template_for_model(info: ModelInfo) -> FimTemplate:
+    """`detect_template` for a loaded model, with what is known of the packaged models
+    (the 0.5B Qwen completes better without other files' code: docs/models.md)."""
+    template = detect_template(info.special_tokens, info.metadata)
+    packaged = model_catalog.for_file(info.path)
+    if packaged is not None and not packaged.cross_file_context:
+        template = replace(template, uses_context=False)
+    return template
 
 
 def detect_template(special_tokens: Collection[str], metadata: Mapping[str, Any]) -> FimTemplate:

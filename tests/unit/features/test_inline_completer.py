@@ -240,3 +240,24 @@ async def test_a_line_cut_by_the_time_limit_gets_no_second_try() -> None:
     engine = SlowFakeEngine(["    return t"], ["    for x in xs:"])
     outcome = await _completer(engine).complete(_input(LOOP_BODY, LOOP_CURSOR), Settings())
     assert outcome.text == "    return t" and len(engine.requests) == 1
+
+
+async def test_a_template_without_context_asks_no_snippets_and_gives_the_window_all() -> None:
+    """A model that other files' code does not help (`uses_context` off: the 0.5B Qwen)
+    is asked with the local window alone; the same template with it on shows them."""
+    asked: list[str] = []
+
+    async def context(item: CompletionInput, settings: Settings) -> list[tuple[str, str]]:
+        asked.append(item.path)
+        return [("other.py", "def helper_zq():\n    pass\n")]
+
+    qwen = template_by_name("qwen")
+    engine = FakeEngine([" width * height"], [" width * height"])
+    with_context = InlineCompleter(lambda: engine, lambda: qwen, context=context)
+    await with_context.complete(_input(), Settings())
+    without = InlineCompleter(lambda: engine, lambda: replace(qwen, uses_context=False),
+                              context=context)
+    await without.complete(_input(), Settings())
+    assert asked == ["a.py"]
+    assert "helper_zq" in (engine.requests[0].prompt or "")
+    assert "helper_zq" not in (engine.requests[1].prompt or "")

@@ -190,3 +190,23 @@ def test_eos_from_metadata_is_added_to_family_stops() -> None:
     t = _detect(v.DEEPSEEK_CODER, {**v.DEEPSEEK_CODER_META, "ghostline.token.eot": "<|EOT|>"})
     assert t.stop_tokens.count("<|EOT|>") == 1
     assert "<｜end▁of▁sentence｜>" in t.stop_tokens
+
+
+def test_the_small_packaged_qwen_is_shown_no_other_files() -> None:
+    """Measured (docs/models.md): other files' code does not help the 0.5B, and the 1.5B
+    is shown it; any other model keeps the template's default."""
+    from ghostline.engine.base import ModelInfo
+    from ghostline.engine.model_catalog import QWEN_05B, QWEN_15B
+    from ghostline.prompts.fim import template_for_model
+
+    qwen = ["<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|repo_name|>",
+            "<|file_sep|>"]
+
+    def info(file_name: str) -> ModelInfo:
+        return ModelInfo(name="m", path=f"/cache/models/{file_name}", context_size=2048,
+                         special_tokens=qwen, metadata={"general.architecture": "qwen2"})
+
+    assert not template_for_model(info(QWEN_05B.file_name)).uses_context
+    assert template_for_model(info(QWEN_15B.file_name)).uses_context
+    assert template_for_model(info("my-qwen-7b.gguf")).uses_context
+    assert template_for_model(info(QWEN_05B.file_name)).name == "qwen2.5-coder"
