@@ -305,7 +305,7 @@ def test_checkhealth(make_editor: Any, nvim_bin: Path, tmp_path: Path) -> None:
     assert "the server starts: ghostline 0.0-fake answered initialize" in report
     assert "ghost text (inlineCompletionProvider)" in report
     assert "hover docstrings (hoverProvider)" in report
-    assert "model setting: packaged default" in report
+    assert "model setting: auto (per feature" in report
     assert "ERROR" not in report
 
     ed.lua("require('ghostline').setup({ cmd = {'no-such-ghostline-binary'}, enable = false })")

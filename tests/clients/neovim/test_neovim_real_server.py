@@ -180,7 +180,7 @@ def test_checkhealth_with_the_running_server(real: Editor) -> None:
     ed.cmd("bwipeout")
     assert "running: client" in report
     assert "ghost text (inlineCompletionProvider)" in report
-    assert "model setting: packaged default" in report
+    assert "model setting: auto (per feature" in report
     assert "server reported: " in report  # e.g. "Ghostline: Gemma 3 270m ready"
     assert "model loaded: " in report  # from the server's ghostline.status command
     assert "ERROR" not in report

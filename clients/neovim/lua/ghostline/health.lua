@@ -5,7 +5,13 @@ local state = require('ghostline.state')
 
 local M = {}
 
-local DEFAULT_MODEL = 'auto: per feature, the biggest packaged Qwen2.5-Coder model (0.5B, 1.5B) that is fast enough on this machine'
+--- Names the server resolves to its packaged models (`ghostline model` lists them).
+local PACKAGED_MODELS = {
+  ['qwen2.5-coder-0.5b'] = true,
+  ['qwen2.5-coder-1.5b'] = true,
+  ['gemma-3-270m'] = true,
+}
+local DEFAULT_MODEL = 'auto (per feature, the biggest packaged Qwen2.5-Coder model fast enough on this machine)'
 
 ---@return vim.lsp.Config?
 local function lsp_config()
@@ -117,8 +123,10 @@ local function check_model(cfg)
   vim.health.start('ghostline: model')
   local settings = (cfg.settings or {}).ghostline or cfg.init_options or {}
   local model = settings.model
-  if model == nil or model == '' then
+  if model == nil or model == '' or model == 'auto' then
     vim.health.ok('model setting: ' .. DEFAULT_MODEL)
+  elseif PACKAGED_MODELS[model] then
+    vim.health.ok('model setting: ' .. model .. ' (a packaged model)')
   elseif vim.uv.fs_stat(vim.fs.normalize(model)) then
     vim.health.ok('model setting: ' .. model)
   else
