@@ -27,6 +27,11 @@ class BackendSettings:
     timeout_s: float = 30.0
     fim_template: str = ""  # empty: detect from the model (local) or use the server's infill
 
+    @property
+    def is_local(self) -> bool:
+        """A model on this machine (the local engine, or a second one with `model`)."""
+        return self.kind.strip().lower() == "local"
+
 
 @dataclass
 class Settings:

@@ -124,7 +124,7 @@ class EngineRouter:
         spec = self._settings.backends.get(name)
         if name == LOCAL or spec is None:
             return self._auto_backend(feature) or LOCAL
-        if spec.kind.strip().lower() == LOCAL and not spec.model.strip():
+        if spec.is_local and not spec.model.strip():
             return LOCAL  # the local engine under another name
         return name
 
@@ -155,7 +155,7 @@ class EngineRouter:
         if engine is None:
             spec = dataclasses.replace(self.spec_of(name) or BackendSettings())
             try:
-                if spec.kind.strip().lower() == LOCAL:
+                if spec.is_local:
                     if self._local_model_factory is None:
                         raise EngineError(f"backend '{name}': no second local model here")
                     engine = self._local_model_factory(spec.model)
@@ -205,7 +205,7 @@ class EngineRouter:
             return
         spec = self._specs[name]
         # A local model has no silent network to give up on: only its failure falls back.
-        timeout = None if spec.kind.strip().lower() == LOCAL else spec.timeout_s or None
+        timeout = None if spec.is_local else spec.timeout_s or None
         async with closing_stream(self._answer(name, engine, feature, request)) as remote:
             try:
                 first = await next_within(remote, timeout)
@@ -264,7 +264,7 @@ class EngineRouter:
         self._settings = settings
         for name in list(self._remote):
             spec = self.spec_of(name)
-            is_local = spec is not None and spec.kind.strip().lower() == LOCAL
+            is_local = spec is not None and spec.is_local
             stale_auto = name.startswith(AUTO_PREFIX) and (
                 self.auto_models is None or spec is None
                 or spec.model not in self.auto_models.values())

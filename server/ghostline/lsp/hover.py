@@ -88,7 +88,7 @@ def _runs_here(ls: GhostlineServer) -> bool:
     """Whether hover's model runs on this machine (the local engine or a second one)."""
     name = ls.router.backend_name("hover")
     spec = ls.router.spec_of(name) if name != LOCAL else None
-    return spec is None or spec.kind.strip().lower() == LOCAL
+    return spec is None or spec.is_local
 
 
 async def _ensure_model(ls: GhostlineServer) -> bool:
