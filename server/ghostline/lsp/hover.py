@@ -20,6 +20,7 @@ from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import ServerTextPosition
 
 from ghostline.context.docstring import EXPLAINABLE_KINDS
+from ghostline.engine import model_catalog
 from ghostline.engine.base import ModelInfo
 from ghostline.engine.router import LOCAL
 from ghostline.features.docstring_cache import SummaryCache, default_path
@@ -116,8 +117,14 @@ def _use_chat(ls: GhostlineServer) -> bool:
 
 
 def _model_name(ls: GhostlineServer) -> str:
+    """The name of hover's model; for a summary from the cache, before that model was
+    started, the packaged model's catalogue name where the route names one."""
     info = _hover_info(ls)
-    return info.name if info is not None else ""
+    if info is not None:
+        return info.name
+    spec = ls.router.spec_of(ls.router.backend_name("hover"))
+    packaged = model_catalog.lookup(spec.model) if spec is not None else None
+    return packaged.name if packaged is not None else ""
 
 
 def hover_status(ls: GhostlineServer) -> dict[str, object]:
