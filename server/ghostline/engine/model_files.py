@@ -102,10 +102,11 @@ def catalog_model_path(model: PackagedModel, assemble: bool = True) -> Path:
         log.info("assembling %s into %s", model.name, target)
         return model_catalog.assemble(model, target)
     except ModelVerificationError as exc:
-        raise ModelNotAvailable(
-            f"refusing {model.name}: {exc}. Delete the file and run `ghostline model "
-            f"--assemble {model.key}` to assemble it again from the installed packages"
-        ) from exc
+        fix = (f"Delete the file and run `ghostline model --assemble {model.key}` to "
+               "assemble it again from the installed packages" if target.is_file() else
+               f"Reinstall them (pip install --force-reinstall "
+               f"'ghostline[{model.extra}]') and run `ghostline model --assemble {model.key}`")
+        raise ModelNotAvailable(f"refusing {model.name}: {exc}. {fix}") from exc
     except OSError as exc:
         raise ModelNotAvailable(f"could not assemble {model.name} into {target}: {exc}") \
             from exc

@@ -93,6 +93,7 @@ def test_a_failed_assembly_is_refused_with_the_fix(
     message = str(caught.value)
     assert message.startswith("refusing Fake Model: ") and "SHA-256" in message
     assert "ghostline model --assemble fake-0.5b" in message
+    assert "Reinstall them" in message and "Delete the file" not in message  # none was left
     assert not (cache / "models" / model.file_name).exists()
 
 
