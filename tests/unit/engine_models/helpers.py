@@ -16,35 +16,54 @@ CONTROL = int(gguf.TokenType.CONTROL)
 USER = int(gguf.TokenType.USER_DEFINED)
 NORMAL = int(gguf.TokenType.NORMAL)
 
-QWEN_SPECIALS: list[tuple[str, int]] = [
-    ("<|endoftext|>", CONTROL),
-    ("<|im_start|>", CONTROL),
-    ("<|im_end|>", CONTROL),
-    ("<|fim_prefix|>", USER),
-    ("<|fim_middle|>", USER),
-    ("<|fim_suffix|>", USER),
-    ("<|fim_pad|>", USER),
-    ("<|repo_name|>", USER),
-    ("<|file_sep|>", USER),
-]
-
-
-def write_gguf(path: Path, arch: str = "qwen2", *, without: tuple[str, ...] = ()) -> Path:
-    """A small but real GGUF (as in tests/unit/prompts/test_gguf_vocabulary.py): a Qwen-like
-    vocabulary, less the special tokens in `without`, and one tensor."""
-    tokens = [(f"tok{i}", NORMAL) for i in range(50)]
-    tokens += [(t, k) for t, k in QWEN_SPECIALS if t not in without]
-    writer = gguf.GGUFWriter(path, arch)
-    writer.add_name("tiny test model")
+def write_gguf(
+    path: Path,
+    arch: str,
+    tokens: list[tuple[str, int]],
+    *,
+    ids: dict[str, int] | None = None,
+    name: str = "test model",
+    endianess: gguf.GGUFEndian = gguf.GGUFEndian.LITTLE,
+) -> Path:
+    """A small but real GGUF: tokenizer arrays, token ids, merges and one tensor."""
+    writer = gguf.GGUFWriter(path, arch, endianess=endianess)
+    writer.add_name(name)
     writer.add_tokenizer_model("gpt2")
     writer.add_token_list([t for t, _ in tokens])
     writer.add_token_types([k for _, k in tokens])
-    writer.add_tensor("tiny", np.arange(64, dtype=np.float32))
+    writer.add_token_merges([f"a{i} b{i}" for i in range(100)])  # a big array to skip
+    writer.add_array("general.tags", ["code", "fim"])
+    for key, value in (ids or {}).items():
+        writer.add_uint32(key, value)
+    writer.add_tensor("tiny", np.arange(8, dtype=np.float32))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
     return path
+
+
+def qwen_tokens() -> list[tuple[str, int]]:
+    normal = [(f"tok{i}", NORMAL) for i in range(200)]
+    specials = [
+        ("<|endoftext|>", CONTROL),
+        ("<|im_start|>", CONTROL),
+        ("<|im_end|>", CONTROL),
+        ("<|fim_prefix|>", USER),
+        ("<|fim_middle|>", USER),
+        ("<|fim_suffix|>", USER),
+        ("<|fim_pad|>", USER),
+        ("<|repo_name|>", USER),
+        ("<|file_sep|>", USER),
+        ("  ", USER),  # whitespace-only user token: never a marker
+    ]
+    return normal + specials
+
+
+def write_qwen_gguf(path: Path, arch: str = "qwen2", *, without: tuple[str, ...] = ()) -> Path:
+    """A GGUF with a Qwen-like vocabulary, less the special tokens in `without`."""
+    tokens = [(t, k) for t, k in qwen_tokens() if t not in without]
+    return write_gguf(path, arch, tokens, name="tiny test model")
 
 
 def split_into_parts(source: Path, folder: Path, count: int = 3) -> list[Path]:

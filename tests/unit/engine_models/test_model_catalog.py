@@ -15,12 +15,12 @@ import pytest
 from ghostline.engine import model_catalog
 from ghostline.engine.model_catalog import ModelVerificationError, PackagedModel
 
-from .helpers import fake_model, split_into_parts, write_gguf
+from .helpers import fake_model, split_into_parts, write_qwen_gguf
 
 
 @pytest.fixture
 def source(tmp_path: Path) -> Path:
-    return write_gguf(tmp_path / "source.gguf")
+    return write_qwen_gguf(tmp_path / "source.gguf")
 
 
 @pytest.fixture
@@ -116,7 +116,7 @@ def test_parts_not_installed_is_file_not_found(
 def test_wrong_architecture_is_refused(
     tmp_path: Path, target: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    llama = write_gguf(tmp_path / "llama.gguf", arch="llama")
+    llama = write_qwen_gguf(tmp_path / "llama.gguf", arch="llama")
     found = split_into_parts(llama, tmp_path / "parts")
     monkeypatch.setattr(model_catalog, "part_files", lambda model: found)
     model = fake_model(llama)  # size and SHA-256 match: only the metadata differs
@@ -128,7 +128,7 @@ def test_wrong_architecture_is_refused(
 def test_missing_special_token_is_refused(
     tmp_path: Path, target: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lacking = write_gguf(tmp_path / "nofim.gguf", without=("<|fim_pad|>", "<|repo_name|>"))
+    lacking = write_qwen_gguf(tmp_path / "nofim.gguf", without=("<|fim_pad|>", "<|repo_name|>"))
     found = split_into_parts(lacking, tmp_path / "parts", count=2)
     monkeypatch.setattr(model_catalog, "part_files", lambda model: found)
     with pytest.raises(ModelVerificationError) as caught:

@@ -9,7 +9,7 @@ import pytest
 from ghostline.engine import model_catalog, model_choice, model_files
 from ghostline.engine.model_files import ModelNotAvailable
 
-from .helpers import fake_model, split_into_parts, write_gguf
+from .helpers import fake_model, split_into_parts, write_qwen_gguf
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +69,7 @@ def test_packaged_names_and_auto_resolve_through_the_catalogue(
 def test_a_wrong_cached_file_is_refused_with_the_fix(cache: Path) -> None:
     wrong = cache / "models" / "fake-model.gguf"
     wrong.parent.mkdir(parents=True)
-    write_gguf(wrong, arch="llama")
+    write_qwen_gguf(wrong, arch="llama")
     model = fake_model(wrong)  # size and hash of the file: its architecture is what differs
     with pytest.raises(ModelNotAvailable) as caught:
         model_files.catalog_model_path(model)
@@ -84,7 +84,7 @@ def test_a_wrong_cached_file_is_refused_with_the_fix(cache: Path) -> None:
 def test_a_failed_assembly_is_refused_with_the_fix(
     cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    source = write_gguf(tmp_path / "good.gguf")
+    source = write_qwen_gguf(tmp_path / "good.gguf")
     found = split_into_parts(source, tmp_path / "parts")
     monkeypatch.setattr(model_catalog, "part_files", lambda model: found)
     model = fake_model(source, sha256="a" * 64)
@@ -100,7 +100,7 @@ def test_a_failed_assembly_is_refused_with_the_fix(
 def test_a_good_assembly_and_then_the_cached_file(
     cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    source = write_gguf(tmp_path / "good.gguf")
+    source = write_qwen_gguf(tmp_path / "good.gguf")
     found = split_into_parts(source, tmp_path / "parts")
     monkeypatch.setattr(model_catalog, "part_files", lambda model: found)
     model = fake_model(source)
@@ -114,7 +114,7 @@ def test_a_good_assembly_and_then_the_cached_file(
 def test_not_installed_says_how_to_install(tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(model_catalog, "part_files", lambda model: None)
-    model = fake_model(write_gguf(tmp_path / "good.gguf"))
+    model = fake_model(write_qwen_gguf(tmp_path / "good.gguf"))
     with pytest.raises(ModelNotAvailable, match=r"pip install 'ghostline\[qwen-0-5b\]'"):
         model_files.catalog_model_path(model)
     assert model_files.catalog_model_path(model, assemble=False).name == model.file_name

@@ -5,59 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import gguf
-import numpy as np
 import pytest
 
 from ghostline.engine.gguf_meta import GgufFormatError, read_gguf_vocabulary
 from ghostline.prompts.fim import detect_template
 
-CONTROL = int(gguf.TokenType.CONTROL)
-USER = int(gguf.TokenType.USER_DEFINED)
-NORMAL = int(gguf.TokenType.NORMAL)
-
-
-def write_gguf(
-    path: Path,
-    arch: str,
-    tokens: list[tuple[str, int]],
-    *,
-    ids: dict[str, int] | None = None,
-    name: str = "test model",
-    endianess: gguf.GGUFEndian = gguf.GGUFEndian.LITTLE,
-) -> Path:
-    """A small but real GGUF: tokenizer arrays, token ids, merges and one tensor."""
-    writer = gguf.GGUFWriter(path, arch, endianess=endianess)
-    writer.add_name(name)
-    writer.add_tokenizer_model("gpt2")
-    writer.add_token_list([t for t, _ in tokens])
-    writer.add_token_types([k for _, k in tokens])
-    writer.add_token_merges([f"a{i} b{i}" for i in range(100)])  # a big array to skip
-    writer.add_array("general.tags", ["code", "fim"])
-    for key, value in (ids or {}).items():
-        writer.add_uint32(key, value)
-    writer.add_tensor("tiny", np.arange(8, dtype=np.float32))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    return path
-
-
-def qwen_tokens() -> list[tuple[str, int]]:
-    normal = [(f"tok{i}", NORMAL) for i in range(200)]
-    specials = [
-        ("<|endoftext|>", CONTROL),
-        ("<|im_start|>", CONTROL),
-        ("<|im_end|>", CONTROL),
-        ("<|fim_prefix|>", USER),
-        ("<|fim_middle|>", USER),
-        ("<|fim_suffix|>", USER),
-        ("<|fim_pad|>", USER),
-        ("<|repo_name|>", USER),
-        ("<|file_sep|>", USER),
-        ("  ", USER),  # whitespace-only user token: never a marker
-    ]
-    return normal + specials
+from .helpers import CONTROL, NORMAL, USER, qwen_tokens, write_gguf
 
 
 def test_qwen_gguf_is_detected(tmp_path: Path) -> None:
