@@ -157,6 +157,9 @@ class TestServices:
     #: Says why the test file no longer matches what was read ("" while it does); polled
     #: between tests so a conflicting edit stops the work early.
     conflict: Callable[[Path], str] | None = None
+    #: Run the generated tests before handing them over (the user's consent, resolved by
+    #: the server from ``runGeneratedTests``): keep the ones that pass, repair the others.
+    run_generated: bool = False
 
 
 @dataclass
@@ -257,7 +260,7 @@ class TestGenerator:
             )
         generated_s = time.perf_counter() - started
         run: RunResult | None = None
-        if services.settings.run_generated_tests:
+        if services.run_generated:
             units, run = await self._run_and_repair(context, style, target_needs, units)
         result = self._assemble(context, style, target_needs, units, label)
         result.run = run

@@ -175,7 +175,8 @@ async def run_generation(ls: GhostlineServer, data: dict[str, Any]) -> dict[str,
 
     services = TestServices(engine=ls.engine_for("generateTests"), model_info=model_info,
                             settings=ls.settings, read_text=read_text, cross_file=cross_file,
-                            existing_tests=existing, conflict=conflict)
+                            existing_tests=existing, conflict=conflict,
+                            run_generated=ls.settings.run_generated_tests)
     cancelled = asyncio.Event()
     token = await ls.begin_progress(f"writing tests for {label}", cancellable=True)
     _watch_cancel(ls, token, cancelled)

@@ -61,11 +61,12 @@ def read(path: Path) -> str | None:
 
 def generator(tmp_path: Path, source: Path, answer: Answer, *, line: int = 11,
               language: str = "python", info: ModelInfo | None = None,
-              settings: Settings | None = None,
+              settings: Settings | None = None, run_generated: bool = False,
               cancelled: asyncio.Event | None = None) -> tuple[TestGenerator, ScriptedEngine]:
     engine = ScriptedEngine(answer, info or ModelInfo(name="scripted base model"))
     services = TestServices(engine=engine, model_info=engine.info,
-                            settings=settings or Settings(), read_text=read)
+                            settings=settings or Settings(), read_text=read,
+                            run_generated=run_generated)
     request = TestRequest(path=source, text=source.read_text(encoding="utf-8"),
                           language=language, line=line, byte_col=4, root=tmp_path)
     return TestGenerator(request, services, cancelled=cancelled), engine

@@ -10,7 +10,6 @@ import pytest
 from ghostline.engine.base import GenerationRequest
 from ghostline.features.test_locations import plan_test_file
 from ghostline.features.test_runner import run_tests
-from ghostline.settings import Settings
 
 from .scripted_engine import lead_of
 from .test_generator import generator, project
@@ -51,7 +50,6 @@ async def test_only_the_named_tests_are_judged_and_the_temp_file_goes(tmp_path: 
 
 async def test_failing_test_is_repaired_once_then_kept(tmp_path: Path) -> None:
     source = project(tmp_path)
-    settings = Settings(run_generated_tests=True)
 
     def answer(request: GenerationRequest) -> str:
         assert request.prompt is not None
@@ -66,7 +64,7 @@ async def test_failing_test_is_repaired_once_then_kept(tmp_path: Path) -> None:
             return "Item('a', 1.0, 1), 2).quantity == 4\n"
         return "Item('a', 1.0, 1), 0) == 'x'\n"
 
-    gen, engine = generator(tmp_path, source, answer, settings=settings)
+    gen, engine = generator(tmp_path, source, answer, run_generated=True)
     result = await gen.generate()
     assert result.run is not None and result.run.ran
     assert result.tests == ["test_restock_adds"]
