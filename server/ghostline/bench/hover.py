@@ -15,6 +15,10 @@ same hover again), then restarts the server to hover them from the SQLite cache;
 documented definitions (no model); and the "Insert docstring" action: the share of edited
 files that still parse (no new tree-sitter ERROR or MISSING nodes) and whose index reads the
 inserted docstring back for that definition. Each run uses a fresh summary cache.
+
+With ``--judge N`` it instead judges N documented Python definitions per folder: their
+docstrings are hidden, the summaries generated, and both compared (see `hover_judge`); the
+folders are copied first, since the files are edited while it runs.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -33,6 +38,7 @@ from pathlib import Path
 
 import tree_sitter
 
+from ghostline.bench.hover_judge import JudgedFigures, judge_folder, judged_report
 from ghostline.bench.stats import percentile
 from ghostline.context.docstring import EXPLAINABLE_KINDS
 from ghostline.demo_hover import HoverSession, apply_edit
@@ -266,6 +272,31 @@ async def run(folders: list[Path], count: int, limit_s: float) -> list[Figures]:
     return results
 
 
+async def run_judged(folders: list[Path], count: int, limit_s: float,
+                     settings: dict[str, object]) -> list[JudgedFigures]:
+    """Judge summaries in a copy of each folder, each with a fresh summary cache."""
+    with tempfile.TemporaryDirectory(prefix="ghostline-hover-judge-") as tmp:
+        previous = os.environ.get("GHOSTLINE_DOCSTRING_CACHE")
+        results = []
+        try:
+            for number, folder in enumerate(folders):
+                os.environ["GHOSTLINE_DOCSTRING_CACHE"] = str(Path(tmp) / f"d{number}.sqlite")
+                copy = Path(tmp) / f"{number}-{folder.resolve().name}"
+                shutil.copytree(folder, copy, ignore=shutil.ignore_patterns(
+                    ".git", "node_modules", "__pycache__"))
+                started = time.perf_counter()
+                figures = await judge_folder(copy, count, limit_s, settings)
+                figures.folder = str(folder)
+                results.append(figures)
+                print(f"  {folder}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        finally:
+            if previous is None:
+                os.environ.pop("GHOSTLINE_DOCSTRING_CACHE", None)
+            else:
+                os.environ["GHOSTLINE_DOCSTRING_CACHE"] = previous
+    return results
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ghostline bench hover", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -275,11 +306,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=float, default=60.0,
                         help="hoverTimeLimitS for the run (long: time the whole generation)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--judge", type=int, default=0, metavar="N",
+                        help="judge N documented Python definitions per folder against "
+                        "their hidden docstrings instead")
+    parser.add_argument("--model", default="",
+                        help="the model for hover summaries (a packaged name or a GGUF path; "
+                        "default: the server's choice)")
     args = parser.parse_args(argv)
     missing = [f for f in args.folders if not f.is_dir()]
     if missing:
         print(f"not a folder: {', '.join(map(str, missing))}", file=sys.stderr)
         return 2
+    if args.judge:
+        settings: dict[str, object] = {"model": args.model} if args.model else {}
+        judged = asyncio.run(run_judged(args.folders, args.judge, args.limit, settings))
+        print(json.dumps([asdict(r) for r in judged], indent=2) if args.json
+              else judged_report(judged))
+        return 0
     results = asyncio.run(run(args.folders, args.per_folder, args.limit))
     if args.json:
         print(json.dumps([asdict(r) for r in results], indent=2))
