@@ -48,7 +48,7 @@ async def run_demo() -> int:
         shutil.copytree(SAMPLE, root)
         # The session answers workspace/applyEdit too, as the Generate tests step needs;
         # generated tests are run (and failing ones repaired or left out) before applying.
-        session = TestsEditorSession({"runGeneratedTests": True})
+        session = TestsEditorSession({"runGeneratedTests": "always"})
         print(f"Ghostline demo on {root}")
         ready = await session.start(root)
         print(f"server started and model loaded in {ready:.2f} s")

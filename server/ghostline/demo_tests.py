@@ -218,7 +218,7 @@ async def demo_generate_tests(session: EditorSession, root: Path) -> None:
 def _run_line(run: object) -> str:
     """What the server's own run of the generated tests found."""
     if not isinstance(run, dict):
-        return "not run before applying (runGeneratedTests is off)"
+        return "not run before applying"
     if not run.get("ran"):
         return f"not run: {run.get('reason')}"
     failed = run.get("failed") or {}

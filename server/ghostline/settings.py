@@ -15,6 +15,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+#: The values of ``runGeneratedTests``.
+RUN_TESTS_CHOICES = ("ask", "always", "never")
+
 
 @dataclass
 class BackendSettings:
@@ -78,7 +81,10 @@ class Settings:
     #: prompts, in model tokens.
     hover_context_tokens: int = 256
     hover_time_limit_s: float = 4.0
-    run_generated_tests: bool = False
+    #: Whether "Generate tests" may run the generated tests (the project's code) before
+    #: applying them: "ask" (once per workspace, the answer remembered), "always", "never".
+    #: The booleans of older clients still work (true: "always", false: "never").
+    run_generated_tests: str = "ask"
     backends: dict[str, BackendSettings] = field(default_factory=dict)
     routes: dict[str, str] = field(default_factory=dict)
     fallback_to_local: bool = True
@@ -104,6 +110,15 @@ class Settings:
             if name == "backends":
                 self.backends = _parse_backends(value)
                 continue
+            if name == "run_generated_tests":
+                choice = run_tests_choice(value)
+                if choice is None:
+                    log.warning("setting %r: expected one of %s, got %r; keeping %r", key,
+                                ", ".join(f'"{c}"' for c in RUN_TESTS_CHOICES), value,
+                                self.run_generated_tests)
+                else:
+                    self.run_generated_tests = choice
+                continue
             current = getattr(self, name)
             try:
                 setattr(self, name, _coerce(value, current))
@@ -117,6 +132,16 @@ class Settings:
         """Name of the backend that serves `feature` ("local" unless routed elsewhere)."""
         name = self.routes.get(feature, "local")
         return name if name == "local" or name in self.backends else "local"
+
+
+def run_tests_choice(value: Any) -> str | None:
+    """The ``runGeneratedTests`` value for a client's ``value`` (None if it is not one):
+    a choice in any case, or an older client's boolean."""
+    if isinstance(value, bool):
+        return "always" if value else "never"
+    if isinstance(value, str) and value.strip().lower() in RUN_TESTS_CHOICES:
+        return value.strip().lower()
+    return None
 
 
 def _snake(key: str) -> str:

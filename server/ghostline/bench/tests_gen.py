@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cases = list(CASES[: args.limit])
     settings: dict[str, Any] = {"model": args.model, "threads": args.threads,
-                                "runGeneratedTests": bool(args.run_generated)}
+                                "runGeneratedTests": "always" if args.run_generated else "never"}
     if args.test_context_tokens is not None:
         settings["testContextTokens"] = args.test_context_tokens
     print(f"Generate tests on {len(cases)} functions (stdlib, packaging, pathspec, tqdm, "

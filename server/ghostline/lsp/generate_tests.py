@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,11 @@ from ghostline.features.generate_tests import (
     TestRequest,
     TestServices,
 )
-from ghostline.features.test_runner import describe_failure
+from ghostline.features.test_runner import RunResult
 from ghostline.index.languages import spec_for_language_id, spec_for_path
 from ghostline.index.resolve import python_module
 from ghostline.lsp.code_actions import ActionProvider, add_provider
+from ghostline.lsp.run_consent import Decision, consent_for
 from ghostline.lsp.server import GhostlineServer
 
 log = logging.getLogger(__name__)
@@ -144,6 +146,7 @@ async def run_generation(ls: GhostlineServer, data: dict[str, Any]) -> dict[str,
         lines, types.Position(line=line, character=character))
     byte_col = len(lines[line][: server_pos.character].encode("utf-8"))
     label = str(data.get("name") or "the code at the cursor")
+    consent = _start_consent(ls, path)  # asked while the model loads, awaited before writing
     model_info = await ls.model_for("generateTests")
     if model_info is None:
         return _fail(ls, ls.model_error or "the model is not available", shown=True)
@@ -176,8 +179,7 @@ async def run_generation(ls: GhostlineServer, data: dict[str, Any]) -> dict[str,
 
     services = TestServices(engine=ls.engine_for("generateTests"), model_info=model_info,
                             settings=ls.settings, read_text=read_text, cross_file=cross_file,
-                            existing_tests=existing, conflict=conflict,
-                            run_generated=ls.settings.run_generated_tests)
+                            existing_tests=existing, conflict=conflict)
     cancelled = asyncio.Event()
     token = await ls.begin_progress(f"writing tests for {label}", cancellable=True)
     _watch_cancel(ls, token, cancelled)
@@ -189,10 +191,14 @@ async def run_generation(ls: GhostlineServer, data: dict[str, Any]) -> dict[str,
 
     outcome: dict[str, Any]
     try:
+        decision = await _await_consent(consent, cancelled, progress)
+        services.run_generated = decision.run
         result = await TestGenerator(request, services, progress, cancelled).generate()
         if cancelled.is_set():
             raise GenerationCancelled
-        outcome = await _apply(ls, result, snapshots)
+        if result.run is None and not decision.run:
+            result.run = RunResult(ran=False, reason=decision.reason)
+        outcome = _with_not_run(await _apply(ls, result, snapshots), decision)
     except GenerationCancelled:
         outcome = {"applied": False, "cancelled": True, "message": "cancelled"}
     except TestFileChanged as exc:
@@ -208,6 +214,51 @@ async def run_generation(ls: GhostlineServer, data: dict[str, Any]) -> dict[str,
         log.exception("test generation failed")
         outcome = _fail(ls, f"test generation failed: {exc}")
     _end(ls, token, str(outcome.get("message", "")))
+    return outcome
+
+
+#: Consent decisions still pending (a generation that failed early no longer awaits its own).
+_deciding: set[asyncio.Task[Decision]] = set()
+
+
+def _start_consent(ls: GhostlineServer, path: Path) -> asyncio.Task[Decision]:
+    """Start deciding whether the generated tests may run (see `run_consent`): the
+    workspace is the root that holds ``path``, else its folder."""
+    root = next((r for r in ls.workspace_roots() if path.is_relative_to(r)), path.parent)
+    task = asyncio.ensure_future(consent_for(ls).decide(
+        ls.settings.run_generated_tests, root, ls.window_show_message_request_async))
+    _deciding.add(task)
+    task.add_done_callback(_deciding.discard)
+    return task
+
+
+async def _await_consent(
+    task: asyncio.Task[Decision], cancelled: asyncio.Event,
+    progress: Callable[[str, int | None], None],
+) -> Decision:
+    """The decision, once the user answered (or the question ended); a cancelled
+    generation stops waiting."""
+    if not task.done():
+        progress("waiting for your answer: run the generated tests?", None)
+        stop = asyncio.ensure_future(cancelled.wait())
+        try:
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if not task.done():
+            raise GenerationCancelled
+    try:
+        return task.result()
+    except Exception as exc:  # never a reason not to write the tests
+        log.exception("deciding whether to run the generated tests failed")
+        return Decision(False, f"could not decide whether to run them ({exc})")
+
+
+def _with_not_run(outcome: dict[str, Any], decision: Decision) -> dict[str, Any]:
+    """The outcome whose message says why the tests were not run, where it does not yet."""
+    message = str(outcome.get("message", ""))
+    if outcome.get("applied") and not decision.run and decision.reason not in message:
+        outcome["message"] = f"{message}; tests not run: {decision.reason}"
     return outcome
 
 
@@ -286,7 +337,7 @@ async def _apply(
     count = len(result.tests)
     message = f"{count} test{'s' if count != 1 else ''} for {result.target} {verb} {rel}"
     if result.run is not None and result.run.ran:
-        message += _run_note(result)
+        message += f" ({len(result.run.passed)} passed)"
     ls.show_message(f"Ghostline: {message}", types.MessageType.Info)
     await _show(ls, uri)
     return {**summary, "applied": True, "cancelled": False, "message": message}
@@ -389,51 +440,5 @@ def _run_summary(result: GeneratedTests) -> dict[str, Any] | None:
     run = result.run
     if run is None:
         return None
-    coverage = run.coverage
-    mutants = run.mutants
-    note = run.coverage_note
-    if coverage is None and not note:
-        note = f"coverage not measured: {run.reason or 'the tests did not run'}"
     return {"ran": run.ran, "passed": run.passed, "failed": run.failed, "reason": run.reason,
-            "seconds": run.seconds, "runs": run.runs if run.ran else 0,
-            "coverage": None if coverage is None else {
-                "lines": coverage.lines, "linesTotal": coverage.lines_total,
-                "branches": coverage.branches, "branchesTotal": coverage.branches_total},
-            "coverageNote": "" if coverage is not None else note,
-            "mutants": None if mutants is None else {
-                "caught": mutants.caught, "total": mutants.total,
-                "items": [{"description": m.description, "caught": m.caught}
-                          for m in mutants.items]}}
-
-
-_RUN_WORDS = {1: "one run", 2: "two runs", 3: "three runs"}
-#: Failed or flaky tests named in the message (the summary lists them all).
-_NOTED_FAILURES = 3
-
-
-def _run_note(result: GeneratedTests) -> str:
-    """What running the tests showed, for the message: " (3 passed three runs; covers 12 of
-    14 lines and 5 of 6 branches of f; caught 6 of 8 mutants)" and the tests not applied
-    because they failed, with their failure."""
-    run = result.run
-    if run is None:
-        return ""
-    parts = [f"{len(run.passed)} passed " + _RUN_WORDS.get(run.runs, f"{run.runs} runs")]
-    if run.dropped:
-        parts[0] += f", {len(run.dropped)} left out as redundant"
-    coverage = run.coverage
-    if coverage is not None:
-        branches = (f" and {coverage.branches} of {coverage.branches_total} branches"
-                    if coverage.branches_total else "")
-        parts.append(f"covers {coverage.lines} of {coverage.lines_total} lines{branches} "
-                     f"of {result.target}")
-    if run.mutants is not None and run.mutants.total:
-        parts.append(f"caught {run.mutants.caught} of {run.mutants.total} mutants")
-    note = " (" + "; ".join(parts) + ")"
-    failures = [f"{name} — {describe_failure(text)}" for name, text in run.failed.items()]
-    failures += [f"{name} — flaky, {text}" for name, text in run.flaky.items()]
-    if failures:
-        more = len(failures) - _NOTED_FAILURES
-        note += ". Not applied: " + "; ".join(failures[:_NOTED_FAILURES])
-        note += f" and {more} more" if more > 0 else ""
-    return note
+            "seconds": run.seconds}
