@@ -5,7 +5,8 @@ context, let the model write tests one at a time (a base model continues the tes
 a lead-in such as ``def test_restock_``; an instruction model answers a chat request), keep
 each test only if it parses, uses the target, copies no earlier test and (Python) uses no
 undefined name or fixture; rename on a name clash; retry once with the rejection reasons in
-the prompt; optionally run the tests and repair failures once. The result is a list of
+the prompt; optionally run the tests, repair failures once and keep the tests that pass
+three runs in a row and (Python) add coverage or catch a mutant. The result is a list of
 insertions into the test file (or its full text when it is new): existing lines are never
 rewritten.
 """
@@ -29,7 +30,14 @@ from ghostline.context.tests import (
     parse_definitions,
 )
 from ghostline.engine.base import Engine, Finished, GenerationRequest, ModelInfo, Token
+from ghostline.features.test_coverage import (
+    covered_by_others,
+    measure_coverage,
+    select_by_coverage,
+    summarize,
+)
 from ghostline.features.test_locations import TestPlan, plan_test_file
+from ghostline.features.test_mutants import run_mutants
 from ghostline.features.test_runner import RunResult, run_tests
 from ghostline.index.resolve import python_module
 from ghostline.postprocess.test_imports import (
@@ -84,6 +92,12 @@ GENERATION_TIME_LIMIT_S = 60.0
 #: Once a test is kept, no further one is started after this many seconds.
 ENOUGH_AFTER_S = 20.0
 RUN_TIME_LIMIT_S = 60.0
+#: Runs in a row a generated test must pass to be kept.
+RELIABLE_RUNS = 3
+#: A mutant's run may take this many times the slowest plain run (at least the floor
+#: below, at most RUN_TIME_LIMIT_S): a mutant that loops forever is caught by its time-out.
+MUTANT_TIME_FACTOR = 5.0
+MUTANT_TIME_FLOOR_S = 10.0
 _ASSERTION = {
     "python": re.compile(r"\bassert|\.assert\w*\(|pytest\.raises|self\.fail\("),
     "js": re.compile(r"\bexpect\((?:[^;]|\n)*?\)\s*\.\s*(?:not\s*\.\s*|resolves\s*\.\s*|"
@@ -196,6 +210,21 @@ def target_at(request: TestRequest) -> Target | None:
 class _Unit:
     text: str
     name: str
+
+
+@dataclass
+class _RunClock:
+    """Seconds spent running tests so far, and the slowest single run."""
+
+    spent: float = 0.0
+    slowest: float = 0.0
+
+    def add_run(self, seconds: float) -> None:
+        self.spent += seconds
+        self.slowest = max(self.slowest, seconds)
+
+    def mutant_limit(self) -> float:
+        return min(RUN_TIME_LIMIT_S, max(MUTANT_TIME_FLOOR_S, MUTANT_TIME_FACTOR * self.slowest))
 
 
 class TestGenerator:
@@ -593,30 +622,149 @@ class TestGenerator:
         self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
         units: list[_Unit],
     ) -> tuple[list[_Unit], RunResult]:
-        self.progress("running the generated tests", 90)
-        result = await self._run(context, style, needs, units)
-        if not result.ran:
-            log.info("generated tests not run: %s", result.reason)
-            return units, result
-        failing = [u for u in units if u.name in result.failed]
-        if failing:
-            self.progress(f"repairing {len(failing)} failing tests", 93)
-            repaired = await self._repair(context, style, needs, units, failing, result)
-            units = [repaired.get(u.name, u) for u in units]
-            result = await self._run(context, style, needs, units)
-        kept = [u for u in units if u.name in result.passed]
-        dropped = [u.name for u in units if u.name not in result.passed]
-        if dropped:
-            self.rejected.extend(f"{n} failed: {result.failed.get(n, 'did not run')}"
-                                 for n in dropped)
-        if not kept:
-            first = next(iter(result.failed.values()), result.reason or "no test passed")
+        """Run the tests (repairing the failing ones once), keep those that pass
+        :data:`RELIABLE_RUNS` runs in a row, then measure coverage and mutants (Python)."""
+        self._check_cancelled()
+        self.progress(f"running the tests (run 1 of {RELIABLE_RUNS})", 90)
+        first = await self._run(context, style, needs, units)
+        if not first.ran:
+            log.info("generated tests not run: %s", first.reason)
+            first.runs = 0
+            first.coverage_note = f"coverage not measured: {first.reason}"
+            first.mutants_note = f"mutants not run: {first.reason}"
+            return units, first
+        clock = _RunClock(first.seconds, first.seconds)
+        passing, failed = self._split(context.plan, style, units, first)
+        if failed:
+            passing, failed = await self._repair_and_rerun(
+                context, style, needs, units, passing, failed, first, clock)
+        passing, flaky = await self._rerun(context, style, needs, passing, clock)
+        self.rejected.extend(f"{n} failed: {m}" for n, m in failed.items())
+        self.rejected.extend(f"{n} is flaky ({m})" for n, m in flaky.items())
+        if not passing:
+            first_failure = next(iter([*failed.values(), *flaky.values()]),
+                                 first.reason or "no test passed")
+            how = "reliably " if flaky else ""
             raise TestGenerationError(
-                f"none of the generated tests passed ({first}); nothing was changed")
+                f"none of the generated tests passed {how}({first_failure}); nothing was "
+                "changed")
+        result = RunResult(True, passed=[u.name for u in passing], failed=failed,
+                           command=first.command, output=first.output, runs=RELIABLE_RUNS,
+                           flaky=flaky)
+        kept = await self._measure_quality(context, style, needs, passing, result, clock)
+        result.seconds = clock.spent
         return kept, result
+
+    def _split(self, plan: TestPlan, style: TestStyle, units: list[_Unit], result: RunResult
+               ) -> tuple[list[_Unit], dict[str, str]]:
+        """The units that passed, and the others' failures (by unit name)."""
+        passing = [u for u in units if self._run_name(plan, style, u) in result.passed
+                   or u.name in result.passed]
+        failed = {u.name: result.failed.get(self._run_name(plan, style, u))
+                  or result.failed.get(u.name) or "did not run"
+                  for u in units if u not in passing}
+        return passing, failed
+
+    async def _repair_and_rerun(
+        self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
+        units: list[_Unit], passing: list[_Unit], failed: dict[str, str], first: RunResult,
+        clock: _RunClock,
+    ) -> tuple[list[_Unit], dict[str, str]]:
+        """One repair round for the failing tests; the repaired ones run once more (their
+        first run), and those that pass join ``passing`` in their original place."""
+        failing = [u for u in units if u.name in failed]
+        self.progress(f"repairing {len(failing)} failing tests", 91)
+        repaired = await self._repair(context, style, needs, units, failing, first)
+        retry = [repaired[u.name] for u in failing if u.name in repaired]
+        if not retry:
+            return passing, failed
+        self._check_cancelled()
+        self.progress(f"running the repaired tests (run 1 of {RELIABLE_RUNS})", 92)
+        again = await self._run(context, style, needs, retry)
+        clock.add_run(again.seconds)
+        fixed, still = self._split(context.plan, style, retry, again)
+        fixed_names = {u.name for u in fixed}
+        order = [repaired.get(u.name, u) for u in units]
+        passing_names = {u.name for u in passing} | fixed_names
+        failed = {n: still.get(n, m) for n, m in failed.items() if n not in fixed_names}
+        return [u for u in order if u.name in passing_names], failed
+
+    async def _rerun(
+        self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
+        passing: list[_Unit], clock: _RunClock,
+    ) -> tuple[list[_Unit], dict[str, str]]:
+        """Runs 2 to :data:`RELIABLE_RUNS` of the passing tests only; a test that fails one
+        is flaky (name → which run, and its failure)."""
+        flaky: dict[str, str] = {}
+        for run in range(2, RELIABLE_RUNS + 1):
+            if not passing:
+                break
+            self._check_cancelled()
+            self.progress(f"running the tests (run {run} of {RELIABLE_RUNS})", 91 + run)
+            result = await self._run(context, style, needs, passing)
+            clock.add_run(result.seconds)
+            passing, failures = self._split(context.plan, style, passing, result)
+            flaky.update({n: f"failed run {run} of {RELIABLE_RUNS}: {m}"
+                          for n, m in failures.items()})
+        return passing, flaky
+
+    async def _measure_quality(
+        self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
+        units: list[_Unit], result: RunResult, clock: _RunClock,
+    ) -> list[_Unit]:
+        """Coverage, then mutants: drop the tests that add nothing (never the last one)."""
+        plan, target = context.plan, context.target
+        self._check_cancelled()
+        if plan.language == "python":
+            self.progress("measuring coverage", 96)
+        candidate, names = self._candidate(context, style, needs, units)
+        by_name = dict(zip(names, units, strict=True))
+        coverage = await measure_coverage(plan, candidate, names, target, RUN_TIME_LIMIT_S)
+        clock.spent += coverage.seconds
+        result.coverage_note = coverage.note
+        report = coverage.report
+        if report is not None:
+            names, dropped = select_by_coverage(names, report)
+            self._drop(result, [by_name[n] for n in dropped], "adds no coverage")
+        self._check_cancelled()
+        candidate, _ = self._candidate(context, style, needs, [by_name[n] for n in names])
+
+        def starting(count: int) -> None:
+            self.progress(f"trying {count} mutants", 97)
+
+        mutants = await run_mutants(plan, candidate, names, target, clock.mutant_limit(),
+                                    on_start=starting)
+        clock.spent += mutants.seconds
+        result.mutants, result.mutants_note = mutants.report, mutants.note
+        if mutants.report is not None and report is not None:
+            catching = {n for item in mutants.report.items for n in item.caught_by}
+            for name in list(names):
+                others = [o for o in names if o != name]
+                if others and name not in catching and covered_by_others(name, others, report):
+                    names = others
+                    self._drop(result, [by_name[name]],
+                               "catches no mutant and covers nothing the others do not")
+        if report is not None:
+            result.coverage = summarize(report, names)
+        return [by_name[n] for n in names]
+
+    def _drop(self, result: RunResult, units: list[_Unit], reason: str) -> None:
+        for unit in units:
+            result.dropped[unit.name] = reason
+            self.rejected.append(f"{unit.name} {reason}")
+
+    def _check_cancelled(self) -> None:
+        if self.cancelled.is_set():
+            raise GenerationCancelled
 
     async def _run(self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
                    units: list[_Unit]) -> RunResult:
+        candidate, names = self._candidate(context, style, needs, units)
+        return await run_tests(context.plan, candidate, names, RUN_TIME_LIMIT_S)
+
+    def _candidate(self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
+                   units: list[_Unit]) -> tuple[str, list[str]]:
+        """The test file to run with ``units``, and the units' names as the runner knows them."""
         plan = context.plan
         assembled = self._assemble(context, style, needs, units, "")
         candidate = assembled.new_text
@@ -625,8 +773,7 @@ class TestGenerator:
             candidate = (_package_clause(plan)
                          + header_for_new_file(style, self._needs(context, style, needs, body))
                          + "\n" + body + "\n")
-        return await run_tests(plan, candidate, [self._run_name(plan, style, u) for u in units],
-                               RUN_TIME_LIMIT_S)
+        return candidate, [self._run_name(plan, style, u) for u in units]
 
     def _run_name(self, plan: TestPlan, style: TestStyle, unit: _Unit) -> str:
         if plan.framework == "unittest":

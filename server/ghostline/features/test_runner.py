@@ -18,11 +18,16 @@ import secrets
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ghostline.features.test_locations import TestPlan
+
+if TYPE_CHECKING:
+    from ghostline.features.test_coverage import CoverageReport
+    from ghostline.features.test_mutants import MutantReport
 
 log = logging.getLogger(__name__)
 
@@ -39,32 +44,62 @@ class RunResult:
     failed: dict[str, str] = field(default_factory=dict)
     reason: str = ""
     output: str = ""
+    #: One run's time; for the result of a whole "run and repair", the time spent running
+    #: tests in total (every run, coverage and mutants).
     seconds: float = 0.0
     command: list[str] = field(default_factory=list)
+    #: How many runs in a row each kept test passed (the summary says 0 when none ran).
+    runs: int = 1
+    #: Tests that passed a run and failed a later one → the failure.
+    flaky: dict[str, str] = field(default_factory=dict)
+    #: Tests that passed every run but were left out → why ("adds no coverage", ...).
+    dropped: dict[str, str] = field(default_factory=dict)
+    coverage: CoverageReport | None = None
+    #: Why coverage was not measured ("" when it was).
+    coverage_note: str = ""
+    mutants: MutantReport | None = None
+    #: Why no mutant was run ("" when they were).
+    mutants_note: str = ""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Additions to a Python run: ``python <wrap> -m pytest <pytest_args> ids``, with
+    ``python_path`` before the project's paths and ``env`` added to the environment."""
+
+    wrap: Sequence[str] = ()
+    pytest_args: Sequence[str] = ()
+    python_path: Sequence[str] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+#: Folders a run created for its temp file, and how many runs use each (runs may overlap).
+_created_dirs: dict[Path, int] = {}
 
 
 async def run_tests(
-    plan: TestPlan, candidate: str, names: list[str], time_limit_s: float = 60.0
+    plan: TestPlan, candidate: str, names: list[str], time_limit_s: float = 60.0,
+    options: RunOptions | None = None,
 ) -> RunResult:
     """Run the tests ``names`` of the ``candidate`` test file text for ``plan``."""
     started = time.perf_counter()
-    prepared = _prepare(plan, names)
+    prepared = _prepare(plan, names, options or RunOptions())
     if isinstance(prepared, str):
         return RunResult(False, reason=prepared)
     command_for, suffix = prepared
     temp = plan.path.with_name(_temp_name(plan.path, suffix))
-    created_dir = not temp.parent.exists()
+    folder = temp.parent
+    if not folder.exists() or folder in _created_dirs:
+        _created_dirs[folder] = _created_dirs.get(folder, 0) + 1
     try:
-        temp.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         temp.write_text(candidate, encoding="utf-8")
         command, cwd, env = command_for(temp)
         code, output = await _run(command, cwd, env, time_limit_s)
     finally:
         with contextlib.suppress(OSError):
             temp.unlink()
-        if created_dir:
-            with contextlib.suppress(OSError):
-                temp.parent.rmdir()
+        _release_dir(folder)
     result = _parse(plan, output, names, temp)
     result.seconds = time.perf_counter() - started
     result.command = command
@@ -80,32 +115,50 @@ async def run_tests(
     return result
 
 
+def _release_dir(folder: Path) -> None:
+    """Remove the temp file's folder when a run created it and no other run uses it."""
+    users = _created_dirs.get(folder)
+    if users is None:
+        return
+    if users > 1:
+        _created_dirs[folder] = users - 1
+        return
+    del _created_dirs[folder]
+    with contextlib.suppress(OSError):
+        folder.rmdir()
+
+
 Command = tuple[list[str], Path, dict[str, str]]
 CommandFor = Callable[[Path], Command]
 
 
-def _prepare(plan: TestPlan, names: list[str]) -> tuple[CommandFor, str] | str:
+def _prepare(
+    plan: TestPlan, names: list[str], options: RunOptions
+) -> tuple[CommandFor, str] | str:
     """A function temp-path → (command, cwd, env), and the temp file's suffix; or why not."""
     root = plan.project_root or plan.path.parent
     env = {**os.environ}
     if plan.language == "python":
         python = _project_python(root)
-        paths = [str(p) for p in (plan.python_path, root) if p is not None]
+        paths = [*options.python_path,
+                 *(str(p) for p in (plan.python_path, root) if p is not None)]
         env["PYTHONPATH"] = os.pathsep.join([*paths, env.get("PYTHONPATH", "")]).rstrip(
             os.pathsep)
         env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env.update(options.env)
+        wrap = list(options.wrap)
 
         def python_command(temp: Path) -> Command:
             ids = [f"{temp}::{_pytest_id(plan, n)}" for n in names]
-            return ([python, "-m", "pytest", "-q", "-rA", "--tb=short", "-p", "no:cacheprovider",
-                     "--no-header", *ids], root, env)
+            return ([python, *wrap, "-m", "pytest", "-q", "-rA", "--tb=short", "-p",
+                     "no:cacheprovider", "--no-header", *options.pytest_args, *ids], root, env)
 
         if _has_module(python, "pytest"):
             return python_command, ".py"
         if plan.framework == "unittest":
             def unittest_command(temp: Path) -> Command:
                 env["PYTHONPATH"] = os.pathsep.join([str(temp.parent), env["PYTHONPATH"]])
-                return ([python, "-m", "unittest", "-v", temp.stem], root, env)
+                return ([python, *wrap, "-m", "unittest", "-v", temp.stem], root, env)
 
             return unittest_command, ".py"
         return "pytest is not installed for this project"
@@ -288,3 +341,22 @@ def _last_error(output: str) -> str:
         if re.search(r"Error|error:|assert|Exception|FAIL|expected", line):
             return line[:400]
     return lines[-1][:400] if lines else ""
+
+
+_ASSERT_EQUAL = re.compile(r"\bassert (.+?) == (.+?)(?=\s+[-+?] |\s*$)")
+_DESCRIBED_CHARS = 100
+
+
+def describe_failure(message: str) -> str:
+    """A failure for the user: "expected X, got Y (a bug, or a wrong expectation?)" for a
+    failed ``assert actual == expected``, else the message, shortened."""
+    match = _ASSERT_EQUAL.search(message)
+    if match:
+        got, expected = (_shorten(g, 40) for g in match.groups())
+        return f"expected {expected}, got {got} (a bug, or a wrong expectation?)"
+    return _shorten(message, _DESCRIBED_CHARS)
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -32,7 +32,7 @@ from ghostline.features.generate_tests import (
     TestRequest,
     TestServices,
 )
-from ghostline.features.test_runner import RunResult
+from ghostline.features.test_runner import RunResult, describe_failure
 from ghostline.index.languages import spec_for_language_id, spec_for_path
 from ghostline.index.resolve import python_module
 from ghostline.lsp.code_actions import ActionProvider, add_provider
@@ -337,7 +337,7 @@ async def _apply(
     count = len(result.tests)
     message = f"{count} test{'s' if count != 1 else ''} for {result.target} {verb} {rel}"
     if result.run is not None and result.run.ran:
-        message += f" ({len(result.run.passed)} passed)"
+        message += _run_note(result)
     ls.show_message(f"Ghostline: {message}", types.MessageType.Info)
     await _show(ls, uri)
     return {**summary, "applied": True, "cancelled": False, "message": message}
@@ -440,5 +440,51 @@ def _run_summary(result: GeneratedTests) -> dict[str, Any] | None:
     run = result.run
     if run is None:
         return None
+    coverage = run.coverage
+    mutants = run.mutants
+    note = run.coverage_note
+    if coverage is None and not note:
+        note = f"coverage not measured: {run.reason or 'the tests did not run'}"
     return {"ran": run.ran, "passed": run.passed, "failed": run.failed, "reason": run.reason,
-            "seconds": run.seconds}
+            "seconds": run.seconds, "runs": run.runs if run.ran else 0,
+            "coverage": None if coverage is None else {
+                "lines": coverage.lines, "linesTotal": coverage.lines_total,
+                "branches": coverage.branches, "branchesTotal": coverage.branches_total},
+            "coverageNote": "" if coverage is not None else note,
+            "mutants": None if mutants is None else {
+                "caught": mutants.caught, "total": mutants.total,
+                "items": [{"description": m.description, "caught": m.caught}
+                          for m in mutants.items]}}
+
+
+_RUN_WORDS = {1: "one run", 2: "two runs", 3: "three runs"}
+#: Failed or flaky tests named in the message (the summary lists them all).
+_NOTED_FAILURES = 3
+
+
+def _run_note(result: GeneratedTests) -> str:
+    """What running the tests showed, for the message: " (3 passed three runs; covers 12 of
+    14 lines and 5 of 6 branches of f; caught 6 of 8 mutants)" and the tests not applied
+    because they failed, with their failure."""
+    run = result.run
+    if run is None:
+        return ""
+    parts = [f"{len(run.passed)} passed " + _RUN_WORDS.get(run.runs, f"{run.runs} runs")]
+    if run.dropped:
+        parts[0] += f", {len(run.dropped)} left out as redundant"
+    coverage = run.coverage
+    if coverage is not None:
+        branches = (f" and {coverage.branches} of {coverage.branches_total} branches"
+                    if coverage.branches_total else "")
+        parts.append(f"covers {coverage.lines} of {coverage.lines_total} lines{branches} "
+                     f"of {result.target}")
+    if run.mutants is not None and run.mutants.total:
+        parts.append(f"caught {run.mutants.caught} of {run.mutants.total} mutants")
+    note = " (" + "; ".join(parts) + ")"
+    failures = [f"{name} — {describe_failure(text)}" for name, text in run.failed.items()]
+    failures += [f"{name} — flaky, {text}" for name, text in run.flaky.items()]
+    if failures:
+        more = len(failures) - _NOTED_FAILURES
+        note += ". Not applied: " + "; ".join(failures[:_NOTED_FAILURES])
+        note += f" and {more} more" if more > 0 else ""
+    return note

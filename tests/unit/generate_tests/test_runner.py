@@ -68,6 +68,7 @@ async def test_failing_test_is_repaired_once_then_kept(tmp_path: Path) -> None:
     result = await gen.generate()
     assert result.run is not None and result.run.ran
     assert result.tests == ["test_restock_adds"]
+    assert result.run.passed == ["test_restock_adds"] and result.run.runs == 3  # after repair
     assert "quantity == 3" in result.new_text and "quantity == 4" not in result.new_text
     assert any(re.match(r"test_restock_\w*other failed: ", r) for r in result.rejected), \
         result.rejected
