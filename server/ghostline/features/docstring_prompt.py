@@ -10,6 +10,7 @@ examples. Instruction models get everything, docstrings included, in a chat mess
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from ghostline.context.docstring import DocstringContext
@@ -22,6 +23,10 @@ SUMMARY_MAX_TOKENS = 48
 PARAMS_TOKENS_EACH = 24
 PARAMS_MAX_TOKENS = 160
 REQUEST_KEY = "ghostline-hover"
+#: How chat models often start instead of the lead-in: "The `Client.patch` method".
+_NAMED_LEAD = re.compile(
+    r"(?:the\s+)?`?([\w.]+)`?(?:\s+(?:function|method|class|property|constructor))?\s+",
+    re.IGNORECASE)
 
 
 def fence(language: str) -> str:
@@ -99,8 +104,10 @@ def chat_messages(context: DocstringContext, *, bare: bool = False) -> list[Chat
     content = (
         f"Here is a {context.language} {kind} `{definition.name}` with some of its context.\n\n"
         + code_part(context, with_docs=True, bare=bare)
-        + f"Complete this sentence about what `{definition.name}` does, in at most two short "
-        f"sentences, for its documentation. Reply with the completed sentence only.\n\n"
+        + f"Complete this sentence: the summary line of `{definition.name}`'s documentation. "
+        "Say what it does or returns for someone calling it, in at most 20 words; do not "
+        "retell the code step by step and do not list the parameters. Reply with the "
+        "completed sentence only.\n\n"
         + lead_in(context)
     )
     return [
@@ -117,6 +124,9 @@ def chat_predicate(answer: str, context: DocstringContext) -> str:
                    context.definition.name):
         if text.lower().startswith(prefix.lower()):
             return text[len(prefix):].strip()
+    named = _NAMED_LEAD.match(text)  # "The `Client.patch` method sends ..."
+    if named and named.group(1).rpartition(".")[2] == context.definition.name:
+        return text[named.end():].strip()
     if context.definition.kind in _CLASS_KINDS:
         return text
     first, _, rest = text.partition(" ")

@@ -14,6 +14,7 @@ from ghostline.context.docstring import (
     span_text,
 )
 from ghostline.features.docstring_prompt import (
+    chat_predicate,
     code_part,
     lead_in,
     parse_params,
@@ -176,3 +177,15 @@ def test_definition_text_is_the_cache_identity() -> None:
     scale = named(definitions(PY, text), "scale")
     source = definition_text(text, scale)
     assert source.startswith("def scale(") and source.endswith("for x, y in points]")
+
+
+def test_chat_answer_that_names_the_definition_its_own_way_keeps_the_predicate() -> None:
+    text = PY.read_text()
+    defs = definitions(PY, text)
+    context = gather(named(defs, "Rectangle.area"), text, FakeLookup({PY: text}))
+    assert chat_predicate("The `Rectangle.area` method returns the area.", context) == \
+        "returns the area."
+    assert chat_predicate("The area method computes it.", context) == "computes it."
+    # another name is not stripped: it is part of what the model says
+    assert chat_predicate("Rectangle.width times height.", context) == \
+        "Rectangle.width times height."
