@@ -59,6 +59,7 @@ from ghostline.postprocess.test_output import (
     python_names,
     rename_unit,
     repeated_line_run,
+    set_unit_name,
     stdlib_module,
     syntax_errors,
     unit_closed,
@@ -807,9 +808,11 @@ class TestGenerator:
                                          {*context.existing_names,
                                           *(u.name for u in units if u is not unit)})
                 name = unit_name(renamed, style.language) or unit.name
-                if name != unit.name:  # keep the failing test's name for the second run
-                    renamed = renamed.replace(name, unit.name, 1)
-                repaired[unit.name] = _Unit(renamed, unit.name)
+                # keep the failing test's name for the second run, where it can be written
+                retitled = renamed if name == unit.name else \
+                    set_unit_name(renamed, style.language, unit.name)
+                repaired[unit.name] = (_Unit(retitled, unit.name) if retitled is not None
+                                       else _Unit(renamed, name))
         return repaired
 
 

@@ -198,7 +198,7 @@ async def run_generation(ls: GhostlineServer, data: dict[str, Any]) -> dict[str,
             raise GenerationCancelled
         if result.run is None and not decision.run:
             result.run = RunResult(ran=False, reason=decision.reason)
-        outcome = _with_not_run(await _apply(ls, result, snapshots), decision)
+        outcome = await _apply(ls, result, snapshots)
     except GenerationCancelled:
         outcome = {"applied": False, "cancelled": True, "message": "cancelled"}
     except TestFileChanged as exc:
@@ -252,14 +252,6 @@ async def _await_consent(
     except Exception as exc:  # never a reason not to write the tests
         log.exception("deciding whether to run the generated tests failed")
         return Decision(False, f"could not decide whether to run them ({exc})")
-
-
-def _with_not_run(outcome: dict[str, Any], decision: Decision) -> dict[str, Any]:
-    """The outcome whose message says why the tests were not run, where it does not yet."""
-    message = str(outcome.get("message", ""))
-    if outcome.get("applied") and not decision.run and decision.reason not in message:
-        outcome["message"] = f"{message}; tests not run: {decision.reason}"
-    return outcome
 
 
 def _watch_cancel(ls: GhostlineServer, token: str | None, cancelled: asyncio.Event) -> None:
@@ -336,8 +328,9 @@ async def _apply(
     verb = "created" if result.creates_file else "added to"
     count = len(result.tests)
     message = f"{count} test{'s' if count != 1 else ''} for {result.target} {verb} {rel}"
-    if result.run is not None and result.run.ran:
-        message += _run_note(result)
+    if result.run is not None:
+        message += (_run_note(result) if result.run.ran
+                    else f"; tests not run: {result.run.reason}" if result.run.reason else "")
     ls.show_message(f"Ghostline: {message}", types.MessageType.Info)
     await _show(ls, uri)
     return {**summary, "applied": True, "cancelled": False, "message": message}

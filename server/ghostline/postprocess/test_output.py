@@ -234,6 +234,22 @@ def rename_unit(unit: str, language: str, taken: Collection[str]) -> tuple[str, 
     return unit[:start] + candidate + unit[end:], candidate
 
 
+def set_unit_name(unit: str, language: str, name: str) -> str | None:
+    """``unit`` named ``name``; None when it has no name to replace or ``name`` cannot be
+    written inside the unit's title literal (a JS title holding that literal's quote)."""
+    pattern = _NAME_PATTERNS.get("js" if language in _JS else language)
+    match = pattern.search(unit) if pattern is not None else None
+    if match is None:
+        return None
+    if language in _JS:
+        if match.group(1) in name or "\\" in name:
+            return None
+        start, end = match.span(2)
+    else:
+        start, end = match.span(1)
+    return unit[:start] + name + unit[end:]
+
+
 def body_key(unit: str, language: str = "python") -> str:
     """The unit without its name, whitespace collapsed: equal keys mean a copy."""
     name = unit_name(unit, language)

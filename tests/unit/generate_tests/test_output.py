@@ -14,6 +14,7 @@ from ghostline.postprocess.test_output import (
     python_names,
     rename_unit,
     repeated_line_run,
+    set_unit_name,
     syntax_errors,
     unit_closed,
     uses_name,
@@ -73,6 +74,17 @@ def test_rename_on_clash() -> None:
     assert same == unit and kept == "test_total_is_zero"
     js, js_name = rename_unit('  it("is zero", () => {\n  });', "typescript", {"is zero"})
     assert js_name == "is zero (2)" and js.startswith('  it("is zero (2)"')
+
+
+def test_a_test_gets_another_name_only_where_its_literal_can_hold_it() -> None:
+    assert set_unit_name("def test_a():\n    pass", "python", "test_b") == \
+        "def test_b():\n    pass"
+    single = "  it('compares', () => {\n  });"
+    assert set_unit_name(single, "typescript", "returns 1 for 2 > 1") == \
+        "  it('returns 1 for 2 > 1', () => {\n  });"
+    # the failing test's title held the quote the repaired one uses: keep its own title
+    assert set_unit_name(single, "typescript", "is false for '1.0' < '1.1'") is None
+    assert set_unit_name("no test here", "python", "test_x") is None
 
 
 def test_declared_test_names_per_language() -> None:
