@@ -71,6 +71,7 @@ from ghostline.prompts.tests import (
     TestStyle,
     base_prompt,
     chat_messages,
+    chat_repair_messages,
     header_for_new_file,
     is_instruction_model,
     style_for,
@@ -361,18 +362,25 @@ class TestGenerator:
         answer, _ = await self._stream(GenerationRequest(
             messages=messages, max_tokens=MAX_TOKENS_CHAT, temperature=0.0,
             time_limit_s=GENERATION_TIME_LIMIT_S, feature="generateTests"), watch_loops=False)
+        return self._chat_units(answer, context, style, [])[:TEST_COUNT + 2]
+
+    def _chat_units(
+        self, answer: str, context: TestContext, style: TestStyle, accepted: list[_Unit],
+    ) -> list[_Unit]:
+        """The tests of a chat answer's code block that pass the checks (each checked
+        against ``accepted`` and the ones before it)."""
         code = extract_code(answer)
-        accepted: list[_Unit] = []
+        kept: list[_Unit] = []
         starts = [m.start() for m in style.unit_start.finditer(code)]
         for start in starts:
             piece = _reindent(code[start:], style.frame.indent)
             unit = complete_unit(piece, style.language, style.frame.indent)
-            checked = self._check(unit, context, style, accepted)
+            checked = self._check(unit, context, style, [*accepted, *kept])
             if checked is not None:
-                accepted.append(checked)
+                kept.append(checked)
         if not starts:
             self.rejected.append("the answer held no test")
-        return accepted[:TEST_COUNT + 2]
+        return kept
 
     async def _name(self, prompt: str, style: TestStyle, attempt: int) -> str:
         """The rest of a test's name, as the model writes it (a few tokens)."""
@@ -687,7 +695,9 @@ class TestGenerator:
         fixed_names = {u.name for u in fixed}
         order = [repaired.get(u.name, u) for u in units]
         passing_names = {u.name for u in passing} | fixed_names
-        failed = {n: still.get(n, m) for n, m in failed.items() if n not in fixed_names}
+        new_names = {name: unit.name for name, unit in repaired.items()}
+        failed = {n: still.get(new_names.get(n, n), m) for n, m in failed.items()
+                  if new_names.get(n, n) not in fixed_names}
         return [u for u in order if u.name in passing_names], failed
 
     async def _rerun(
@@ -786,35 +796,74 @@ class TestGenerator:
         self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
         units: list[_Unit], failing: list[_Unit], result: RunResult,
     ) -> dict[str, _Unit]:
-        repaired: dict[str, _Unit] = {}
+        """A corrected version of each failing test the model could correct, by the failing
+        test's name (the repaired test keeps that name where it can be written)."""
+        failures = {u.name: result.failed.get(self._run_name(context.plan, style, u))
+                    or result.failed.get(u.name, "") for u in failing}
         passing = [u for u in units if u not in failing]
+        if is_instruction_model(self.services.model_info):
+            candidates = await self._chat_repair(context, style, needs, units, failing,
+                                                 failures)
+        else:
+            candidates = {}
+            for unit in failing:
+                candidate = await self._base_repair(context, style, needs, passing, unit,
+                                                    failures[unit.name])
+                if candidate is not None:
+                    candidates[unit.name] = candidate
+        repaired: dict[str, _Unit] = {}
         for unit in failing:
-            message = result.failed.get(self._run_name(context.plan, style, unit)) or \
-                result.failed.get(unit.name, "")
-            note = f"{unit.name} failed: {' '.join(message.split())[:200]}. Corrected test:"
-            if is_instruction_model(self.services.model_info):
-                fixed = await self._chat_round(context, style, needs, note)
-                candidate = fixed[0] if fixed else None
-            else:
-                prompt = base_prompt(context, style, needs, self.request.root, note)
-                header = unit.text.split("\n", 1)[0]
-                so_far = "".join(u.text + style.separator for u in passing)
-                text, truncated = await self._complete(prompt + so_far + header, style, header)
-                candidate = self._check(
-                    complete_unit(header + text, style.language, style.frame.indent, truncated),
-                    context, style, passing)
-            if candidate is not None:
-                renamed, _ = rename_unit(candidate.text, style.language,
-                                         {*context.existing_names,
-                                          *(u.name for u in units if u is not unit)})
-                name = unit_name(renamed, style.language) or unit.name
-                # keep the failing test's name for the second run, where it can be written
-                retitled = renamed if name == unit.name else \
-                    set_unit_name(renamed, style.language, unit.name)
-                repaired[unit.name] = (_Unit(retitled, unit.name) if retitled is not None
-                                       else _Unit(renamed, name))
+            candidate = candidates.get(unit.name)
+            if candidate is None:
+                continue
+            renamed, _ = rename_unit(candidate.text, style.language,
+                                     {*context.existing_names,
+                                      *(u.name for u in units if u is not unit)})
+            name = unit_name(renamed, style.language) or unit.name
+            retitled = renamed if name == unit.name else \
+                set_unit_name(renamed, style.language, unit.name)
+            repaired[unit.name] = (_Unit(retitled, unit.name) if retitled is not None
+                                   else _Unit(renamed, name))
         return repaired
 
+    async def _base_repair(
+        self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
+        passing: list[_Unit], unit: _Unit, failure: str,
+    ) -> _Unit | None:
+        """A base model rewrites the test's body under its header, told the failure."""
+        note = f"{unit.name} failed: {' '.join(failure.split())[:200]}. Corrected test:"
+        prompt = base_prompt(context, style, needs, self.request.root, note)
+        header = unit.text.split("\n", 1)[0]
+        so_far = "".join(u.text + style.separator for u in passing)
+        text, truncated = await self._complete(prompt + so_far + header, style, header)
+        return self._check(
+            complete_unit(header + text, style.language, style.frame.indent, truncated),
+            context, style, passing)
+
+    async def _chat_repair(
+        self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
+        units: list[_Unit], failing: list[_Unit], failures: dict[str, str],
+    ) -> dict[str, _Unit]:
+        """An instruction model sees its tests and what running them showed, in one
+        conversation, and answers with the failing tests corrected. A corrected test is
+        matched to a failing one by name, else in order."""
+        messages = chat_repair_messages(
+            chat_messages(context, style, needs, self.request.root, TEST_COUNT), style,
+            [u.text for u in units], [(u.name, failures[u.name]) for u in failing])
+        answer, _ = await self._stream(GenerationRequest(
+            messages=messages, max_tokens=MAX_TOKENS_CHAT, temperature=0.0,
+            time_limit_s=GENERATION_TIME_LIMIT_S, feature="generateTests"), watch_loops=False)
+        passing = [u for u in units if u not in failing]
+        fixed = self._chat_units(answer, context, style, passing)
+        by_name = {u.name: u for u in fixed if u.name in failures}
+        others = iter(u for u in fixed if u.name not in failures)
+        matched: dict[str, _Unit] = {}
+        for unit in failing:
+            candidate = by_name.get(unit.name) or next(others, None)
+            if candidate is not None and body_key(candidate.text, style.language) != \
+                    body_key(unit.text, style.language):  # the same test would fail again
+                matched[unit.name] = candidate
+        return matched
 
 def _package_clause(plan: TestPlan) -> str:
     """What a new Go or Java test file starts with: its package."""

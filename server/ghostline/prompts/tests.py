@@ -354,3 +354,23 @@ def chat_messages(
         ChatMessage("system", f"You write correct, runnable {language} unit tests."),
         ChatMessage("user", "\n\n".join(lines)),
     ]
+
+
+def chat_repair_messages(
+    messages: list[ChatMessage], style: TestStyle, tests: list[str],
+    failures: list[tuple[str, str]],
+) -> list[ChatMessage]:
+    """The conversation that asks an instruction model to correct its failing tests: the
+    request, its tests as the answer, then what running them showed (name, failure)."""
+    fence = _FENCE.get(style.language, style.language)
+    answer = f"```{fence}\n" + style.separator.join(tests).strip("\n") + "\n```"
+    report = "\n".join(f"- {name}: {' '.join(failure.split())[:300]}"
+                        for name, failure in failures)
+    request = (
+        f"I ran these tests. {len(failures)} failed:\n{report}\n\n"
+        "For each failing test, work out from the code under test what it really returns "
+        "for those arguments. Where the test expected the wrong value, correct the "
+        "expectation; keep each test's name. Reply with a single "
+        f"```{fence} code block holding only the corrected failing tests."
+    )
+    return [*messages, ChatMessage("assistant", answer), ChatMessage("user", request)]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ghostline.engine.base import GenerationRequest
+from ghostline.engine.base import GenerationRequest, ModelInfo
 from ghostline.features.test_locations import plan_test_file
 from ghostline.features.test_runner import run_tests
 
@@ -73,3 +73,41 @@ async def test_failing_test_is_repaired_once_then_kept(tmp_path: Path) -> None:
     assert any(re.match(r"test_restock_\w*other failed: ", r) for r in result.rejected), \
         result.rejected
     assert any("failed:" in (r.prompt or "") for r in engine.requests)
+
+
+async def test_an_instruction_model_corrects_its_failing_tests_seeing_what_the_run_showed(
+        tmp_path: Path) -> None:
+    source = project(tmp_path)
+    info = ModelInfo(name="coder-instruct", path="/m/coder-instruct.gguf",
+                     has_chat_template=True)
+    first = ("```python\n"
+             "def test_restock_adds():\n"
+             "    assert restock(Item('a', 1.0, 1), 2).quantity == 3\n\n"
+             "def test_restock_negative():\n"
+             "    assert restock(Item('a', 1.0, 5), -1).quantity == 4\n"
+             "```\n")
+    corrected = ("```python\n"
+                 "def test_restock_negative():\n"
+                 "    with pytest.raises(ValueError):\n"
+                 "        restock(Item('a', 1.0, 5), -1)\n"
+                 "```\n")
+
+    def answer(request: GenerationRequest) -> str:
+        assert request.messages is not None
+        if len(request.messages) == 2:
+            return first
+        # the repair: the model's own tests, then the failure with the actual value
+        assert request.messages[2].role == "assistant"
+        assert "def test_restock_negative" in request.messages[2].content
+        report = request.messages[3].content
+        assert "1 failed" in report and "test_restock_negative" in report
+        assert "amount must not be negative" in report
+        assert "test_restock_adds:" not in report
+        return corrected
+
+    gen, engine = generator(tmp_path, source, answer, info=info, run_generated=True)
+    result = await gen.generate()
+    assert len(engine.requests) == 2  # one repair call for all failing tests
+    assert result.tests == ["test_restock_adds", "test_restock_negative"]
+    assert "pytest.raises(ValueError)" in result.new_text and "== 4" not in result.new_text
+    assert result.run is not None and not result.run.failed
