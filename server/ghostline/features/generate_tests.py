@@ -96,6 +96,8 @@ ENOUGH_AFTER_S = 20.0
 RUN_TIME_LIMIT_S = 60.0
 #: Runs in a row a generated test must pass to be kept.
 RELIABLE_RUNS = 3
+#: Rounds of repair: the second only when no test passed after the first.
+REPAIR_ROUNDS = 2
 #: A mutant's run may take this many times the slowest plain run (at least the floor
 #: below, at most RUN_TIME_LIMIT_S): a mutant that loops forever is caught by its time-out.
 MUTANT_TIME_FACTOR = 5.0
@@ -644,9 +646,11 @@ class TestGenerator:
             return units, first
         clock = _RunClock(first.seconds, first.seconds)
         passing, failed = self._split(context.plan, style, units, first)
-        if failed:
-            passing, failed = await self._repair_and_rerun(
-                context, style, needs, units, passing, failed, first, clock)
+        for round_number in range(REPAIR_ROUNDS):
+            if not failed or (passing and round_number > 0):
+                break  # a second round only while no test passes
+            passing, failed, units = await self._repair_and_rerun(
+                context, style, needs, units, passing, failed, clock)
         passing, flaky = await self._rerun(context, style, needs, passing, clock)
         self.rejected.extend(f"{n} failed: {m}" for n, m in failed.items())
         self.rejected.extend(f"{n} is flaky ({m})" for n, m in flaky.items())
@@ -676,17 +680,18 @@ class TestGenerator:
 
     async def _repair_and_rerun(
         self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
-        units: list[_Unit], passing: list[_Unit], failed: dict[str, str], first: RunResult,
-        clock: _RunClock,
-    ) -> tuple[list[_Unit], dict[str, str]]:
-        """One repair round for the failing tests; the repaired ones run once more (their
-        first run), and those that pass join ``passing`` in their original place."""
+        units: list[_Unit], passing: list[_Unit], failed: dict[str, str], clock: _RunClock,
+    ) -> tuple[list[_Unit], dict[str, str], list[_Unit]]:
+        """One repair round for the failing tests (``failed``: failure by unit name); the
+        repaired ones run once more (their first run), and those that pass join
+        ``passing`` in their original place. Returns the passing tests, the failures and
+        all tests as they now are."""
         failing = [u for u in units if u.name in failed]
         self.progress(f"repairing {len(failing)} failing tests", 91)
-        repaired = await self._repair(context, style, needs, units, failing, first)
+        repaired = await self._repair(context, style, needs, units, failing, failed)
         retry = [repaired[u.name] for u in failing if u.name in repaired]
         if not retry:
-            return passing, failed
+            return passing, failed, units
         self._check_cancelled()
         self.progress(f"running the repaired tests (run 1 of {RELIABLE_RUNS})", 92)
         again = await self._run(context, style, needs, retry)
@@ -695,10 +700,10 @@ class TestGenerator:
         fixed_names = {u.name for u in fixed}
         order = [repaired.get(u.name, u) for u in units]
         passing_names = {u.name for u in passing} | fixed_names
-        new_names = {name: unit.name for name, unit in repaired.items()}
-        failed = {n: still.get(new_names.get(n, n), m) for n, m in failed.items()
-                  if new_names.get(n, n) not in fixed_names}
-        return [u for u in order if u.name in passing_names], failed
+        # failures by the name each test now has (a repaired one may have a new one)
+        failed = {unit.name: still.get(unit.name) or failed.get(unit.name, "did not run")
+                  for unit in order if unit.name not in passing_names}
+        return [u for u in order if u.name in passing_names], failed, order
 
     async def _rerun(
         self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
@@ -794,12 +799,11 @@ class TestGenerator:
 
     async def _repair(
         self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
-        units: list[_Unit], failing: list[_Unit], result: RunResult,
+        units: list[_Unit], failing: list[_Unit], failures: dict[str, str],
     ) -> dict[str, _Unit]:
         """A corrected version of each failing test the model could correct, by the failing
-        test's name (the repaired test keeps that name where it can be written)."""
-        failures = {u.name: result.failed.get(self._run_name(context.plan, style, u))
-                    or result.failed.get(u.name, "") for u in failing}
+        test's name (the repaired test keeps that name where it can be written);
+        ``failures``: what the run showed, by unit name."""
         passing = [u for u in units if u not in failing]
         if is_instruction_model(self.services.model_info):
             candidates = await self._chat_repair(context, style, needs, units, failing,

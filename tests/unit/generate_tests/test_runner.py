@@ -111,3 +111,30 @@ async def test_an_instruction_model_corrects_its_failing_tests_seeing_what_the_r
     assert result.tests == ["test_restock_adds", "test_restock_negative"]
     assert "pytest.raises(ValueError)" in result.new_text and "== 4" not in result.new_text
     assert result.run is not None and not result.run.failed
+
+
+async def test_a_second_repair_round_only_while_no_test_passes(tmp_path: Path) -> None:
+    source = project(tmp_path)
+    info = ModelInfo(name="coder-instruct", path="/m/coder-instruct.gguf",
+                     has_chat_template=True)
+    answers = iter([
+        "```python\ndef test_restock_adds():\n"
+        "    assert restock(Item('a', 1.0, 1), 2).quantity == 4\n```\n",
+        "```python\ndef test_restock_adds():\n"
+        "    assert restock(Item('a', 1.0, 1), 2).quantity == 5\n```\n",
+        "```python\ndef test_restock_adds():\n"
+        "    assert restock(Item('a', 1.0, 1), 2).quantity == 3\n```\n",
+    ])
+    reports: list[str] = []
+
+    def answer(request: GenerationRequest) -> str:
+        assert request.messages is not None
+        if len(request.messages) > 2:
+            reports.append(request.messages[-1].content)
+        return next(answers)
+
+    gen, engine = generator(tmp_path, source, answer, info=info, run_generated=True)
+    result = await gen.generate()
+    assert len(engine.requests) == 3
+    assert "assert 3 == 4" in reports[0] and "assert 3 == 5" in reports[1]
+    assert result.tests == ["test_restock_adds"] and "quantity == 3" in result.new_text
