@@ -222,10 +222,22 @@ def _run_line(run: object) -> str:
     if not run.get("ran"):
         return f"not run: {run.get('reason')}"
     failed = run.get("failed") or {}
-    line = f"run before applying: {len(run.get('passed') or [])} passed"
+    runs = int(run.get("runs") or 1)
+    line = (f"run before applying: {len(run.get('passed') or [])} passed "
+            f"{runs} run{'s' if runs != 1 else ''} in a row")
     if failed:
         line += f", {len(failed)} failed and left out ({', '.join(failed)})"
-    return line + f" in {float(run.get('seconds') or 0):.1f} s"
+    coverage = run.get("coverage")
+    if isinstance(coverage, dict):
+        line += f"; covers {coverage.get('lines')} of {coverage.get('linesTotal')} lines"
+        if coverage.get("branchesTotal"):
+            line += f" and {coverage.get('branches')} of {coverage.get('branchesTotal')} branches"
+    elif run.get("coverageNote"):
+        line += f"; {run.get('coverageNote')}"
+    mutants = run.get("mutants")
+    if isinstance(mutants, dict) and mutants.get("total"):
+        line += f"; caught {mutants.get('caught')} of {mutants.get('total')} mutants"
+    return line + f" ({float(run.get('seconds') or 0):.1f} s running tests)"
 
 
 async def _run_test_files(root: Path) -> None:
