@@ -31,6 +31,7 @@ from ghostline.context.tests import (
 )
 from ghostline.engine.base import Engine, Finished, GenerationRequest, ModelInfo, Token
 from ghostline.features.test_coverage import (
+    CoverageReport,
     covered_by_others,
     measure_coverage,
     select_by_coverage,
@@ -70,6 +71,7 @@ from ghostline.prompts.instruct import extract_code
 from ghostline.prompts.tests import (
     TestStyle,
     base_prompt,
+    chat_coverage_messages,
     chat_messages,
     chat_repair_messages,
     header_for_new_file,
@@ -98,6 +100,12 @@ RUN_TIME_LIMIT_S = 60.0
 RELIABLE_RUNS = 3
 #: Rounds of repair: the second only when no test passed after the first.
 REPAIR_ROUNDS = 2
+#: Below this share of the target's lines covered, ask once for tests of the others...
+COVERAGE_GOAL = 0.8
+#: ...if the command started less than this long ago.
+COVERAGE_ROUND_BEFORE_S = 75.0
+#: Uncovered lines shown to the model at most.
+COVERAGE_LINES_SHOWN = 20
 #: A mutant's run may take this many times the slowest plain run (at least the floor
 #: below, at most RUN_TIME_LIMIT_S): a mutant that loops forever is caught by its time-out.
 MUTANT_TIME_FACTOR = 5.0
@@ -739,6 +747,18 @@ class TestGenerator:
         clock.spent += coverage.seconds
         result.coverage_note = coverage.note
         report = coverage.report
+        if report is not None and self._wants_more_coverage(report):
+            added = await self._cover_more(context, style, needs, units, report, result, clock)
+            if added:
+                units = [*units, *added]
+                candidate, names = self._candidate(context, style, needs, units)
+                by_name = dict(zip(names, units, strict=True))
+                again = await measure_coverage(plan, candidate, names, target,
+                                               RUN_TIME_LIMIT_S)
+                clock.spent += again.seconds
+                if again.report is not None:
+                    report = again.report
+                    result.passed.extend(u.name for u in added)
         if report is not None:
             names, dropped = select_by_coverage(names, report)
             self._drop(result, [by_name[n] for n in dropped], "adds no coverage")
@@ -763,6 +783,51 @@ class TestGenerator:
         if report is not None:
             result.coverage = summarize(report, names)
         return [by_name[n] for n in names]
+
+    def _wants_more_coverage(self, report: CoverageReport) -> bool:
+        """A coverage round is worth its time: an instruction model, lines left uncovered
+        below the goal, and the user not yet waiting long."""
+        return (is_instruction_model(self.services.model_info) and report.lines_total > 0
+                and report.lines / report.lines_total < COVERAGE_GOAL
+                and time.perf_counter() - self.started < COVERAGE_ROUND_BEFORE_S)
+
+    async def _cover_more(
+        self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
+        units: list[_Unit], report: CoverageReport, result: RunResult, clock: _RunClock,
+    ) -> list[_Unit]:
+        """Ask for tests that run the target's uncovered lines (shown to the model), and
+        keep those that pass :data:`RELIABLE_RUNS` runs (no repair: a coverage round is a
+        bonus, not the answer)."""
+        covered = set().union(*(c.lines for c in report.per_test.values()))
+        missing = sorted(report.statements - covered)
+        source = self.request.text.split("\n")
+        shown = [f"{n}: {source[n - 1].strip()}" for n in missing if 0 < n <= len(source)]
+        if not shown:
+            return []
+        self._check_cancelled()
+        self.progress(f"writing tests for {len(missing)} uncovered lines", 96)
+        messages = chat_coverage_messages(
+            chat_messages(context, style, needs, self.request.root, TEST_COUNT), style,
+            [u.text for u in units], shown[:COVERAGE_LINES_SHOWN])
+        answer, _ = await self._stream(GenerationRequest(
+            messages=messages, max_tokens=MAX_TOKENS_CHAT, temperature=0.0,
+            time_limit_s=GENERATION_TIME_LIMIT_S, feature="generateTests"), watch_loops=False)
+        taken = {*context.existing_names, *(u.name for u in units)}
+        new: list[_Unit] = []
+        for unit in self._chat_units(answer, context, style, units):
+            text, name = rename_unit(unit.text, style.language, taken)
+            taken.add(name or unit.name)
+            new.append(_Unit(text, name or unit.name))
+        if not new:
+            return []
+        self.progress(f"running the new tests (run 1 of {RELIABLE_RUNS})", 97)
+        first = await self._run(context, style, needs, new)
+        clock.add_run(first.seconds)
+        passing, failed = self._split(context.plan, style, new, first)
+        passing, flaky = await self._rerun(context, style, needs, passing, clock)
+        self._drop(result, [u for u in new if u.name in failed or u.name in flaky],
+                   "(written for uncovered lines) failed")
+        return passing
 
     def _drop(self, result: RunResult, units: list[_Unit], reason: str) -> None:
         for unit in units:

@@ -374,3 +374,21 @@ def chat_repair_messages(
         f"```{fence} code block holding only the corrected failing tests."
     )
     return [*messages, ChatMessage("assistant", answer), ChatMessage("user", request)]
+
+
+def chat_coverage_messages(
+    messages: list[ChatMessage], style: TestStyle, tests: list[str], uncovered: list[str],
+) -> list[ChatMessage]:
+    """The conversation that asks for tests of the lines the passing tests never run:
+    the request, the tests as the model's answer, then the uncovered lines."""
+    fence = _FENCE.get(style.language, style.language)
+    answer = f"```{fence}\n" + style.separator.join(tests).strip("\n") + "\n```"
+    lines = "\n".join(uncovered)
+    request = (
+        "These tests pass. These lines of the code under test never run in them "
+        f"(line number: code):\n{lines}\n\n"
+        "Write 2 more tests whose arguments make those lines run, with expected values you "
+        "work out from the code. Reply with a single "
+        f"```{fence} code block holding only the new tests."
+    )
+    return [*messages, ChatMessage("assistant", answer), ChatMessage("user", request)]

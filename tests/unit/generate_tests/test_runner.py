@@ -131,10 +131,38 @@ async def test_a_second_repair_round_only_while_no_test_passes(tmp_path: Path) -
         assert request.messages is not None
         if len(request.messages) > 2:
             reports.append(request.messages[-1].content)
-        return next(answers)
+        return next(answers, "no more tests")  # the coverage round, which finds none
 
     gen, engine = generator(tmp_path, source, answer, info=info, run_generated=True)
     result = await gen.generate()
-    assert len(engine.requests) == 3
+    assert len(engine.requests) == 4
     assert "assert 3 == 4" in reports[0] and "assert 3 == 5" in reports[1]
     assert result.tests == ["test_restock_adds"] and "quantity == 3" in result.new_text
+
+
+async def test_lines_left_uncovered_get_a_round_of_their_own(tmp_path: Path) -> None:
+    source = project(tmp_path)
+    info = ModelInfo(name="coder-instruct", path="/m/coder-instruct.gguf",
+                     has_chat_template=True)
+    asked: list[str] = []
+
+    def answer(request: GenerationRequest) -> str:
+        assert request.messages is not None
+        if len(request.messages) == 2:
+            return ("```python\ndef test_restock_adds():\n"
+                    "    assert restock(Item('a', 1.0, 1), 2).quantity == 3\n```\n")
+        asked.append(request.messages[-1].content)
+        return ("```python\ndef test_restock_adds():\n"  # a name taken: renamed
+                "    with pytest.raises(ValueError):\n"
+                "        restock(Item('a', 1.0, 1), -2)\n\n"
+                "def test_restock_other():\n"  # passes, adds nothing: dropped
+                "    assert restock(Item('a', 1.0, 0), 1).quantity == 1\n```\n")
+
+    gen, _ = generator(tmp_path, source, answer, info=info, run_generated=True)
+    result = await gen.generate()
+    assert len(asked) == 1 and "raise ValueError" in asked[0]
+    assert "return Item(" not in asked[0]  # covered lines are not shown
+    assert result.tests == ["test_restock_adds", "test_restock_adds_2"]
+    assert result.run is not None and result.run.coverage is not None
+    assert (result.run.coverage.lines, result.run.coverage.lines_total) == (3, 3)
+    assert result.run.dropped == {"test_restock_other": "adds no coverage"}
