@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from ghostline.features.test_runner import (
     _run,
     run_tests,
 )
+from ghostline.features.test_sandbox import runner_environment
 
 Arc = tuple[int, int]
 
@@ -147,12 +147,12 @@ async def _measure(
         report_path = temp / "coverage.json"
         code, output = await _run(
             [python, "-m", "coverage", "json", f"--rcfile={rcfile}", "--show-contexts",
-             "-o", str(report_path)], cwd, dict(os.environ), _STEP_LIMIT_S)
+             "-o", str(report_path)], cwd, runner_environment(), _STEP_LIMIT_S)
         if code != 0 or not report_path.exists():
             return CoverageOutcome(None, "coverage not measured: the report failed "
                                          f"({output.strip()[-200:]})")
         code, output = await _run([python, "-c", _ARCS_SCRIPT, str(temp / ".coverage"),
-                                   str(source_path)], cwd, dict(os.environ), _STEP_LIMIT_S)
+                                   str(source_path)], cwd, runner_environment(), _STEP_LIMIT_S)
         if code != 0:
             return CoverageOutcome(None, "coverage not measured: reading the data failed "
                                          f"({output.strip()[-200:]})")

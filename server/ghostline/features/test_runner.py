@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ghostline.features.test_locations import TestPlan
+from ghostline.features.test_sandbox import isolated, memory_limit, runner_environment
 
 if TYPE_CHECKING:
     from ghostline.features.test_coverage import CoverageReport
@@ -137,7 +138,7 @@ def _prepare(
 ) -> tuple[CommandFor, str] | str:
     """A function temp-path → (command, cwd, env), and the temp file's suffix; or why not."""
     root = plan.project_root or plan.path.parent
-    env = {**os.environ}
+    env = runner_environment()
     if plan.language == "python":
         python = _project_python(root)
         paths = [*options.python_path,
@@ -240,9 +241,9 @@ async def _run(
     """Exit code (None on time-out) and the combined output."""
     log.info("running generated tests: %s", " ".join(command))
     process = await asyncio.create_subprocess_exec(
-        *command, cwd=cwd, env=env, stdin=asyncio.subprocess.DEVNULL,
+        *isolated(command), cwd=cwd, env=env, stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        start_new_session=True,
+        start_new_session=True, preexec_fn=memory_limit(command),
     )
     try:
         out, _ = await asyncio.wait_for(process.communicate(), time_limit_s)
