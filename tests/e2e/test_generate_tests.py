@@ -12,6 +12,8 @@ import asyncio
 import difflib
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -47,7 +49,7 @@ class Editor:
             self.results.append(result)
             return result
 
-    async def start(self, root: Path) -> None:
+    async def start(self, root: Path, options: dict[str, Any] | None = None) -> None:
         await self.client.initialize_session(types.InitializeParams(
             process_id=os.getpid(),
             root_uri=root.as_uri(),
@@ -55,7 +57,7 @@ class Editor:
             capabilities=capabilities(),
             # One llama.cpp thread: with two on a 2-core machine that is busy with anything
             # else, ggml's spinning threads slow generation down 10-30 times.
-            initialization_options={"timeLimitS": 20.0, "threads": 1},
+            initialization_options={"timeLimitS": 20.0, "threads": 1, **(options or {})},
         ))
 
     def open(self, path: Path, language_id: str) -> str:
@@ -202,6 +204,30 @@ async def test_python_action_creates_a_test_file(client: LanguageClient, tmp_pat
     edit = editor.edits[0].edit
     assert edit.document_changes is not None
     assert isinstance(edit.document_changes[0], types.CreateFile)
+
+
+async def test_python_tests_are_run_before_they_are_applied(
+        client: LanguageClient, tmp_path: Path) -> None:
+    """With consent ("always"), only tests that passed three runs are applied, with the
+    coverage of the target they reach; the file then passes a run of its own."""
+    root = copy_fixture("py_textstats", tmp_path)
+    editor = Editor(client)
+    await editor.start(root, {"runGeneratedTests": "always"})
+    source = root / "textstats.py"
+    uri = editor.open(source, "python")
+    result = await editor.run(await editor.command_for(uri, line_of(source, "def longest_word("),
+                                                       6))
+    assert result["applied"], result["message"]
+    run = result["run"]
+    assert run["ran"] and run["runs"] == 3
+    assert set(result["tests"]) <= set(run["passed"])
+    assert run["coverage"] is not None and 0 < run["coverage"]["lines"] <= \
+        run["coverage"]["linesTotal"]
+    assert "three runs" in result["message"]
+    check = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                            "tests"], cwd=root, capture_output=True, text=True, timeout=120,
+                           check=False)
+    assert check.returncode == 0, check.stdout[-2000:]
 
 
 async def test_typescript_action_creates_a_vitest_file(
