@@ -1,4 +1,4 @@
-"""Command line: serve, complete, doctor, demo, bench, model."""
+"""Command line: serve, complete, doctor, demo, bench, model, stats."""
 
 from __future__ import annotations
 
@@ -55,6 +55,7 @@ def _client_gone(server: GhostlineServer) -> None:
     """Stop the index scan and the model worker: nobody is left to serve."""
     logging.getLogger(__name__).info("the client closed stdin; exiting")
     server.index_stop.set()
+    server.ledger.close()  # what the usage ledger still holds in memory
     terminate = getattr(server.engine, "terminate", None)  # the local model worker
     if callable(terminate):
         terminate()
@@ -127,6 +128,12 @@ def cmd_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    from ghostline.stats_cli import run_stats
+
+    return run_stats(days=args.days, as_json=args.json, reset=args.reset)
+
+
 #: `ghostline bench SUITE`: the module whose `main(argv)` runs it.
 BENCH_SUITES = {
     "latency": "ghostline.bench.latency",
@@ -185,6 +192,14 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--assemble", action="store_true",
                        help="assemble and verify them if missing, and measure their speed")
     model.set_defaults(func=cmd_model)
+
+    stats = sub.add_parser("stats", parents=[common],
+                           help="the local usage ledger: suggestions shown and accepted, "
+                                "tokens, latency (nothing leaves this machine)")
+    stats.add_argument("--days", type=int, default=7, help="the last N days (default 7)")
+    stats.add_argument("--json", action="store_true", help="print JSON")
+    stats.add_argument("--reset", action="store_true", help="delete everything recorded")
+    stats.set_defaults(func=cmd_stats)
 
     bench = sub.add_parser(
         "bench", parents=[common], help="benchmarks: " + ", ".join(BENCH_SUITES)

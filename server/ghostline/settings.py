@@ -88,6 +88,9 @@ class Settings:
     backends: dict[str, BackendSettings] = field(default_factory=dict)
     routes: dict[str, str] = field(default_factory=dict)
     fallback_to_local: bool = True
+    #: Keep the local usage ledger (`ghostline stats`): daily counts per feature, language
+    #: and backend in the cache folder; nothing leaves the machine.
+    ledger: bool = True
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any] | None) -> Settings:

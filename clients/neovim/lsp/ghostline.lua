@@ -10,6 +10,9 @@ cfg.capabilities = {
     -- Neovim 0.11 does not announce it; the plugin renderer handles it.
     inlineCompletion = { dynamicRegistration = false },
   },
+  -- Both ghost-text paths run an accepted item's command (`ghostline.accepted`): the
+  -- server's usage ledger can then tell an acceptance rate from "unknown".
+  experimental = { ghostlineAcceptCommand = true },
 }
 
 cfg.handlers = {

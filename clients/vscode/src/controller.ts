@@ -18,12 +18,15 @@ import { LANGUAGE_IDS, documentSelector } from './core/languages';
 import { SECTION, ServerSettings, SettingReader, needsRestart, toServerSettings } from './core/settings';
 import { ProgressNotifications } from './core/progressNotifications';
 import { SERVER_STATUS_COMMAND, StatusModel, serverStatusError } from './core/status';
+import { ACCEPT_COMMAND, acceptCommandFeature, usageToday } from './core/usage';
 import { activeInterpreter, onActiveInterpreterChange } from './pythonExtension';
 import { StatusBar } from './statusBar';
 
 const INSTALL_CHECK_TIMEOUT_MS = 30_000;
 /** Requests shorter than this do not flash the busy spinner. */
 const BUSY_DELAY_MS = 300;
+/** How often the status tooltip's "Today" line is refreshed from `ghostline.status`. */
+const USAGE_REFRESH_MS = 60_000;
 
 export class Controller implements vscode.Disposable {
   readonly log: vscode.LogOutputChannel;
@@ -37,6 +40,7 @@ export class Controller implements vscode.Disposable {
   private readonly warnedMissing = new Set<string>();
   /** Start / stop / restart run one at a time, in order. */
   private queue: Promise<void> = Promise.resolve();
+  private usageTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor() {
     this.log = vscode.window.createOutputChannel('Ghostline', { log: true });
@@ -181,6 +185,7 @@ export class Controller implements vscode.Disposable {
     this.log.info(`Ghostline ${installation.version} found; starting the server.`);
 
     const client = this.createClient(interpreter);
+    client.registerFeature(acceptCommandFeature);
     this.client = client;
     client.onDidChangeState((event) => {
       if (event.newState === State.Running) {
@@ -198,6 +203,8 @@ export class Controller implements vscode.Disposable {
     });
     try {
       await client.start();
+      this.usageTimer = setInterval(() => void this.checkServerStatus(), USAGE_REFRESH_MS);
+      this.usageTimer.unref?.();
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.log.error(`The server failed to start: ${message}`);
@@ -207,6 +214,8 @@ export class Controller implements vscode.Disposable {
   }
 
   private async doStop(): Promise<void> {
+    clearInterval(this.usageTimer);
+    this.usageTimer = undefined;
     const client = this.client;
     this.client = undefined;
     if (client !== undefined) {
@@ -275,8 +284,12 @@ export class Controller implements vscode.Disposable {
           this.trackBusy(() => next(document, position, context, token)),
         // Picking "Generate tests for NAME" resolves the action: that is where the model runs.
         resolveCodeAction: (item, token, next) => this.trackBusy(() => next(item, token)),
+        // An accepted suggestion's command only records it: no spinner; the tooltip's
+        // "Today" line is refreshed after it.
         executeCommand: (command, args, next) =>
-          this.trackBusy<unknown>(() => next(command, args) as unknown),
+          command === ACCEPT_COMMAND
+            ? Promise.resolve(next(command, args) as unknown).finally(() => void this.checkServerStatus())
+            : this.trackBusy<unknown>(() => next(command, args) as unknown),
       },
     };
     return new LanguageClient('ghostline', 'Ghostline', serverOptions, clientOptions);
@@ -311,6 +324,7 @@ export class Controller implements vscode.Disposable {
         this.log.error(`The server reports: ${error}`);
       }
       this.model.setError(error !== undefined ? `the model failed to load: ${error}` : undefined);
+      this.model.setUsage(usageToday(answer));
       this.statusBar.render();
     } catch (error) {
       this.log.warn(`${SERVER_STATUS_COMMAND} failed: ${String(error)}`);

@@ -90,6 +90,7 @@ class EngineRouter:
         remote_factory: RemoteFactory = create_http_engine,
         local_model_factory: LocalModelFactory | None = None,
         on_fallback: Callable[[FallbackEvent], None] | None = None,
+        on_finished: Callable[[Finished], None] | None = None,
     ) -> None:
         self._settings = settings
         self._local_factory = local_factory
@@ -104,6 +105,8 @@ class EngineRouter:
         self._specs: dict[str, BackendSettings] = {}
         self._infos: dict[str, ModelInfo] = {}
         self.on_fallback = on_fallback
+        #: Hears the last item of every generation (the usage ledger counts its tokens).
+        self.on_finished = on_finished
         self.last_fallback: FallbackEvent | None = None
         #: Generations per feature and per backend that answered them (sent a first item).
         self.answered: dict[str, dict[str, int]] = {}
@@ -234,15 +237,34 @@ class EngineRouter:
         else:
             ready = await request(engine, await self._info(name, engine))
         counted = False
-        async with closing_stream(engine.stream(ready)) as items:
-            async for item in items:
-                if not counted:  # the first token or the end: this backend is answering
-                    counted = True
-                    counts = self.answered.setdefault(feature, {})
-                    counts[name] = counts.get(name, 0) + 1
-                if isinstance(item, Finished) and not item.backend:
-                    item.backend = name
-                yield item
+        tokens = 0
+        ended = False
+        try:
+            async with closing_stream(engine.stream(ready)) as items:
+                async for item in items:
+                    if not counted:  # the first token or the end: this backend is answering
+                        counted = True
+                        counts = self.answered.setdefault(feature, {})
+                        counts[name] = counts.get(name, 0) + 1
+                    if isinstance(item, Finished):
+                        ended = True
+                        if not item.backend:
+                            item.backend = name
+                        self._note_finished(item)
+                    else:
+                        tokens += 1
+                    yield item
+        finally:
+            if not ended and tokens:  # closed early (a stop rule): what was generated
+                self._note_finished(Finished(reason="cancelled", generated_tokens=tokens,
+                                             backend=name))
+
+    def _note_finished(self, item: Finished) -> None:
+        if self.on_finished is not None:
+            try:
+                self.on_finished(item)
+            except Exception:  # a broken listener must not break a generation
+                log.exception("on_finished listener failed")
 
     def _note_fallback(self, event: FallbackEvent) -> None:
         log.warning("%s: answered locally; %s", event.feature, event.reason)

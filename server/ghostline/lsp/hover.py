@@ -38,6 +38,7 @@ from ghostline.features.docstrings import DocstringService, HoverInfo, find_targ
 from ghostline.index.languages import spec_for_language_id, spec_for_path
 from ghostline.index.model import Definition
 from ghostline.index.parser import extract
+from ghostline.lsp import usage
 from ghostline.lsp.code_actions import ActionProvider, add_provider
 from ghostline.lsp.positions import cursor_offset
 from ghostline.lsp.server import GhostlineServer
@@ -137,13 +138,20 @@ def register(server: GhostlineServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     async def hover(ls: GhostlineServer, params: types.HoverParams) -> types.Hover | None:
-        try:
-            return await hover_at(ls, params.text_document.uri, params.position)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a hover must never surface as an error
-            log.exception("hover failed")
-            return None
+        uri = params.text_document.uri
+        language = _language_of(ls, uri)
+        with usage.track(ls, "hover", language) as tracked:
+            try:
+                answer = await hover_at(ls, uri, params.position)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a hover must never surface as an error
+                log.exception("hover failed")
+                answer = None
+            # Hovers over nothing explainable are not counted: only shown or generated ones.
+            tracked.shown = answer is not None
+            tracked.counted = tracked.shown or tracked.generated_tokens > 0
+            return answer
 
     @server.command("ghostline.hoverStatus")
     def on_hover_status(ls: GhostlineServer, *args: Any) -> dict[str, object]:
@@ -157,6 +165,11 @@ def register(server: GhostlineServer) -> None:
 
 def _document(ls: GhostlineServer, uri: str) -> TextDocument:
     return ls.workspace.get_text_document(uri)
+
+
+def _language_of(ls: GhostlineServer, uri: str) -> str:
+    doc = ls.workspace.text_documents.get(uri)
+    return (doc.language_id or "") if doc is not None else ""
 
 
 def file_definitions(ls: GhostlineServer, doc: TextDocument) -> list[Definition]:

@@ -11,10 +11,13 @@ from pygls.exceptions import JsonRpcInternalError
 
 from ghostline.engine.base import EngineError, ModelLoadError
 from ghostline.features.inline_completion import CompletionInput
+from ghostline.lsp import usage
 from ghostline.lsp.positions import cursor_offset
 from ghostline.lsp.server import GhostlineServer
 
 log = logging.getLogger(__name__)
+
+FEATURE = "inlineCompletion"
 
 
 def register(server: GhostlineServer) -> None:
@@ -52,25 +55,29 @@ async def complete(
     async def still_wanted() -> bool:
         return await _debounce(ls, doc.uri, *arrived)
 
-    try:
-        outcome = await ls.completer.complete(item, settings, before_model=still_wanted)
-    except ModelLoadError as exc:
-        ls.report_model_error(str(exc))
-        return None
-    except EngineError as exc:
-        raise JsonRpcInternalError(message=f"Ghostline: {exc}") from exc
-    ls.last_completion = outcome
-    log.debug("completion %s/%s %r (%s)", outcome.source, outcome.mode, outcome.text,
-              outcome.reason)
-    if not outcome.text:
-        return types.InlineCompletionList(items=[])
-    return types.InlineCompletionList(items=[
-        types.InlineCompletionItem(
-            insert_text=outcome.text,
-            range=types.Range(start=position, end=position),
-        )
-    ])
-
+    with usage.track(ls, FEATURE, item.language_id) as tracked:
+        try:
+            outcome = await ls.completer.complete(item, settings, before_model=still_wanted)
+        except ModelLoadError as exc:
+            ls.report_model_error(str(exc))
+            return None
+        except EngineError as exc:
+            raise JsonRpcInternalError(message=f"Ghostline: {exc}") from exc
+        ls.last_completion = outcome
+        log.debug("completion %s/%s %r (%s)", outcome.source, outcome.mode, outcome.text,
+                  outcome.reason)
+        if not outcome.text:
+            # A request that gave way to a newer one is not a request the user made.
+            tracked.counted = not outcome.reason.startswith("superseded")
+            return types.InlineCompletionList(items=[])
+        tracked.shown = True
+        return types.InlineCompletionList(items=[
+            types.InlineCompletionItem(
+                insert_text=outcome.text,
+                range=types.Range(start=position, end=position),
+                command=usage.accept_command(ls, tracked, outcome.text),
+            )
+        ])
 
 
 def _arrival(ls: GhostlineServer, uri: str) -> tuple[int, float]:

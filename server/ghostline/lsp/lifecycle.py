@@ -10,6 +10,7 @@ from typing import Any
 from lsprotocol import types
 
 from ghostline.engine.router import FEATURES
+from ghostline.lsp import usage
 from ghostline.lsp.documents import start_index
 from ghostline.lsp.hover import hover_status
 from ghostline.lsp.server import GhostlineServer
@@ -26,6 +27,7 @@ def register(server: GhostlineServer) -> None:
         if isinstance(options, dict):
             ls.settings.update(options)
             ls.engine = ls.engine_factory(ls.settings)
+        usage.start_session(ls, params)
 
     @server.feature(types.INITIALIZED)
     async def on_initialized(ls: GhostlineServer, params: types.InitializedParams) -> None:
@@ -56,9 +58,15 @@ def register(server: GhostlineServer) -> None:
         """State for clients' status displays and for tests."""
         return status(ls)
 
+    @server.command(usage.ACCEPT_COMMAND)
+    def on_accepted(ls: GhostlineServer, *args: Any) -> dict[str, Any]:
+        """The client ran an accepted inline completion item's command."""
+        return usage.accepted(ls, args)
+
     @server.feature(types.SHUTDOWN)
     async def on_shutdown(ls: GhostlineServer, params: None) -> None:
         ls.index_stop.set()
+        await asyncio.to_thread(ls.ledger.close)
         if ls.index is not None:
             ls.index.close()
         await ls.router.close()
@@ -130,6 +138,7 @@ def status(ls: GhostlineServer) -> dict[str, Any]:
         "lastFallback": asdict(fallback) if fallback is not None else None,
         "answered": ls.router.answered,
         "hover": hover_status(ls),
+        "usageToday": usage.today(ls),
     }
 
 

@@ -36,6 +36,9 @@ from ghostline.features.inline_completion import (
 )
 from ghostline.index.languages import LanguageSpec
 from ghostline.index.workspace import WorkspaceIndex
+from ghostline.ledger import Ledger
+from ghostline.ledger import default_path as ledger_path
+from ghostline.lsp import usage
 from ghostline.lsp.protocol import GhostlineProtocol
 from ghostline.prompts.fim import (
     FimTemplate,
@@ -86,9 +89,13 @@ class GhostlineServer(LanguageServer):
         self.token_counters = CounterSlot()
         self.context = ContextService(
             lambda: self.index, counter=self._token_counter, template=lambda: self.template)
+        #: The local usage ledger (`ghostline stats`), and this client session's part in it.
+        self.ledger = Ledger(ledger_path())
+        self.usage = usage.UsageSession()
         self.router = EngineRouter(self.settings, lambda: self.engine,
                                    local_model_factory=self._engine_for_model,
-                                   on_fallback=self._on_fallback)
+                                   on_fallback=self._on_fallback,
+                                   on_finished=usage.on_finished)
         #: Template for inline completion when it is routed to a remote backend.
         self.remote_template: FimTemplate | None = None
         self.completer = InlineCompleter(
@@ -222,6 +229,7 @@ class GhostlineServer(LanguageServer):
         return detect_template(info.special_tokens, info.metadata)
 
     def _on_fallback(self, event: FallbackEvent) -> None:
+        usage.on_fallback()
         self.show_message(
             f"Ghostline: {event.backend} failed for {event.feature} ({event.reason}); "
             "answered by the local model.",
@@ -320,4 +328,5 @@ def create_server(engine_factory: EngineFactory = default_engine_factory,
     code_actions.register(server)
     hover.register(server)
     generate_tests.register(server)
+    usage.track_command(server, generate_tests.COMMAND, "generateTests")
     return server

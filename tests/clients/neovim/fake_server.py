@@ -7,8 +7,11 @@ whose start matches the line before the cursor. With "wordRange" the item's rang
 the identifier before the cursor (positions in the negotiated encoding). "delayMs" delays the
 reply, so a test can cancel a request in flight: a cancelled request gets RequestCancelled.
 Hover returns a fixed text; code actions one "Generate tests for add" action whose edit
-appends a line. "progress" reports cancellable work-done progress after `initialized` (held
-"progressHoldMs" or until cancelled), "errorMessage" sends an error `window/showMessage`.
+appends a line. With "acceptCommand" each item carries the `ghostline.accepted` command (as
+the real server's do); `workspace/executeCommand` is logged, and `ghostline.status` answers
+with today's shown and accepted counts. "progress" reports cancellable work-done progress
+after `initialized` (held "progressHoldMs" or until cancelled), "errorMessage" sends an error
+`window/showMessage`.
 
 Every request, cancellation and reply is appended as one JSON line to `$GHOSTLINE_FAKE_LOG`.
 
@@ -63,6 +66,9 @@ class FakeServer:
         self.notifications: set[asyncio.Task[None]] = set()
         self.progress_done = asyncio.Event()
         self.next_id = 0
+        self.shown = 0
+        self.accepted = 0
+        self.client_capabilities: dict[str, Any] = {}
 
     # -- transport -------------------------------------------------------------------------
 
@@ -137,7 +143,8 @@ class FakeServer:
         self.options = opts.get("fake", {}) if isinstance(opts, dict) else {}
         offered = (params.get("capabilities") or {}).get("general", {}).get("positionEncodings")
         self.encoding = "utf-16" if not offered or "utf-16" in offered else offered[0]
-        log("initialize", options=opts)
+        self.client_capabilities = params.get("capabilities") or {}
+        log("initialize", options=opts, experimental=self.client_capabilities.get("experimental"))
         return {
             "capabilities": {
                 "positionEncoding": self.encoding,
@@ -145,6 +152,7 @@ class FakeServer:
                 "inlineCompletionProvider": {},
                 "hoverProvider": True,
                 "codeActionProvider": True,
+                "executeCommandProvider": {"commands": ["ghostline.accepted", "ghostline.status"]},
             },
             "serverInfo": {"name": "ghostline", "version": "0.0-fake"},
         }
@@ -215,8 +223,30 @@ class FakeServer:
             for text in self.options.get("items", [])
             if text.startswith(typed) and len(text) > len(typed)
         ]
+        if self.options.get("acceptCommand"):
+            for number, item in enumerate(items):
+                argument = {"id": f"s{self.shown}-{number}", "feature": "inlineCompletion",
+                            "length": len(item["insertText"])}
+                item["command"] = {"title": "accepted", "command": "ghostline.accepted",
+                                   "arguments": [argument]}
+        self.shown += bool(items)
         log("replied", items=len(items))
         return {"items": items}
+
+    async def on_workspace_executeCommand(self, params: dict[str, Any]) -> Any:
+        command = params.get("command")
+        log("executeCommand", command=command, arguments=params.get("arguments"))
+        if command == "ghostline.accepted":
+            self.accepted += 1
+            return {"recorded": True}
+        if command == "ghostline.status":
+            rate = self.accepted / self.shown if self.shown else None
+            return {"state": "ready", "model": "fake model", "modelPath": "/fake.gguf",
+                    "template": "none", "backend": "fake",
+                    "usageToday": {"requests": self.shown, "shown": self.shown,
+                                   "accepted": self.accepted, "acceptanceRate": rate,
+                                   "escalations": 0, "fallbacks": 0}}
+        return None
 
     async def on_textDocument_hover(self, _params: Any) -> dict[str, Any]:
         text = self.options.get("hover", "fake docstring")

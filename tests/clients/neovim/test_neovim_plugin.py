@@ -469,3 +469,63 @@ def test_help_file_has_valid_tags(make_editor: Any, nvim_bin: Path, tmp_path: Pa
         ed.cmd(f"help {topic}")
         assert ed.nvim.current.buffer.name.endswith("ghostline.txt")
         ed.cmd("close")
+
+
+# -- accepted suggestions (the server's usage ledger) -----------------------------------------
+
+
+def accept_commands(log: Path) -> list[dict[str, Any]]:
+    return [e for e in server_events(log, "executeCommand") if e["command"] == "ghostline.accepted"]
+
+
+def test_accepting_runs_the_items_command(
+    make_editor: Any, nvim_bin: Path, ghost: str, tmp_path: Path
+) -> None:
+    """Neovim 0.12's built-in runs an accepted item's command (`Completor:accept` calls
+    `client:exec_cmd(item.command)`; Ghostline's built-in path applies items the same way), and
+    so does the plugin renderer on 0.11 and 0.12: the server hears `ghostline.accepted`."""
+    ed, log = start(make_editor, nvim_bin, tmp_path, ghost=ghost,
+                    fake={"items": [DEF_HELLO], "acceptCommand": True})
+    (init,) = server_events(log, "initialize")
+    assert init["experimental"] == {"ghostlineAcceptCommand": True}
+    ed.keys("i")
+    wait_ghost(ed, DEF_HELLO)
+    assert accept_commands(log) == []  # shown, not accepted
+    ed.keys("<Tab>")
+    ed.wait(lambda: ed.lines() == DEF_HELLO.split("\n"), 5, "the accepted text in the buffer")
+    ed.wait(lambda: accept_commands(log), 5, "workspace/executeCommand ghostline.accepted")
+    (accepted,) = accept_commands(log)
+    assert accepted["arguments"] == [
+        {"id": "s0-0", "feature": "inlineCompletion", "length": len(DEF_HELLO)}
+    ]
+
+
+def test_a_partial_accept_reports_its_length(
+    make_editor: Any, nvim_bin: Path, ghost: str, tmp_path: Path
+) -> None:
+    ed, log = start(make_editor, nvim_bin, tmp_path, ghost=ghost,
+                    fake={"items": ["total = add(1, 2)"], "acceptCommand": True})
+    ed.keys("i")
+    wait_ghost(ed, "total = add(1, 2)")
+    ed.keys("<M-Right>")
+    ed.wait(lambda: ed.lines() == ["total"], 5, "the first word accepted")
+    ed.wait(lambda: accept_commands(log), 5, "workspace/executeCommand ghostline.accepted")
+    assert accept_commands(log)[0]["arguments"][0]["acceptedLength"] == len("total")
+
+
+def test_checkhealth_and_status_show_todays_usage(
+    make_editor: Any, nvim_bin: Path, tmp_path: Path
+) -> None:
+    ed, log = start(make_editor, nvim_bin, tmp_path,
+                    fake={"items": [DEF_HELLO], "acceptCommand": True})
+    ed.keys("i")
+    wait_ghost(ed, DEF_HELLO)
+    ed.keys("<Tab>")
+    ed.wait(lambda: accept_commands(log), 5, "workspace/executeCommand ghostline.accepted")
+    ed.keys("<Esc>")
+    status = ed.nvim.exec_lua("return vim.api.nvim_exec2('Ghostline status', {output=true}).output")
+    assert "usage: today: 1 shown, 1 accepted (100%), 0 escalations" in status
+    ed.cmd("checkhealth ghostline")
+    report = "\n".join(ed.lines())
+    assert "usage ledger today: 1 shown, 1 accepted (100%), 0 escalations" in report
+    assert "model loaded: fake model" in report

@@ -148,6 +148,8 @@ local function check_model(cfg)
     else
       vim.health.info('model state: ' .. tostring(status.state))
     end
+    local usage = state.usage_line(status)
+    vim.health.info(usage and ('usage ledger ' .. usage) or 'usage ledger: off')
   end
   for _, line in ipairs(state.finished) do
     vim.health.info('server reported: ' .. line)

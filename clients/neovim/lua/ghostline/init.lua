@@ -158,6 +158,7 @@ function M.status_lines()
         tostring(status.model),
         tostring(status.modelPath)
       )
+      lines[#lines + 1] = 'usage: ' .. (state.usage_line(status) or 'ledger off')
     end
   end
   local impl = ghost.for_buf(cur())

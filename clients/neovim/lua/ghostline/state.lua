@@ -44,4 +44,23 @@ function M.server_status(client, timeout_ms)
   return resp and type(resp.result) == 'table' and resp.result or nil
 end
 
+--- Today's totals of the server's usage ledger from a `ghostline.status` answer, as one line
+--- (nil when the server has none: the ledger is off, or an older server).
+---@param status table?
+---@return string?
+function M.usage_line(status)
+  local usage = status and status.usageToday
+  if type(usage) ~= 'table' or type(usage.shown) ~= 'number' then
+    return nil
+  end
+  local rate = usage.acceptanceRate
+  local accepted = ('%d accepted'):format(usage.accepted or 0)
+  if type(rate) == 'number' then
+    accepted = ('%s (%d%%)'):format(accepted, math.floor(rate * 100 + 0.5))
+  elseif usage.shown > 0 then
+    accepted = accepted .. ' (rate unknown)'
+  end
+  return ('today: %d shown, %s, %d escalations'):format(usage.shown, accepted, usage.escalations or 0)
+end
+
 return M

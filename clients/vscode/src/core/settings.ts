@@ -34,6 +34,7 @@ export const SERVER_SETTING_KEYS = [
   'backends',
   'routes',
   'fallbackToLocal',
+  'ledger',
 ] as const;
 
 export type ServerSettingKey = (typeof SERVER_SETTING_KEYS)[number];

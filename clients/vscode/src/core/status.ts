@@ -6,6 +6,8 @@
  * `StatusView` (text with codicons, tooltip, severity).
  */
 
+import { UsageToday, usageLine } from './usage';
+
 export type Lifecycle = 'stopped' | 'starting' | 'running';
 
 export interface ProgressState {
@@ -34,6 +36,7 @@ export class StatusModel {
   private error: string | undefined;
   private enabled = true;
   private interpreter: string | undefined;
+  private usage: UsageToday | undefined;
 
   setLifecycle(lifecycle: Lifecycle): void {
     this.lifecycle = lifecycle;
@@ -52,6 +55,11 @@ export class StatusModel {
 
   setInterpreter(command: string | undefined): void {
     this.interpreter = command;
+  }
+
+  /** Today's totals from the server's usage ledger (undefined: the ledger is off). */
+  setUsage(usage: UsageToday | undefined): void {
+    this.usage = usage;
   }
 
   /** A failure the user must act on; cleared when the server (re)starts. */
@@ -93,7 +101,8 @@ export class StatusModel {
   }
 
   view(): StatusView {
-    const where = this.interpreter ? `\nPython: ${this.interpreter}` : '';
+    const usage = this.usage !== undefined && this.lifecycle === 'running' ? `\n${usageLine(this.usage)}` : '';
+    const where = `${this.interpreter ? `\nPython: ${this.interpreter}` : ''}${usage}`;
     const click = '\nClick to show the log.';
     if (this.error !== undefined) {
       return {

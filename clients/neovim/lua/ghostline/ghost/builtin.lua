@@ -92,6 +92,8 @@ local function insert_part(bufnr, item, part)
   local piece = part == 'word' and text.next_word(rest) or text.next_line(rest)
   edit.put(bufnr, row, col, row, col, piece)
   trace.add('accept', { buf = bufnr, part = part, text = piece })
+  -- The built-in asks again after this edit: the next part comes with an item of its own.
+  edit.run_partial_command(item.client_id, item.command, bufnr, vim.fn.strchars(piece))
 end
 
 ---@param bufnr integer

@@ -27,4 +27,19 @@ function M.run_command(client_id, command, bufnr)
   end
 end
 
+--- Report a partly accepted item (a word, a line): its command with `acceptedLength`, the
+--- characters taken so far, in the first argument (the server records the characters).
+---@param client_id integer
+---@param command lsp.Command?
+---@param bufnr integer
+---@param accepted_len integer characters
+function M.run_partial_command(client_id, command, bufnr, accepted_len)
+  if not command or type((command.arguments or {})[1]) ~= 'table' then
+    return
+  end
+  local partial = vim.deepcopy(command)
+  partial.arguments[1].acceptedLength = accepted_len
+  M.run_command(client_id, partial, bufnr)
+end
+
 return M

@@ -25,6 +25,7 @@ local QUIET_ERRORS = { [-32800] = true, [-32801] = true, [-32802] = true }
 ---@field text string the text to insert at (row, col)
 ---@field tail string buffer text after the request position that the item's range replaces
 ---@field command lsp.Command?
+---@field accepted_len integer? characters taken by word / line accepts so far
 
 ---@class ghostline.Request
 ---@field client vim.lsp.Client
@@ -394,6 +395,8 @@ function M.accept(bufnr, part)
     clear(bufnr, s)
     edit.run_command(sug.client_id, sug.command, bufnr)
   else
+    sug.accepted_len = (sug.accepted_len or 0) + vim.fn.strchars(piece)
+    edit.run_partial_command(sug.client_id, sug.command, bufnr, sug.accepted_len)
     show(bufnr, s)
   end
   return true

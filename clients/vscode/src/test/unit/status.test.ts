@@ -99,6 +99,17 @@ describe('StatusModel', () => {
     model.setInterpreter('/venv/bin/python');
     assert.match(model.view().tooltip, /\/venv\/bin\/python/);
   });
+
+  it("shows today's usage in the tooltip while the server runs", () => {
+    const model = running();
+    model.setUsage({ shown: 12, accepted: 3, acceptanceRate: 0.25, escalations: 1 });
+    assert.match(model.view().tooltip, /\nToday: 12 shown, 3 accepted \(25%\), 1 escalation\n/);
+    model.setUsage(undefined); // the ledger is off
+    assert.doesNotMatch(model.view().tooltip, /Today/);
+    model.setUsage({ shown: 1, accepted: 0, acceptanceRate: null, escalations: 0 });
+    model.setLifecycle('stopped');
+    assert.doesNotMatch(model.view().tooltip, /Today/);
+  });
 });
 
 describe('serverStatusError', () => {
