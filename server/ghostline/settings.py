@@ -37,6 +37,26 @@ class BackendSettings:
 
 
 @dataclass
+class EscalationSettings:
+    """When a feature's local answer is unsure, ask a bigger backend (`escalate` setting).
+
+    `backend` names one of `backends`; nothing is escalated without it, so nothing leaves
+    the machine by default. `below`: inline completion escalates a suggestion whose
+    confidence is under it. `timeout_ms` (0: the feature's default) bounds the wait for the
+    escalated answer; `per_minute` (any 60 s) and `per_day` cap the escalations. Languages
+    in `exclude_languages` and paths matching `exclude_globs` are never sent.
+    """
+
+    backend: str = ""
+    below: float = 0.5
+    timeout_ms: int = 0
+    per_minute: int = 10
+    per_day: int = 500
+    exclude_languages: list[str] = field(default_factory=list)
+    exclude_globs: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Settings:
     #: Path of a GGUF file; empty means the packaged default model (Gemma 3 270M Q4_K_M).
     model: str = ""
@@ -88,6 +108,9 @@ class Settings:
     backends: dict[str, BackendSettings] = field(default_factory=dict)
     routes: dict[str, str] = field(default_factory=dict)
     fallback_to_local: bool = True
+    #: Per feature (inlineCompletion, generateTests, hover): the backend that answers when the
+    #: local answer is unsure (see `EscalationSettings`); empty: never escalate.
+    escalate: dict[str, EscalationSettings] = field(default_factory=dict)
     #: Keep the local usage ledger (`ghostline stats`): daily counts per feature, language
     #: and backend in the cache folder; nothing leaves the machine.
     ledger: bool = True
@@ -112,6 +135,9 @@ class Settings:
                 continue
             if name == "backends":
                 self.backends = _parse_backends(value)
+                continue
+            if name == "escalate":
+                self.escalate = _parse_escalate(value)
                 continue
             if name == "run_generated_tests":
                 choice = run_tests_choice(value)
@@ -193,3 +219,34 @@ def _parse_backends(raw: Any) -> dict[str, BackendSettings]:
         except TypeError as exc:
             log.warning("backend %r: %s", name, exc)
     return backends
+
+
+def _parse_escalate(raw: Any) -> dict[str, EscalationSettings]:
+    """The `escalate` setting: feature -> rule (camelCase or snake_case keys). A rule with a
+    wrong value keeps that field's default; whether its backend exists is checked at use
+    (the `backends` may come in the same update, after this key)."""
+    rules: dict[str, EscalationSettings] = {}
+    if not isinstance(raw, dict):
+        log.warning("setting 'escalate' must be an object")
+        return rules
+    defaults = EscalationSettings()
+    fields = {f.name for f in dataclasses.fields(EscalationSettings)}
+    for feature, spec in raw.items():
+        if isinstance(spec, str):  # shorthand: just the backend's name
+            spec = {"backend": spec}
+        if not isinstance(spec, dict):
+            log.warning("escalate %r must be an object", feature)
+            continue
+        rule = EscalationSettings()
+        for key, value in spec.items():
+            name = _snake(key)
+            if name not in fields:
+                log.warning("escalate %r: unknown key %r ignored", feature, key)
+                continue
+            try:
+                setattr(rule, name, _coerce(value, getattr(defaults, name)))
+            except (TypeError, ValueError):
+                log.warning("escalate %r: %r expected %s, got %r", feature, key,
+                            type(getattr(defaults, name)).__name__, value)
+        rules[str(feature)] = rule
+    return rules

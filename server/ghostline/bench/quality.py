@@ -571,6 +571,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="llama.cpp threads (0: its default; 1 is faster on a busy machine)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="write every outcome as JSON")
+    parser.add_argument("--escalate", default="", metavar="BACKEND",
+                        help="measure escalation instead: the same items on the local model "
+                        "and on BACKEND (a model name or GGUF path, or [KIND:]URL[#MODEL]), "
+                        "EM/ES/latency of local, remote and escalated at several thresholds "
+                        "(see quality_escalation)")
     return parser
 
 
@@ -615,6 +620,10 @@ async def _run(args: argparse.Namespace, config: BenchConfig) -> int:
         runtime = await start_runtime(args.model, threads=args.threads,
                                       snippet_style=args.snippet_style)
         try:
+            if args.escalate:
+                from ghostline.bench import quality_escalation
+
+                return await quality_escalation.run(runtime, roots, args, config)
             results = await _suites(runtime, roots, args, config)
         finally:
             await runtime.engine.close()

@@ -186,6 +186,21 @@ class EngineRouter:
             self._infos[name] = info
         return info
 
+    def engine_named(self, name: str) -> Engine:
+        """The engine of backend `name` itself ("local": the local engine)."""
+        return self.local if name == LOCAL else self._remote_engine(name)
+
+    async def info_of(self, name: str) -> ModelInfo:
+        """`ModelInfo` of backend `name` (its `start()`, called once per engine)."""
+        return await self._info(name, self.engine_named(name))
+
+    def stream_from(self, name: str, feature: str, request: RequestLike
+                    ) -> AsyncIterator[StreamItem]:
+        """Tokens then one `Finished` from backend `name` for `feature`, without the
+        fallback (escalation: a failing backend leaves the local answer standing); counted
+        in `answered` and heard by `on_finished` like any other generation."""
+        return self._answer(name, self.engine_named(name), feature, request)
+
     # -- streaming -------------------------------------------------------------------------
 
     def stream(self, feature: str, request: RequestLike) -> AsyncIterator[StreamItem]:
@@ -343,6 +358,28 @@ class RoutedEngine:
 
     async def count_tokens(self, text: str) -> int:
         return await self._router.engine_for(self._feature).count_tokens(text)
+
+    async def close(self) -> None:
+        return None
+
+
+class BackendEngine:
+    """One named backend seen as an `Engine` for one feature (escalation): streams go to
+    that backend only, counted by the router; the router owns the engine."""
+
+    def __init__(self, router: EngineRouter, backend: str, feature: str) -> None:
+        self._router = router
+        self._feature = feature
+        self.name = backend
+
+    async def start(self) -> ModelInfo:
+        return await self._router.info_of(self.name)
+
+    def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
+        return self._router.stream_from(self.name, self._feature, request)
+
+    async def count_tokens(self, text: str) -> int:
+        return await self._router.engine_named(self.name).count_tokens(text)
 
     async def close(self) -> None:
         return None

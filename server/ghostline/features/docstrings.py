@@ -220,6 +220,9 @@ class Outcome:
 #: -> what the summary is written from. The server's is the context service's, which keeps
 #: callees and call sites within the hover budget.
 GatherContext = Callable[[Definition, str, "Lookup | None", bool], DocstringContext]
+#: For an empty or rejected summary: (definition, ask(engine, chat)) -> the escalation
+#: backend's predicate, or "" where none is configured, allowed or usable.
+Escalate = Callable[[Definition, Callable[[Engine, bool], Awaitable[str]]], Awaitable[str]]
 
 
 def _gather_whole(definition: Definition, file_text: str, lookup: Lookup | None,
@@ -245,8 +248,12 @@ class DocstringService:
         use_chat: Callable[[], bool],
         cache: SummaryCache,
         gather_context: GatherContext | None = None,
+        escalate: Escalate | None = None,
     ) -> None:
+        """``escalate(definition, ask)``: for an empty or rejected summary, the escalation
+        backend's (see ``lsp.escalation``), asked through ``ask(engine, chat)``; "" if none."""
         self._engine = engine
+        self._escalate = escalate
         self._ensure_model = ensure_model
         self._model_id = model_id
         self._model_name = model_name or (lambda: "")
@@ -386,15 +393,32 @@ class DocstringService:
             if again is None:
                 return None
             predicate = "" if is_copy(again, shown) else again
+        if not predicate and self._escalate is not None:
+            predicate = await self._escalated(key, definition, file_text, lookup, keyed)
         self.cache.put(key, model, predicate)
         return predicate
 
+    async def _escalated(self, key: str, definition: Definition, file_text: str,
+                         lookup: Lookup | None, request_key: str | None) -> str:
+        """The escalation backend's summary for a local one that was empty or rejected."""
+        assert self._escalate is not None
+
+        async def ask(engine: Engine, chat: bool) -> str:
+            context = await asyncio.to_thread(self._gather, definition, file_text, lookup, chat)
+            request = summary_request(context, chat=chat, time_limit_s=GENERATION_LIMIT_S)
+            request.key = request_key
+            answer = await self._ask(key, request, context, chat, engine)
+            return "" if not answer or is_copy(answer, context.docs_shown(callees=chat)) else answer
+
+        return await self._escalate(definition, ask)
+
     async def _ask(
-        self, key: str, request: GenerationRequest, context: DocstringContext, chat: bool
+        self, key: str, request: GenerationRequest, context: DocstringContext, chat: bool,
+        engine: Engine | None = None,
     ) -> str | None:
         """The cleaned predicate; None when the generation did not finish normally (a
         failure or a timeout also pauses new attempts for ``RETRY_AFTER_S``)."""
-        text, finished = await self._run(request, first_sentence_end)
+        text, finished = await self._run(request, first_sentence_end, engine)
         log.info("summary of %s: %r (%s, %d prompt tokens, %.1f s)",
                  context.definition.qualified_name, text,
                  finished.reason if finished else "failed",
@@ -414,14 +438,15 @@ class DocstringService:
         return predicate
 
     async def _run(
-        self, request: GenerationRequest, enough: Callable[[str], int | None] | None = None
+        self, request: GenerationRequest, enough: Callable[[str], int | None] | None = None,
+        engine: Engine | None = None,
     ) -> tuple[str, Finished | None]:
-        """Text and end of one generation; ``enough(text)`` ends it early (like a stop
-        string) by returning where the wanted text ends."""
+        """Text and end of one generation (on ``engine``, else the service's); ``enough(text)``
+        ends it early (like a stop string) by returning where the wanted text ends."""
         self.model_calls += 1
         pieces: list[str] = []
         finished: Finished | None = None
-        stream = self._engine().stream(request)
+        stream = (engine or self._engine()).stream(request)
         started = time.monotonic()
         try:
             async for item in stream:

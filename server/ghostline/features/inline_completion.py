@@ -136,6 +136,19 @@ class InlineCompleter:
         self._cache.clear()
         self._shown.clear()
 
+    def adopt(self, item: CompletionInput, mode: CompletionMode, completion: str) -> None:
+        """Take `completion` (another backend's, see escalation) as this cursor's answer: the
+        result cache and typing through the shown suggestion answer with it from now on."""
+        before, after = item.text[: item.offset], item.text[item.offset :]
+        key = (before[-CACHE_KEY_PREFIX_CHARS:], after[:CACHE_KEY_SUFFIX_CHARS], mode)
+        self._cache[key] = completion
+        self._cache.move_to_end(key)
+        if len(self._cache) > RESULT_CACHE_SIZE:
+            self._cache.popitem(last=False)
+        line_end = after.find("\n")
+        self._remember(item.uri, before, after if line_end == -1 else after[:line_end],
+                       completion)
+
     async def complete(
         self, item: CompletionInput, settings: Settings,
         before_model: Callable[[], Awaitable[bool]] | None = None,

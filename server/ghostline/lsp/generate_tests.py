@@ -35,6 +35,7 @@ from ghostline.features.generate_tests import (
 from ghostline.features.test_runner import RunResult, describe_failure
 from ghostline.index.languages import spec_for_language_id, spec_for_path
 from ghostline.index.resolve import python_module
+from ghostline.lsp import escalation
 from ghostline.lsp.code_actions import ActionProvider, add_provider
 from ghostline.lsp.run_consent import Decision, consent_for
 from ghostline.lsp.server import GhostlineServer
@@ -193,7 +194,8 @@ async def run_generation(ls: GhostlineServer, data: dict[str, Any]) -> dict[str,
     try:
         decision = await _await_consent(consent, cancelled, progress)
         services.run_generated = decision.run
-        result = await TestGenerator(request, services, progress, cancelled).generate()
+        result = await escalation.generate_tests(
+            ls, request, services, lambda s: TestGenerator(request, s, progress, cancelled))
         if cancelled.is_set():
             raise GenerationCancelled
         if result.run is None and not decision.run:

@@ -38,7 +38,7 @@ from ghostline.features.docstrings import DocstringService, HoverInfo, find_targ
 from ghostline.index.languages import spec_for_language_id, spec_for_path
 from ghostline.index.model import Definition
 from ghostline.index.parser import extract
-from ghostline.lsp import usage
+from ghostline.lsp import escalation, usage
 from ghostline.lsp.code_actions import ActionProvider, add_provider
 from ghostline.lsp.positions import cursor_offset
 from ghostline.lsp.server import GhostlineServer
@@ -72,6 +72,7 @@ def service_for(ls: GhostlineServer) -> DocstringService:
             cache=SummaryCache(default_path()),
             gather_context=lambda definition, text, lookup, with_docs: ls.context.for_definition(
                 definition, text, lookup, ls.settings.hover_context_tokens, with_docs),
+            escalate=lambda definition, ask: escalation.hover_summary(ls, definition, ask),
         )
         _SERVICES[ls] = service
     return service

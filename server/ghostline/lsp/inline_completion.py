@@ -11,7 +11,7 @@ from pygls.exceptions import JsonRpcInternalError
 
 from ghostline.engine.base import EngineError, ModelLoadError
 from ghostline.features.inline_completion import CompletionInput
-from ghostline.lsp import usage
+from ghostline.lsp import escalation, usage
 from ghostline.lsp.positions import cursor_offset
 from ghostline.lsp.server import GhostlineServer
 
@@ -63,6 +63,7 @@ async def complete(
             return None
         except EngineError as exc:
             raise JsonRpcInternalError(message=f"Ghostline: {exc}") from exc
+        outcome = await escalation.improve_completion(ls, item, outcome, doc.version, arrived[0])
         ls.last_completion = outcome
         log.debug("completion %s/%s %r (%s)", outcome.source, outcome.mode, outcome.text,
                   outcome.reason)

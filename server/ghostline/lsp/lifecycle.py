@@ -10,7 +10,7 @@ from typing import Any
 from lsprotocol import types
 
 from ghostline.engine.router import FEATURES
-from ghostline.lsp import usage
+from ghostline.lsp import escalation, usage
 from ghostline.lsp.documents import start_index
 from ghostline.lsp.hover import hover_status
 from ghostline.lsp.server import GhostlineServer
@@ -139,6 +139,7 @@ def status(ls: GhostlineServer) -> dict[str, Any]:
         "answered": ls.router.answered,
         "hover": hover_status(ls),
         "usageToday": usage.today(ls),
+        "escalation": escalation.status(ls),
     }
 
 
