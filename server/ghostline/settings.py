@@ -62,6 +62,9 @@ class Settings:
     model: str = ""
     context_size: int = 2048
     threads: int = 0  # 0: llama.cpp picks (physical cores)
+    #: Speculative decoding with drafts from the prompt (local models, greedy requests; the
+    #: output is the same). Off by default: see docs/latency.md for where it pays.
+    lookup_draft: bool = False
     max_tokens: int = 64
     max_tokens_multiline: int = 128
     temperature: float = 0.0

@@ -57,11 +57,14 @@ class LocalEngine:
         context_size: int = 2048,
         threads: int = 0,
         self_test: bool = True,
+        lookup_draft: bool = False,
     ) -> None:
         self.model = model
         self.context_size = context_size
         self.threads = threads
         self.self_test = self_test
+        #: Speculative decoding with drafts from the prompt (the worker's decode loop).
+        self.lookup_draft = lookup_draft
         self.info: ModelInfo | None = None
         self.restarts = 0
         self._process: asyncio.subprocess.Process | None = None
@@ -261,6 +264,7 @@ class LocalEngine:
             "preferred_bias": request.preferred_bias,
             "avoid_first": request.avoid_first,
             "reuse_cache": request.reuse_cache,
+            "lookup_draft": self.lookup_draft,
         }
         if request.prompt is not None:
             message["prompt"] = request.prompt

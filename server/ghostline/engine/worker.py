@@ -25,10 +25,12 @@ import queue
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from ghostline.engine.kv_snapshots import PromptSnapshots
+from ghostline.engine.lookup_draft import DraftLength, lookup_draft
 from ghostline.engine.protocol import encode_frame, read_frame_sync
 
 #: llama.cpp token attributes (llama_token_attr) that mark control / user-defined tokens.
@@ -87,6 +89,9 @@ class ModelRunner:
             model_path=model_path,
             n_ctx=n_ctx,
             n_threads=n_threads or (os.cpu_count() or 1),
+            # The same for prompts and drafts: llama-cpp-python would use every core there,
+            # whatever `threads` says (on a busy machine, spinning threads cost 10-30x).
+            n_threads_batch=n_threads or (os.cpu_count() or 1),
             n_batch=512,
             verbose=False,
         )
@@ -132,6 +137,30 @@ class ModelRunner:
         finally:
             self._running = None
         return True
+
+    def _eval_rows(self, tokens: list[int], job: Job) -> list[Any] | None:
+        """Evaluate ``tokens`` in one batch asking logits for each of them (a draft and the
+        token before it; never the prompt's rows); their copies, or None when cancelled."""
+        import numpy as np
+
+        llm = self.llm
+        llm._ctx.kv_cache_seq_rm(-1, llm.n_tokens, -1)
+        n_past = llm.n_tokens
+        llm._batch.set_batch(batch=tokens, n_past=n_past, logits_all=True)
+        self._running = job
+        try:
+            llm._ctx.decode(llm._batch)
+        except RuntimeError:
+            if job.cancelled.is_set():
+                return None
+            raise
+        finally:
+            self._running = None
+        llm.input_ids[n_past:n_past + len(tokens)] = tokens
+        llm.n_tokens += len(tokens)
+        get = self._llama_cpp.llama_get_logits_ith
+        return [np.ctypeslib.as_array(get(llm.ctx, i), shape=(self.n_vocab,)).copy()
+                for i in range(len(tokens))]
 
     # -- vocabulary -------------------------------------------------------------------
 
@@ -248,6 +277,14 @@ class ModelRunner:
         start_bonus = float(msg.get("preferred_bias") or PREFERRED_BIAS)
         avoid = [w for w in msg.get("avoid_first") or [] if w]
         indent_steps = 0
+        # Prompt lookup (greedy only, the output unchanged): `drafts` were evaluated after
+        # the last chosen token and wait to be confirmed; `rows` are the logits after each.
+        speculate = temperature <= 0 and bool(msg.get("lookup_draft", False))
+        history = list(tokens)
+        drafts: deque[int] = deque()
+        rows: deque[Any] = deque()
+        drafting = DraftLength()
+        kept_of_draft = 0
         for step in range(max_tokens):
             if job.cancelled.is_set():
                 reason = "cancelled"
@@ -255,7 +292,7 @@ class ModelRunner:
             if time.perf_counter() > deadline:
                 reason = "time"
                 break
-            logits = self._logits()
+            logits = rows.popleft() if rows else self._logits()
             bias: dict[int, float] = {}
             typed = text.lstrip(" \t")
             # Until the line has text, the biases wait while the model writes indentation.
@@ -279,12 +316,24 @@ class ModelRunner:
                 token = self._pick(biased, temperature, rng)
             else:
                 token = self._pick(logits, temperature, rng)
+            if drafts:  # the token confirms the draft's next token, or ends the draft
+                if token == drafts[0]:
+                    drafts.popleft()
+                    kept_of_draft += 1
+                    if not drafts:
+                        drafting.record(kept_of_draft, kept_of_draft)
+                else:
+                    drafting.record(kept_of_draft + len(drafts), kept_of_draft)
+                    self.llm.n_tokens -= len(drafts)  # forget the rest of the draft
+                    drafts.clear()
+                    rows.clear()
             if self.is_end_of_generation(token):
                 reason = "eos"
                 break
             logprob = _log_softmax_at(logits, token)
             piece = decoder.decode(self.piece(token))
             done["generated_tokens"] += 1
+            history.append(token)
             if first_token_s is None:
                 first_token_s = time.perf_counter() - started
             cut, hit = _cut_at_stop(text, piece, stops) if piece else ("", False)
@@ -296,10 +345,24 @@ class ModelRunner:
                 break
             if step == max_tokens - 1:
                 break  # nothing will read the logits of the last token: do not evaluate it
+            if rows:
+                continue  # the token was drafted and is evaluated already
+            draft = (lookup_draft(history, min(drafting.length, max_tokens - step - 2))
+                     if speculate and not (preferred or avoid) and drafting.worth_it else [])
             # Evaluated after it was sent, so the editor sees each token one decode sooner.
-            if not self._eval([token], job):
+            if draft:
+                evaluated = self._eval_rows([token, *draft], job)
+                if evaluated is None:
+                    reason = "cancelled"
+                    break
+                rows.extend(evaluated)
+                drafts.extend(draft)
+                kept_of_draft = 0
+            elif not self._eval([token], job):
                 reason = "cancelled"
                 break
+        self.llm.n_tokens -= len(drafts)  # drafted past the end: not part of the text
+        done["drafted_tokens"], done["kept_draft_tokens"] = drafting.drafted, drafting.kept
         send.send({"type": "done", "id": job.id, "reason": reason, **done,
                    "first_token_s": first_token_s, "total_s": time.perf_counter() - started})
 

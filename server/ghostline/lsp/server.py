@@ -56,7 +56,8 @@ ModelChooser = Callable[[int], dict[str, str]]
 
 
 def default_engine_factory(settings: Settings) -> Engine:
-    return LocalEngine(settings.model, context_size=settings.context_size, threads=settings.threads)
+    return LocalEngine(settings.model, context_size=settings.context_size, threads=settings.threads,
+                       lookup_draft=settings.lookup_draft)
 
 
 class GhostlineServer(LanguageServer):
