@@ -143,6 +143,7 @@ BENCH_SUITES = {
     "hover": "ghostline.bench.hover",
     "tests": "ghostline.bench.tests_gen",
     "load": "ghostline.bench.load",
+    "speculative": "ghostline.bench.speculative",
 }
 
 

@@ -1,0 +1,28 @@
+"""The speculative-decoding benchmark's requests and report (no model)."""
+
+from __future__ import annotations
+
+from ghostline.bench.speculative import Outcome, report, requests
+
+
+def test_requests_pair_a_fim_completion_with_a_test_file_per_item() -> None:
+    made = requests(2, 0, 64)
+    kinds = [kind for kind, _, _ in made]
+    assert kinds == ["multi-line", "multi-line", "test file", "test file"]
+    fim = made[0][2]
+    assert fim["prompt"].startswith("<|fim_prefix|>") and fim["prompt"].endswith(
+        "<|fim_middle|>") and fim["max_tokens"] == 64
+    chat = made[2][2]
+    assert chat["max_tokens"] == 128 and "pytest" in chat["messages"][0]["content"]
+    assert made[0][1] == made[2][1]  # the same HumanEval task
+    assert requests(2, 0, 64) == made  # reproducible
+
+
+def test_report_gives_speed_ratio_kept_share_and_sameness() -> None:
+    outcomes = [Outcome("multi-line", "a", 100, 4.0, 2.0, 80, 60, True),
+                Outcome("multi-line", "b", 100, 4.0, 4.0, 20, 5, False)]
+    text = report(outcomes)
+    line = text.split("\n")[1]
+    assert line.split()[:2] == ["multi-line", "2"]
+    assert "25.0" in line and "33.3" in line  # 200 tokens in 8 s off, in 6 s on
+    assert "65%" in line and "1/2" in line  # 65 of 100 drafted kept; one output differed
