@@ -446,6 +446,7 @@ def _run_summary(result: GeneratedTests) -> dict[str, Any] | None:
                 "lines": coverage.lines, "linesTotal": coverage.lines_total,
                 "branches": coverage.branches, "branchesTotal": coverage.branches_total},
             "coverageNote": "" if coverage is not None else note,
+            "observed": dict(run.observed),
             "mutants": None if mutants is None else {
                 "caught": mutants.caught, "total": mutants.total,
                 "items": [{"description": m.description, "caught": m.caught}
@@ -476,6 +477,13 @@ def _run_note(result: GeneratedTests) -> str:
     if run.mutants is not None and run.mutants.total:
         parts.append(f"caught {run.mutants.caught} of {run.mutants.total} mutants")
     note = " (" + "; ".join(parts) + ")"
+    if run.observed:
+        count = len(run.observed)
+        note += (f". {count} test{'s' if count != 1 else ''} now expect{'s' if count == 1 else ''}"
+                 " what the code returns, not what the model expected: check "
+                 f"{'them' if count != 1 else 'it'} (" + "; ".join(
+                     f"{name}: {change}" for name, change in list(run.observed.items())[:2])
+                 + ")")
     failures = [f"{name} — {describe_failure(text)}" for name, text in run.failed.items()]
     failures += [f"{name} — flaky, {text}" for name, text in run.flaky.items()]
     if failures:
