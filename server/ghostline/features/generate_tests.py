@@ -101,6 +101,8 @@ RUN_TIME_LIMIT_S = 60.0
 RELIABLE_RUNS = 3
 #: Rounds of repair: the second only when no test passed after the first.
 REPAIR_ROUNDS = 2
+#: Rounds of taking expected values from the code (one failing assert per test a round).
+OBSERVED_ROUNDS = 3
 #: Below this share of the target's lines covered, ask once for tests of the others...
 COVERAGE_GOAL = 0.8
 #: ...if the command started less than this long ago.
@@ -725,35 +727,43 @@ class TestGenerator:
         units: list[_Unit], failed: dict[str, str], clock: _RunClock,
     ) -> tuple[list[_Unit], dict[str, str], list[_Unit], dict[str, str]]:
         """The last resort when no test passed: each failing ``assert got == expected``
-        expects what the code returned instead (see `test_observed`). Returns the tests
-        that then pass, the failures left, all tests as they now are, and what changed."""
-        failing = [u for u in units if u.name in failed]
+        expects what the code returned instead (see `test_observed`), one assert per
+        round, for up to :data:`OBSERVED_ROUNDS` rounds. Returns the tests that then pass,
+        the failures left, all tests as they now are, and what changed."""
         self._check_cancelled()
         self.progress("no test passed: taking the expected values from the code", 93)
-        candidate, names = self._candidate(context, style, needs, failing)
-        started = time.perf_counter()
-        comparisons = await observe(context.plan, candidate, names, RUN_TIME_LIMIT_S)
-        clock.add_run(time.perf_counter() - started)
-        rewritten: dict[str, _Unit] = {}
-        changes: dict[str, str] = {}
-        for unit in failing:
-            comparison = comparisons.get(unit.name.rpartition(".")[2])
-            text = with_observed_value(unit.text, comparison) if comparison else None
-            if text is not None:
-                rewritten[unit.name] = _Unit(text, unit.name)
-                changes[unit.name] = (f"expected {comparison.right[:60]}, the code returned "
-                                      f"{comparison.left[:60]}") if comparison else ""
-        if not rewritten:
-            return [], failed, units, {}
-        retry = list(rewritten.values())
-        again = await self._run(context, style, needs, retry)
-        clock.add_run(again.seconds)
-        fixed, still = self._split(context.plan, style, retry, again)
-        fixed_names = {u.name for u in fixed}
-        order = [rewritten.get(u.name, u) for u in units]
-        failed = {n: still.get(n, m) for n, m in failed.items() if n not in fixed_names}
-        return ([u for u in order if u.name in fixed_names], failed, order,
-                {n: m for n, m in changes.items() if n in fixed_names})
+        current = {u.name: u for u in units}
+        changes: dict[str, list[str]] = {}
+        fixed: set[str] = set()
+        for _ in range(OBSERVED_ROUNDS):
+            failing = [current[n] for n in failed if n in current and n not in fixed]
+            if not failing:
+                break
+            candidate, names = self._candidate(context, style, needs, failing)
+            started = time.perf_counter()
+            comparisons = await observe(context.plan, candidate, names, RUN_TIME_LIMIT_S)
+            clock.add_run(time.perf_counter() - started)
+            retry: list[_Unit] = []
+            for unit in failing:
+                comparison = comparisons.get(unit.name.rpartition(".")[2])
+                text = with_observed_value(unit.text, comparison) if comparison else None
+                if text is None or comparison is None:
+                    continue
+                current[unit.name] = _Unit(text, unit.name)
+                retry.append(current[unit.name])
+                changes.setdefault(unit.name, []).append(
+                    f"expected {comparison.right[:60]}, the code returned "
+                    f"{comparison.left[:60]}")
+            if not retry:
+                break
+            again = await self._run(context, style, needs, retry)
+            clock.add_run(again.seconds)
+            passed, still = self._split(context.plan, style, retry, again)
+            fixed |= {u.name for u in passed}
+            failed = {n: still.get(n, m) for n, m in failed.items() if n not in fixed}
+        order = [current[u.name] for u in units]
+        return ([u for u in order if u.name in fixed], failed, order,
+                {n: "; ".join(c) for n, c in changes.items() if n in fixed})
 
     async def _rerun(
         self, context: TestContext, style: TestStyle, needs: list[ImportNeed],

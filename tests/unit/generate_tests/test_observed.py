@@ -76,3 +76,22 @@ async def test_when_no_test_passes_the_code_gives_the_expected_values(tmp_path: 
     assert "1 test now expects what the code returns, not what the model expected: check it" \
         in note and "expected 4, the code returned 3" in note
     assert _run_summary(result)["observed"] == result.run.observed
+
+
+async def test_each_round_takes_the_next_failing_assert(tmp_path: Path) -> None:
+    source = project(tmp_path)
+    info = ModelInfo(name="coder-instruct", path="/m/coder-instruct.gguf",
+                     has_chat_template=True)
+    wrong = ("```python\ndef test_restock_adds():\n"
+             "    item = restock(Item('a', 1.0, 1), 2)\n"
+             "    assert item.quantity == 4\n"
+             "    assert item.name == 'b'\n```\n")
+
+    gen, _ = generator(tmp_path, source, lambda request: wrong, info=info,
+                       run_generated=True)
+    result = await gen.generate()
+    assert "item.quantity == 3" in result.new_text and "item.name == 'a'" in result.new_text
+    assert result.run is not None
+    assert result.run.observed == {
+        "test_restock_adds": "expected 4, the code returned 3; expected 'b', the code "
+                             "returned 'a'"}
