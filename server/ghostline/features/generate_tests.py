@@ -39,7 +39,7 @@ from ghostline.features.test_coverage import (
 )
 from ghostline.features.test_locations import TestPlan, plan_test_file
 from ghostline.features.test_mutants import run_mutants
-from ghostline.features.test_observed import observe, with_observed_value
+from ghostline.features.test_observed import observe, unit_line, with_observed_value
 from ghostline.features.test_runner import RunResult, run_tests
 from ghostline.index.resolve import python_module
 from ghostline.postprocess.test_imports import (
@@ -746,7 +746,9 @@ class TestGenerator:
             retry: list[_Unit] = []
             for unit in failing:
                 comparison = comparisons.get(unit.name.rpartition(".")[2])
-                text = with_observed_value(unit.text, comparison) if comparison else None
+                text = with_observed_value(
+                    unit.text, comparison, unit_line(candidate, unit.text, comparison)
+                ) if comparison else None
                 if text is None or comparison is None:
                     continue
                 current[unit.name] = _Unit(text, unit.name)

@@ -29,6 +29,7 @@ RECORD_VARIABLE = "GHOSTLINE_OBSERVED_FILE"
 PLUGIN_SOURCE = f'''
 import json
 import os
+import sys
 
 import pytest
 
@@ -44,19 +45,28 @@ def pytest_runtest_call(item):
 def pytest_assertrepr_compare(config, op, left, right):
     if op != "==":
         return None
+    line = None
+    frame = sys._getframe()
+    while frame is not None:  # the test function's frame: the line of its failing assert
+        if frame.f_code.co_name == _current[0]:
+            line = frame.f_lineno
+            break
+        frame = frame.f_back
     with open(os.environ["{RECORD_VARIABLE}"], "a", encoding="utf-8") as handle:
         handle.write(json.dumps({{"test": _current[0], "left": repr(left),
-                                  "right": repr(right)}}) + "\\n")
+                                  "right": repr(right), "line": line}}) + "\\n")
     return None
 '''
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """The two sides of a failing ``==`` in a test, as ``repr``."""
+    """The two sides of a failing ``==`` in a test, as ``repr``, and the line of the
+    ``assert`` in the test file (1-based; None when it could not be found)."""
 
     left: str
     right: str
+    line: int | None = None
 
 
 async def observe(plan: TestPlan, candidate: str, names: list[str], time_limit_s: float
@@ -78,14 +88,19 @@ async def observe(plan: TestPlan, candidate: str, names: list[str], time_limit_s
                 continue
             test = str(entry.get("test", "")).split("[", 1)[0]
             if test and test not in found:
-                found[test] = Comparison(str(entry["left"]), str(entry["right"]))
+                line = entry.get("line")
+                found[test] = Comparison(str(entry["left"]), str(entry["right"]),
+                                         line if isinstance(line, int) else None)
         return found
 
 
-def with_observed_value(unit: str, comparison: Comparison) -> str | None:
+def with_observed_value(unit: str, comparison: Comparison, line: int | None = None
+                        ) -> str | None:
     """``unit`` (one test function's source) with the expected literal of the failing
     ``assert`` replaced by the value the code returned; None when no ``assert a == b``
-    has a literal side equal to one recorded side and a literal other side."""
+    has a literal side equal to one recorded side and a literal other side. ``line``
+    (1-based, in ``unit``) names the failing ``assert`` where it is known: several may
+    compare with the same expected value."""
     left, right = _literal(comparison.left), _literal(comparison.right)
     if left is _NOT_LITERAL or right is _NOT_LITERAL:
         return None
@@ -99,6 +114,8 @@ def with_observed_value(unit: str, comparison: Comparison) -> str | None:
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Assert) and isinstance(node.test, ast.Compare)
                 and len(node.test.ops) == 1 and isinstance(node.test.ops[0], ast.Eq)):
+            continue
+        if line is not None and not node.lineno <= line <= (node.end_lineno or node.lineno):
             continue
         sides = (node.test.left, node.test.comparators[0])
         for index, expected_node in ((1, sides[1]), (0, sides[0])):
@@ -143,3 +160,13 @@ def _offset(text: str, line: int, column: int) -> int:
     lines = text.split("\n")
     before = sum(len(x) + 1 for x in lines[: line - 1])
     return before + len(lines[line - 1].encode("utf-8")[:column].decode("utf-8", "ignore"))
+
+
+def unit_line(candidate: str, unit: str, comparison: Comparison) -> int | None:
+    """The failing assert's line within ``unit`` (1-based), from its line in the test file
+    ``candidate`` that holds it; None when unknown."""
+    start = candidate.find(unit)
+    if comparison.line is None or start < 0:
+        return None
+    line = comparison.line - candidate[:start].count("\n")
+    return line if 1 <= line <= unit.count("\n") + 1 else None

@@ -53,7 +53,7 @@ async def test_the_run_records_both_sides_of_each_failing_comparison(tmp_path: P
                  "def test_a():\n    assert restock(Item('a', 1.0, 1), 2).quantity == 4\n\n\n"
                  "def test_b():\n    assert restock(Item('a', 1.0, 1), 2).quantity == 3\n")
     found = await observe(plan, candidate, ["test_a", "test_b"], 60)
-    assert found == {"test_a": Comparison("3", "4")}
+    assert found == {"test_a": Comparison("3", "4", 5)}  # line 5 of the candidate file
 
 
 async def test_when_no_test_passes_the_code_gives_the_expected_values(tmp_path: Path) -> None:
@@ -95,3 +95,20 @@ async def test_each_round_takes_the_next_failing_assert(tmp_path: Path) -> None:
     assert result.run.observed == {
         "test_restock_adds": "expected 4, the code returned 3; expected 'b', the code "
                              "returned 'a'"}
+
+
+async def test_the_failing_assert_is_found_by_its_line(tmp_path: Path) -> None:
+    """Two asserts expect 1; only the second fails: the first must stay as it is."""
+    source = project(tmp_path)
+    info = ModelInfo(name="coder-instruct", path="/m/coder-instruct.gguf",
+                     has_chat_template=True)
+    wrong = ("```python\ndef test_restock_adds():\n"
+             "    item = restock(Item('a', 1.0, 0), 1)\n"
+             "    assert item.quantity == 1\n"
+             "    assert item.price * 2 == 1\n```\n")
+
+    gen, _ = generator(tmp_path, source, lambda request: wrong, info=info,
+                       run_generated=True)
+    result = await gen.generate()
+    assert "item.quantity == 1\n" in result.new_text
+    assert "item.price * 2 == 2.0" in result.new_text
