@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, cast
 
 if TYPE_CHECKING:
@@ -131,7 +132,8 @@ def cmd_model(args: argparse.Namespace) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     from ghostline.stats_cli import run_stats
 
-    return run_stats(days=args.days, as_json=args.json, reset=args.reset)
+    return run_stats(days=args.days, as_json=args.json, reset=args.reset,
+                     settings=args.settings)
 
 
 #: `ghostline bench SUITE`: the module whose `main(argv)` runs it.
@@ -200,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--days", type=int, default=7, help="the last N days (default 7)")
     stats.add_argument("--json", action="store_true", help="print JSON")
     stats.add_argument("--reset", action="store_true", help="delete everything recorded")
+    stats.add_argument("--settings", type=Path, default=None, metavar="FILE",
+                       help="JSON settings with backends' pricePerMillionTokens (default: "
+                            "~/.config/ghostline/settings.json if it exists)")
     stats.set_defaults(func=cmd_stats)
 
     bench = sub.add_parser(

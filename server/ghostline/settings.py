@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,17 @@ log = logging.getLogger(__name__)
 
 #: The values of ``runGeneratedTests``.
 RUN_TESTS_CHOICES = ("ask", "always", "never")
+
+
+@dataclass(frozen=True)
+class TokenPrice:
+    """A backend's price per million tokens (`pricePerMillionTokens`), in the user's unit."""
+
+    input: float
+    output: float
+
+    def cost(self, prompt_tokens: int, generated_tokens: int) -> float:
+        return (prompt_tokens * self.input + generated_tokens * self.output) / 1_000_000
 
 
 @dataclass
@@ -29,6 +41,9 @@ class BackendSettings:
     api_key_env: str = ""
     timeout_s: float = 30.0
     fim_template: str = ""  # empty: detect from the model (local) or use the server's infill
+    #: What the user pays this backend (`ghostline stats` shows costs); never a built-in
+    #: default, prices go stale.
+    price_per_million_tokens: TokenPrice | None = None
 
     @property
     def is_local(self) -> bool:
@@ -217,11 +232,31 @@ def _parse_backends(raw: Any) -> dict[str, BackendSettings]:
             log.warning("backend %r must be an object", name)
             continue
         known = {_snake(k): v for k, v in spec.items() if _snake(k) in fields}
+        if "price_per_million_tokens" in known:
+            known["price_per_million_tokens"] = parse_price(
+                str(name), known["price_per_million_tokens"])
         try:
             backends[str(name)] = BackendSettings(**known)
         except TypeError as exc:
             log.warning("backend %r: %s", name, exc)
     return backends
+
+
+def parse_price(backend: str, raw: Any) -> TokenPrice | None:
+    """A backend's ``pricePerMillionTokens``: ``{"input": number, "output": number}``, both
+    finite and not negative; anything else is a warning and no price."""
+    if raw is None:
+        return None
+    if isinstance(raw, dict):
+        values = [raw.get(key) for key in ("input", "output")]
+        numbers = [float(v) for v in values
+                   if isinstance(v, int | float) and not isinstance(v, bool)]
+        if (set(raw) == {"input", "output"} and len(numbers) == 2
+                and all(math.isfinite(v) and v >= 0 for v in numbers)):
+            return TokenPrice(numbers[0], numbers[1])
+    log.warning("backend %r: pricePerMillionTokens must be {\"input\": number, "
+                "\"output\": number} (not negative), got %r; no price", backend, raw)
+    return None
 
 
 def _parse_escalate(raw: Any) -> dict[str, EscalationSettings]:
