@@ -382,7 +382,7 @@ class TestGenerator:
     ) -> list[_Unit]:
         """The tests of a chat answer's code block that pass the checks (each checked
         against ``accepted`` and the ones before it)."""
-        code = extract_code(answer)
+        code = extract_code(answer, style.unit_start)
         kept: list[_Unit] = []
         starts = [m.start() for m in style.unit_start.finditer(code)]
         for start in starts:

@@ -84,9 +84,15 @@ def completion_prompt(
     return "".join(parts)
 
 
-def extract_code(answer: str) -> str:
-    """The first fenced code block of a chat answer, or the whole answer without fences."""
-    match = _FENCED.search(answer)
-    if match:
-        return match.group(1)
-    return answer.strip("\n")
+def extract_code(answer: str, wanted: re.Pattern[str] | None = None) -> str:
+    """The first fenced code block of a chat answer (with ``wanted``: the first one where
+    it matches, else the first), or the whole answer without fences. A model may first
+    repeat the code it was shown and put its answer in a later block."""
+    blocks = [match.group(1) for match in _FENCED.finditer(answer)]
+    if not blocks:
+        return answer.strip("\n")
+    if wanted is not None:
+        for block in blocks:
+            if wanted.search(block):
+                return block
+    return blocks[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ghostline.prompts.instruct import completion_prompt, extract_code, format_chat
 
 # Qwen2's template as its GGUF carries it (llama.cpp's vocab test file).
@@ -72,3 +74,12 @@ def test_extract_code() -> None:
     assert extract_code(answer) == "def f():\n    pass"
     assert extract_code("```\nx = 1") == "x = 1"  # unterminated fence
     assert extract_code("\nplain code\n") == "plain code"
+
+
+def test_extract_code_takes_the_block_that_holds_the_answer() -> None:
+    answer = ("The function:\n```python\ndef f(x):\n    return x\n```\nTests:\n"
+              "```python\ndef test_f():\n    assert f(1) == 1\n```\n")
+    wanted = re.compile(r"^def test_", re.M)
+    assert extract_code(answer, wanted) == "def test_f():\n    assert f(1) == 1"
+    assert extract_code(answer) == "def f(x):\n    return x"  # no pattern: the first block
+    assert extract_code("```python\ndef g():\n    pass\n```", wanted) == "def g():\n    pass"
