@@ -104,10 +104,8 @@ def chat_messages(context: DocstringContext, *, bare: bool = False) -> list[Chat
     content = (
         f"Here is a {context.language} {kind} `{definition.name}` with some of its context.\n\n"
         + code_part(context, with_docs=True, bare=bare)
-        + f"Complete this sentence: the summary line of `{definition.name}`'s documentation. "
-        "Say what it does or returns for someone calling it, in at most 20 words; do not "
-        "retell the code step by step and do not list the parameters. Reply with the "
-        "completed sentence only.\n\n"
+        + f"Complete this sentence about what `{definition.name}` does, in at most two short "
+        f"sentences, for its documentation. Reply with the completed sentence only.\n\n"
         + lead_in(context)
     )
     return [
