@@ -77,8 +77,9 @@ class Settings:
     model: str = ""
     context_size: int = 2048
     threads: int = 0  # 0: llama.cpp picks (physical cores)
-    #: Speculative decoding with drafts from the prompt (local models, greedy requests; the
-    #: output is the same). Off by default: see docs/latency.md for where it pays.
+    #: Speculative decoding with drafts from the prompt (local models, greedy requests).
+    #: Off by default: it did not pay on the CPUs measured, and batched logits round
+    #: differently, so a near tie can change the text (docs/latency.md).
     lookup_draft: bool = False
     max_tokens: int = 64
     max_tokens_multiline: int = 128

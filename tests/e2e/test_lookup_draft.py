@@ -1,5 +1,10 @@
-"""Speculative decoding with drafts from the prompt gives the same text, token for token
-(the real default model, in process)."""
+"""Speculative decoding with drafts from the prompt keeps the KV cache and the choices
+right (a real model, in process).
+
+Batched logits round slightly differently from one-token evaluation, so on a near tie the
+text may differ (docs/latency.md); this prompt is code whose continuation the model is sure
+of, where a wrong position or a kept rejected draft would show as a different text.
+"""
 
 from __future__ import annotations
 

@@ -3,8 +3,9 @@
 Code repeats itself: names, argument lists, whole lines of the context come back in what
 the model writes. When the last few tokens written also occur earlier in the prompt or the
 output, the tokens that followed them there are a cheap guess at what comes next. The
-worker evaluates the guess in one batch and keeps the part the model itself would have
-chosen (`worker.ModelRunner.generate`), so the output is the same token for token.
+worker evaluates the guess in one batch and keeps the part the model itself picks from the
+batch's logits (`worker.ModelRunner.generate`); those round slightly differently from
+one-token evaluation, so a near tie can go the other way (docs/latency.md).
 
 `DraftLength` adapts how far to guess from how much of the recent guesses the model kept,
 and switches guessing off for a request where it does not pay.
