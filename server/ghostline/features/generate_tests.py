@@ -644,8 +644,10 @@ class TestGenerator:
         self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
         units: list[_Unit],
     ) -> tuple[list[_Unit], RunResult]:
-        """Run the tests (repairing the failing ones once), keep those that pass
-        :data:`RELIABLE_RUNS` runs in a row, then measure coverage and mutants (Python)."""
+        """Run the tests and repair the failing ones (a second round only while none
+        passes; then, as a last resort, expected values taken from the code), keep those
+        that pass :data:`RELIABLE_RUNS` runs in a row, then measure coverage and mutants
+        (Python)."""
         self._check_cancelled()
         self.progress(f"running the tests (run 1 of {RELIABLE_RUNS})", 90)
         first = await self._run(context, style, needs, units)
