@@ -5,8 +5,9 @@ context, let the model write tests one at a time (a base model continues the tes
 a lead-in such as ``def test_restock_``; an instruction model answers a chat request), keep
 each test only if it parses, uses the target, copies no earlier test and (Python) uses no
 undefined name or fixture; rename on a name clash; retry once with the rejection reasons in
-the prompt; optionally run the tests, repair failures once and keep the tests that pass
-three runs in a row and (Python) add coverage or catch a mutant. The result is a list of
+the prompt; optionally run the tests, repair failures and keep the tests that pass three
+runs in a row and (Python) add coverage or catch a mutant (docs/generate-tests.md). The
+result is a list of
 insertions into the test file (or its full text when it is new): existing lines are never
 rewritten.
 """
