@@ -42,8 +42,8 @@ from ghostline.bench.quality import (
 from ghostline.bench.quality_items import mine_repository
 from ghostline.bench.quality_metrics import first_line, mean
 from ghostline.context.tokenizer import EstimateCounter
-from ghostline.engine.escalation import completion_template
 from ghostline.engine.http import ENGINE_KINDS, create_http_engine
+from ghostline.features.escalation import completion_template
 from ghostline.features.inline_completion import CompletionInput
 from ghostline.index.workspace import WorkspaceIndex
 from ghostline.settings import BackendSettings

@@ -6,7 +6,7 @@ Never worse than local: the escalated answer replaces the local one only if it a
 within the rule's timeout, is not empty, and (inline completion) the user has not moved on —
 no newer completion request for the document and the same document version as when the
 request started; any failure, timeout or empty answer leaves the local answer standing (or
-nothing, where the local suggestion was hidden). The policy (`engine.escalation`) decides
+nothing, where the local suggestion was hidden). The policy (`features.escalation`) decides
 and counts; the usage ledger records each escalation (`usage.record_escalation`) under the
 backend that answered.
 """
@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from ghostline.context.tokenizer import CounterSlot
 from ghostline.engine.base import Engine, EngineError
-from ghostline.engine.escalation import Decision, EscalationPolicy, completion_template
 from ghostline.engine.router import BackendEngine
+from ghostline.features.escalation import Decision, EscalationPolicy, completion_template
 from ghostline.features.generate_tests import (
     GeneratedTests,
     TestGenerationError,
