@@ -8,12 +8,12 @@ of, where a wrong position or a kept rejected draft would show as a different te
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from ghostline.engine.model_files import resolve_model_path
-from ghostline.engine.worker import FrameWriter, Job, ModelRunner
+from ghostline.engine.worker import Job, ModelRunner
+
+from .test_worker_abort import Collector
 
 pytestmark = pytest.mark.model
 
@@ -24,18 +24,6 @@ PROMPT = (
     "def test_area_of_square():\n    assert area_of_square(2) == 4\n\n\n"
     "def test_area_of_rectangle():\n"
 )
-
-
-class Collector(FrameWriter):
-    def __init__(self) -> None:
-        self.frames: list[dict[str, Any]] = []
-
-    def send(self, message: dict[str, Any]) -> None:
-        self.frames.append(message)
-
-    @property
-    def text(self) -> str:
-        return "".join(f["text"] for f in self.frames if f["type"] == "token")
 
 
 @pytest.fixture(scope="module")

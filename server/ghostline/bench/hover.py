@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -32,7 +33,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -253,47 +254,46 @@ def report(all_figures: list[Figures], limit_s: float) -> str:
     return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def _summary_cache(path: Path) -> Iterator[None]:
+    """The server's summary cache at ``path`` while the block runs: "cold" means cold."""
+    previous = os.environ.get("GHOSTLINE_DOCSTRING_CACHE")
+    os.environ["GHOSTLINE_DOCSTRING_CACHE"] = str(path)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("GHOSTLINE_DOCSTRING_CACHE", None)
+        else:
+            os.environ["GHOSTLINE_DOCSTRING_CACHE"] = previous
+
+
 async def run(folders: list[Path], count: int, limit_s: float) -> list[Figures]:
+    results = []
     with tempfile.TemporaryDirectory(prefix="ghostline-hover-bench-") as tmp:
-        previous = os.environ.get("GHOSTLINE_DOCSTRING_CACHE")
-        results = []
-        try:
-            for number, folder in enumerate(folders):
-                # a fresh summary cache per folder: "cold" means cold
-                os.environ["GHOSTLINE_DOCSTRING_CACHE"] = str(Path(tmp) / f"d{number}.sqlite")
+        for number, folder in enumerate(folders):
+            with _summary_cache(Path(tmp) / f"d{number}.sqlite"):
                 started = time.perf_counter()
                 results.append(await measure_folder(folder.resolve(), count, limit_s))
                 print(f"  {folder}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
-        finally:
-            if previous is None:
-                os.environ.pop("GHOSTLINE_DOCSTRING_CACHE", None)
-            else:
-                os.environ["GHOSTLINE_DOCSTRING_CACHE"] = previous
     return results
 
 
 async def run_judged(folders: list[Path], count: int, limit_s: float,
                      settings: dict[str, object]) -> list[JudgedFigures]:
     """Judge summaries in a copy of each folder, each with a fresh summary cache."""
+    results = []
     with tempfile.TemporaryDirectory(prefix="ghostline-hover-judge-") as tmp:
-        previous = os.environ.get("GHOSTLINE_DOCSTRING_CACHE")
-        results = []
-        try:
-            for number, folder in enumerate(folders):
-                os.environ["GHOSTLINE_DOCSTRING_CACHE"] = str(Path(tmp) / f"d{number}.sqlite")
-                copy = Path(tmp) / f"{number}-{folder.resolve().name}"
-                shutil.copytree(folder, copy, ignore=shutil.ignore_patterns(
-                    ".git", "node_modules", "__pycache__"))
+        for number, folder in enumerate(folders):
+            copy = Path(tmp) / f"{number}-{folder.resolve().name}"
+            shutil.copytree(folder, copy, ignore=shutil.ignore_patterns(
+                ".git", "node_modules", "__pycache__"))
+            with _summary_cache(Path(tmp) / f"d{number}.sqlite"):
                 started = time.perf_counter()
                 figures = await judge_folder(copy, count, limit_s, settings)
-                figures.folder = str(folder)
-                results.append(figures)
-                print(f"  {folder}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
-        finally:
-            if previous is None:
-                os.environ.pop("GHOSTLINE_DOCSTRING_CACHE", None)
-            else:
-                os.environ["GHOSTLINE_DOCSTRING_CACHE"] = previous
+            figures.folder = str(folder)
+            results.append(figures)
+            print(f"  {folder}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return results
 
 
