@@ -42,6 +42,13 @@ class Editor:
         self.edits: list[types.ApplyWorkspaceEditParams] = []
         self.results: list[types.ApplyWorkspaceEditResult] = []
 
+        self.questions: list[types.ShowMessageRequestParams] = []
+
+        @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
+        def ask(params: types.ShowMessageRequestParams) -> None:
+            """The consent question (runGeneratedTests "ask"): dismissed, as a user may."""
+            self.questions.append(params)
+
         @client.feature(types.WORKSPACE_APPLY_EDIT)
         def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
             self.edits.append(params)
@@ -164,6 +171,9 @@ async def test_python_action_appends_to_the_existing_test_file(
     result = await editor.run(await editor.command_for(uri, line + 2, 8))
     assert result["applied"], result["message"]
     assert not result["created"] and result["path"] == str(test_file)
+    # runGeneratedTests "ask": the question came once; dismissed, the tests were not run
+    assert len(editor.questions) == 1 and editor.questions[0].actions
+    assert "tests not run" in result["message"] and not result["run"]["ran"]
     after = test_file.read_text(encoding="utf-8")
     assert only_insertions(before, after)  # the existing content is intact, byte for byte
     ast.parse(after)
