@@ -157,8 +157,13 @@ async def test_a_typing_storm_escalates_at_most_per_minute(
             completion_params(uri, 1, len(text.split("\n")[1])))))
         await asyncio.sleep(0.02)
     await asyncio.gather(*requests, return_exceptions=True)
+    # How many of the 20 reach the model (not superseded, not typed through) depends on
+    # timing; one more request in another file, awaited alone, always does.
+    other = open_document(client, tmp_path / "volume.py", BODY)
+    await item_at(client, other, 1, 11)
     counts = escalation(await server_status(client))["counts"].get("inlineCompletion", {})
-    assert 1 <= counts.get("escalated", 0) <= 3, counts
+    assert counts.get("escalated", 0) <= 3, counts
+    assert counts.get("escalated", 0) + counts.get("limited", 0) >= 1, counts
     answered = (await server_status(client))["answered"]
     assert isinstance(answered, dict)
     assert answered.get("inlineCompletion", {}).get("team", 0) <= 3
