@@ -35,6 +35,8 @@ export const SERVER_SETTING_KEYS = [
   'routes',
   'fallbackToLocal',
   'ledger',
+  'escalate',
+  'lookupDraft',
 ] as const;
 
 export type ServerSettingKey = (typeof SERVER_SETTING_KEYS)[number];
