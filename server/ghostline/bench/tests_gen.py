@@ -57,8 +57,8 @@ from typing import Any
 from ghostline.context.tests import parse_definitions
 from ghostline.demo_tests import TestsEditorSession
 from ghostline.engine.model_files import cache_dir
-from ghostline.features.test_locations import TestPlan
 from ghostline.features.test_runner import run_tests
+from ghostline.index.test_locations import TestPlan
 from ghostline.postprocess.test_output import syntax_errors
 
 #: (module, qualified name of the function, what to copy: "file" or the top-level package)

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from ghostline.features.test_locations import TestPlan, sample_tests
+from ghostline.index.conventions import declared_test_names
 from ghostline.index.languages import spec_by_name
 from ghostline.index.model import Definition, Import
 from ghostline.index.parser import extract
-from ghostline.postprocess.test_imports import ImportNeed, existing_imports
-from ghostline.postprocess.test_output import declared_test_names
+from ghostline.index.test_imports import ImportNeed, existing_imports
+from ghostline.index.test_locations import TestPlan, sample_tests
+from ghostline.index.test_target import Target, TestContext
 
 #: Definitions a test can target.
 TARGET_KINDS = frozenset({"function", "method", "class", "struct", "constructor"})
@@ -37,50 +37,6 @@ _FIXTURE = re.compile(r"@pytest\.fixture[^\n]*\n(?:@[^\n]*\n)*\s*(?:async\s+)?de
 _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
 
 ReadText = Callable[[Path], "str | None"]
-
-
-@dataclass(frozen=True)
-class Target:
-    """The function, method or class to test. ``container``: the class of a method."""
-
-    name: str
-    qualified_name: str
-    kind: str
-    language: str
-    path: Path
-    source: str
-    signature: str = ""
-    doc: str = ""
-    container: str | None = None
-    module: str = ""
-    #: First and last line (0-based) of the definition in its file.
-    first_line: int = 0
-    last_line: int = 0
-
-    @property
-    def importable_name(self) -> str:
-        """What a test imports to reach the target (the class for a method)."""
-        return self.container or self.name
-
-
-@dataclass
-class TestContext:
-    __test__ = False  # not a pytest test class
-
-    target: Target
-    plan: TestPlan
-    source_imports: str = ""
-    related: list[str] = field(default_factory=list)
-    example: str = ""
-    #: (path as prompts write it, text) of other files' code, in prompt order (most
-    #: relevant last): what the context service chose for the target.
-    cross_file: list[tuple[str, str]] = field(default_factory=list)
-    existing_text: str | None = None
-    existing_names: list[str] = field(default_factory=list)
-    fixtures: list[str] = field(default_factory=list)
-    #: Local name → the import that brings it into a test file (source definitions and the
-    #: source file's own imports).
-    importable: dict[str, ImportNeed] = field(default_factory=dict)
 
 
 def parse_definitions(text: str, path: Path, language: str, module: str = "") -> list[Definition]:

@@ -23,13 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ghostline.context.tests import (
-    Target,
-    TestContext,
-    build_context,
-    find_target,
-    parse_definitions,
-)
+from ghostline.context.tests import build_context, find_target, parse_definitions
 from ghostline.engine.base import Engine, Finished, GenerationRequest, ModelInfo, Token
 from ghostline.features.test_coverage import (
     CoverageReport,
@@ -38,18 +32,19 @@ from ghostline.features.test_coverage import (
     select_by_coverage,
     summarize,
 )
-from ghostline.features.test_locations import TestPlan, plan_test_file
 from ghostline.features.test_mutants import run_mutants
 from ghostline.features.test_observed import observe, unit_line, with_observed_value
 from ghostline.features.test_runner import RunResult, run_tests
 from ghostline.index.resolve import python_module
-from ghostline.postprocess.test_imports import (
+from ghostline.index.test_imports import (
     ImportNeed,
     Insertion,
     apply_insertions,
     existing_imports,
     merge_imports,
 )
+from ghostline.index.test_locations import TestPlan, plan_test_file
+from ghostline.index.test_target import Target, TestContext
 from ghostline.postprocess.test_output import (
     Arity,
     body_key,

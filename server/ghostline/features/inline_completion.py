@@ -22,12 +22,12 @@ from typing import Literal
 from tree_sitter import Tree
 
 from ghostline.context.budget import token_window
-from ghostline.context.names_below import preferred_starts
 from ghostline.context.tokenizer import TokenCounter
 from ghostline.context.window import LocalWindow, enclosing_definition, local_window
 from ghostline.engine.base import Engine, Finished, GenerationRequest, Token
 from ghostline.engine.router import LOCAL
 from ghostline.index.languages import LanguageSpec, spec_for_language_id, spec_for_path
+from ghostline.index.names_below import preferred_starts
 from ghostline.postprocess.cleanup import clean_completion
 from ghostline.postprocess.fit import (
     BLOCK_KEYWORDS,

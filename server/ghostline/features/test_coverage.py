@@ -18,8 +18,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ghostline.context.tests import Target
-from ghostline.features.test_locations import TestPlan
 from ghostline.features.test_runner import (
     RunOptions,
     RunResult,
@@ -29,6 +27,8 @@ from ghostline.features.test_runner import (
     run_tests,
 )
 from ghostline.features.test_sandbox import runner_environment
+from ghostline.index.test_locations import TestPlan
+from ghostline.index.test_target import Target
 
 Arc = tuple[int, int]
 

@@ -22,8 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ghostline.context.tests import Target
-from ghostline.features.test_locations import TestPlan
 from ghostline.features.test_runner import (
     RunOptions,
     RunResult,
@@ -31,6 +29,8 @@ from ghostline.features.test_runner import (
     _project_python,
     run_tests,
 )
+from ghostline.index.test_locations import TestPlan
+from ghostline.index.test_target import Target
 
 MAX_MUTANTS = 8
 CONCURRENT_RUNS = 2

@@ -21,8 +21,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ghostline.features.test_locations import TestPlan
 from ghostline.features.test_runner import RunOptions, run_tests
+from ghostline.index.test_locations import TestPlan
 
 PLUGIN_NAME = "ghostline_observed_plugin"
 RECORD_VARIABLE = "GHOSTLINE_OBSERVED_FILE"

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ghostline.features.test_locations import TestPlan
 from ghostline.features.test_sandbox import isolated, memory_limit, runner_environment
+from ghostline.index.test_locations import TestPlan
 
 if TYPE_CHECKING:
     from ghostline.features.test_coverage import CoverageReport

@@ -3,7 +3,8 @@
 Python ``test_x.py`` / ``x_test.py`` (next to it or in a ``tests`` folder), JS/TS
 ``x.test.ts`` / ``x.spec.ts`` / ``__tests__/x.ts``, Go ``x_test.go``, Java
 ``src/test/java/.../XTest.java``, Rust in-file ``#[cfg(test)]`` modules and ``tests/x.rs``,
-C/C++ ``test_x.c`` / ``x_test.cc`` / ``x_unittest.cc``.
+C/C++ ``test_x.c`` / ``x_test.cc`` / ``x_unittest.cc``. And how a test file names its tests
+(``declared_test_names``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,16 @@ from pathlib import Path, PurePath
 _JS_SUFFIXES = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
 _TEST_DIRS = frozenset({"test", "tests", "__tests__", "spec", "testing"})
 _RUST_TEST_MODULE = re.compile(r"#\[cfg\(test\)\]")
+#: Where a test file declares a test, by language ("js": JavaScript and TypeScript, whose
+#: tests are named by their description, group 2; group 1 elsewhere).
+TEST_NAME_PATTERNS = {
+    "python": re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)", re.M),
+    "go": re.compile(r"^func[ \t]+(Test\w*)", re.M),
+    "rust": re.compile(r"^[ \t]*(?:pub[ \t]+)?(?:async[ \t]+)?fn[ \t]+(\w+)", re.M),
+    "java": re.compile(r"^[ \t]*(?:public[ \t]+|protected[ \t]+)?void[ \t]+(\w+)[ \t]*\(", re.M),
+    "js": re.compile(r"""^[ \t]*(?:it|test)(?:\.\w+)?\([ \t]*(["'`])(.*?)\1""", re.M),
+}
+_JS_LANGUAGES = frozenset({"javascript", "typescript", "tsx"})
 
 
 def is_test_file(path: PurePath) -> bool:
@@ -124,3 +135,13 @@ def _distance(a: Path, b: Path) -> int:
             break
         common += 1
     return (len(a.parts) - common) + (len(b.parts) - common)
+
+
+def declared_test_names(code: str, language: str) -> list[str]:
+    """Names of every test already in ``code``."""
+    key = "js" if language in _JS_LANGUAGES else language
+    pattern = TEST_NAME_PATTERNS.get(key)
+    if pattern is None:
+        return []
+    group = 2 if key == "js" else 1
+    return [m.group(group) for m in pattern.finditer(code)]

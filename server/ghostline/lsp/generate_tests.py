@@ -21,7 +21,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from ghostline.context.tests import TARGET_KINDS, Target, find_target, parse_definitions
+from ghostline.context.tests import TARGET_KINDS, find_target, parse_definitions
 from ghostline.engine.base import EngineError
 from ghostline.features.generate_tests import (
     GeneratedTests,
@@ -35,6 +35,7 @@ from ghostline.features.generate_tests import (
 from ghostline.features.test_runner import RunResult, describe_failure
 from ghostline.index.languages import spec_for_language_id, spec_for_path
 from ghostline.index.resolve import python_module
+from ghostline.index.test_target import Target
 from ghostline.lsp import escalation
 from ghostline.lsp.code_actions import ActionProvider, add_provider
 from ghostline.lsp.run_consent import Decision, consent_for

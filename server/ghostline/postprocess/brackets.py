@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .text import CLOSERS, OPENERS, PAIRS
+from ghostline.index.text import CLOSERS, OPENERS, PAIRS
 
 __all__ = ["cut_unmatched_closer", "suffix_closes", "unclosed_openers"]
 

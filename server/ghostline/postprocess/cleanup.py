@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ghostline.index.text import CLOSERS, first_line, is_identifier_char
+
 from .brackets import cut_unmatched_closer
 from .mode import CompletionMode
-from .text import CLOSERS, first_line, is_identifier_char
 
 __all__ = [
     "COMMON_MARKERS",

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from .text import CLOSERS, OPENERS, indent_width
+from ghostline.index.text import CLOSERS, OPENERS, indent_width
 
 __all__ = ["BLOCK_KEYWORDS", "Misfit", "first_word", "fits_below", "misfit_below"]
 

@@ -18,7 +18,7 @@ from typing import Literal
 
 from tree_sitter import Node, Tree
 
-from .text import indent_width, is_identifier_char
+from ghostline.index.text import indent_width, is_identifier_char
 
 __all__ = ["CompletionMode", "block_indent", "decide_mode", "opens_block"]
 

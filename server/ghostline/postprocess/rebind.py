@@ -14,10 +14,10 @@ import re
 
 from tree_sitter import Node
 
-from ghostline.context.names_below import unbound_reads_after
 from ghostline.index.languages import LanguageSpec
+from ghostline.index.names_below import unbound_reads_after
 from ghostline.index.node_text import node_text
-from ghostline.postprocess.text import indent_width
+from ghostline.index.text import indent_width
 
 _BINDINGS = (
     re.compile(r"^\s*(?P<keyword>except|with|async\s+with)\b.*\bas\s+(?P<name>[A-Za-z_]\w*)"

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ghostline.index.text import first_nonblank_line, indent_width
+
 from .mode import CompletionMode
-from .text import first_nonblank_line, indent_width
 
 __all__ = ["MAX_CYCLE", "StreamingStopper"]
 

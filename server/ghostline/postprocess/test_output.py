@@ -19,10 +19,11 @@ from dataclasses import dataclass
 
 import tree_sitter
 
+from ghostline.index.conventions import TEST_NAME_PATTERNS
 from ghostline.index.languages import spec_by_name
 from ghostline.index.node_text import node_text
 from ghostline.index.parser import iter_nodes
-from ghostline.postprocess.text import indent_width
+from ghostline.index.text import indent_width
 
 _PY_BUILTINS = frozenset(dir(builtins)) | {"__name__", "__file__"}
 #: Fixtures pytest provides itself.
@@ -31,25 +32,9 @@ PYTEST_BUILTIN_FIXTURES = frozenset(
      "capsysbinary", "capfd", "capfdbinary", "caplog", "request", "recwarn", "pytestconfig",
      "cache", "record_property", "record_testsuite_property", "doctest_namespace"}
 )  # fmt: skip
-_NAME_PATTERNS = {
-    "python": re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)", re.M),
-    "go": re.compile(r"^func[ \t]+(Test\w*)", re.M),
-    "rust": re.compile(r"^[ \t]*(?:pub[ \t]+)?(?:async[ \t]+)?fn[ \t]+(\w+)", re.M),
-    "java": re.compile(r"^[ \t]*(?:public[ \t]+|protected[ \t]+)?void[ \t]+(\w+)[ \t]*\(", re.M),
-    "js": re.compile(r"""^[ \t]*(?:it|test)(?:\.\w+)?\([ \t]*(["'`])(.*?)\1""", re.M),
-}
 _JS = frozenset({"javascript", "typescript", "tsx"})
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
 _CLOSERS = frozenset(_OPENERS.values())
-
-
-@dataclass(frozen=True)
-class Frame:
-    """What surrounds the units in the file: ``open`` + units + ``close``."""
-
-    open: str = ""
-    close: str = ""
-    indent: str = ""
 
 
 def complete_unit(text: str, language: str, indent: str = "", truncated: bool = False
@@ -195,24 +180,14 @@ def uses_name(code: str, language: str, name: str) -> bool:
 
 def unit_name(unit: str, language: str) -> str | None:
     """The test's name: function name, or the description of a JS ``it``/``test`` call."""
-    pattern = _NAME_PATTERNS["js" if language in _JS else language] if (
-        language in _JS or language in _NAME_PATTERNS) else None
+    pattern = TEST_NAME_PATTERNS["js" if language in _JS else language] if (
+        language in _JS or language in TEST_NAME_PATTERNS) else None
     if pattern is None:
         return None
     match = pattern.search(unit)
     if match is None:
         return None
     return match.group(2) if language in _JS else match.group(1)
-
-
-def declared_test_names(code: str, language: str) -> list[str]:
-    """Names of every test already in ``code``."""
-    key = "js" if language in _JS else language
-    pattern = _NAME_PATTERNS.get(key)
-    if pattern is None:
-        return []
-    group = 2 if key == "js" else 1
-    return [m.group(group) for m in pattern.finditer(code)]
 
 
 def rename_unit(unit: str, language: str, taken: Collection[str]) -> tuple[str, str | None]:
@@ -226,7 +201,7 @@ def rename_unit(unit: str, language: str, taken: Collection[str]) -> tuple[str, 
         if candidate not in taken:
             break
         number += 1
-    pattern = _NAME_PATTERNS["js" if language in _JS else language]
+    pattern = TEST_NAME_PATTERNS["js" if language in _JS else language]
     match = pattern.search(unit)
     assert match is not None
     group = 2 if language in _JS else 1
@@ -237,7 +212,7 @@ def rename_unit(unit: str, language: str, taken: Collection[str]) -> tuple[str, 
 def set_unit_name(unit: str, language: str, name: str) -> str | None:
     """``unit`` named ``name``; None when it has no name to replace or ``name`` cannot be
     written inside the unit's title literal (a JS title holding that literal's quote)."""
-    pattern = _NAME_PATTERNS.get("js" if language in _JS else language)
+    pattern = TEST_NAME_PATTERNS.get("js" if language in _JS else language)
     match = pattern.search(unit) if pattern is not None else None
     if match is None:
         return None

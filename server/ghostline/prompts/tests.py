@@ -14,10 +14,9 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-from ghostline.context.tests import Target, TestContext
 from ghostline.engine.base import ChatMessage, ModelInfo
-from ghostline.postprocess.test_imports import ImportNeed, render_imports
-from ghostline.postprocess.test_output import Frame
+from ghostline.index.test_imports import ImportNeed, render_imports
+from ghostline.index.test_target import Target, TestContext
 
 _INSTRUCT_WORDS = re.compile(r"(?:^|[-_ .])(?:it|instruct|chat|sft|dpo|rlhf)(?:$|[-_ .])", re.I)
 _LANGUAGE_NAMES = {
@@ -25,6 +24,15 @@ _LANGUAGE_NAMES = {
     "tsx": "TypeScript", "go": "Go", "rust": "Rust", "java": "Java",
 }  # fmt: skip
 _FENCE = {"tsx": "tsx", "typescript": "ts", "javascript": "js"}
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What surrounds the units in the file: ``open`` + units + ``close``."""
+
+    open: str = ""
+    close: str = ""
+    indent: str = ""
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from ghostline.bench.tests_gen import (
     ts_cache_ready,
     ts_case_source,
 )
-from ghostline.features.test_locations import TestPlan, plan_test_file
+from ghostline.index.test_locations import TestPlan, plan_test_file
 
 
 def _result(name: str, **fields: object) -> CaseResult:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ghostline.context.names_below import (
+from ghostline.index.languages import spec_for_path
+from ghostline.index.names_below import (
     MAX_NAMES,
     opens_block,
     preferred_starts,
     unbound_names_below,
 )
-from ghostline.index.languages import spec_for_path
 
 
 def names(source: str) -> list[str]:

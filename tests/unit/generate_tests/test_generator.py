@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from ghostline.context.tests import Target
 from ghostline.engine.base import GenerationRequest, ModelInfo
 from ghostline.features.generate_tests import (
     GenerationCancelled,
@@ -17,6 +16,7 @@ from ghostline.features.generate_tests import (
     TestRequest,
     TestServices,
 )
+from ghostline.index.test_target import Target
 from ghostline.postprocess.test_output import syntax_errors
 from ghostline.settings import Settings
 

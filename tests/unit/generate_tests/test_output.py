@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from ghostline.index.conventions import declared_test_names
 from ghostline.postprocess.test_output import (
     body_key,
     complete_unit,
-    declared_test_names,
     js_arity,
     js_call_problem,
     js_undefined_names,

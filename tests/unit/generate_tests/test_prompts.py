@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ghostline.context.tests import Target, TestContext
 from ghostline.engine.base import ModelInfo
-from ghostline.features.test_locations import TestPlan
-from ghostline.postprocess.test_imports import ImportNeed
+from ghostline.index.test_imports import ImportNeed
+from ghostline.index.test_locations import TestPlan
+from ghostline.index.test_target import Target, TestContext
 from ghostline.prompts.tests import (
     base_prompt,
     camel,

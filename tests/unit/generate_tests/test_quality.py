@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from ghostline.context.tests import Target, find_target, parse_definitions
+from ghostline.context.tests import find_target, parse_definitions
 from ghostline.engine.base import GenerationRequest, ModelInfo
 from ghostline.features import test_coverage
 from ghostline.features.test_coverage import measure_coverage, select_by_coverage
-from ghostline.features.test_locations import TestPlan, plan_test_file
 from ghostline.features.test_mutants import make_mutants, run_mutants
+from ghostline.index.test_locations import TestPlan, plan_test_file
+from ghostline.index.test_target import Target
 from ghostline.lsp.generate_tests import _run_note, _run_summary
 
 from .test_generator import generator

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from ghostline.features.test_locations import plan_test_file
 from ghostline.features.test_runner import run_tests
 from ghostline.features.test_sandbox import (
     isolated,
@@ -16,6 +15,7 @@ from ghostline.features.test_sandbox import (
     network_isolation,
     runner_environment,
 )
+from ghostline.index.test_locations import plan_test_file
 
 
 @pytest.fixture(autouse=True)

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from tree_sitter import Node, Tree
 
 from ghostline.index.node_text import node_text
-from ghostline.postprocess.text import indent_width
+from ghostline.index.text import indent_width
 
 #: At most this many names are returned, nearest first.
 MAX_NAMES = 5

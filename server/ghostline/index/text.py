@@ -1,4 +1,4 @@
-"""Small text helpers shared by the post-processing modules."""
+"""Small text helpers shared by the post-processing modules and the syntax readers below them."""
 
 from __future__ import annotations
 
