@@ -69,12 +69,14 @@ class RunResult:
 @dataclass(frozen=True)
 class RunOptions:
     """Additions to a Python run: ``python <wrap> -m pytest <pytest_args> ids``, with
-    ``python_path`` before the project's paths and ``env`` added to the environment."""
+    ``python_path`` before the project's paths and ``env`` added to the environment; and to
+    a vitest or go run: ``vitest run <runner_args> file``, ``go test <runner_args> ...``."""
 
     wrap: Sequence[str] = ()
     pytest_args: Sequence[str] = ()
     python_path: Sequence[str] = ()
     env: Mapping[str, str] = field(default_factory=dict)
+    runner_args: Sequence[str] = ()
 
 
 #: Folders a run created for its temp file, and how many runs use each (runs may overlap).
@@ -167,7 +169,7 @@ def _prepare(
             return unittest_command, ".py"
         return "pytest is not installed for this project"
     if plan.language in ("javascript", "typescript", "tsx"):
-        return _prepare_js(plan, root, env)
+        return _prepare_js(plan, root, env, options)
     if plan.language == "go":
         go = shutil.which("go")
         if go is None:
@@ -175,13 +177,16 @@ def _prepare(
         pattern = "^(" + "|".join(re.escape(n) for n in names) + ")$"
 
         def go_command(temp: Path) -> Command:
-            return ([go, "test", "-count=1", "-v", "-run", pattern, "."], temp.parent, env)
+            return ([go, "test", "-count=1", "-v", *options.runner_args, "-run", pattern, "."],
+                    temp.parent, env)
 
         return go_command, "_test.go"
     return f"running {plan.framework} tests is not supported yet"
 
 
-def _prepare_js(plan: TestPlan, root: Path, env: dict[str, str]) -> tuple[CommandFor, str] | str:
+def _prepare_js(
+    plan: TestPlan, root: Path, env: dict[str, str], options: RunOptions
+) -> tuple[CommandFor, str] | str:
     suffix = "".join(plan.path.suffixes[-1:])
     if plan.framework == "node:test":
         node = shutil.which("node")
@@ -200,7 +205,8 @@ def _prepare_js(plan: TestPlan, root: Path, env: dict[str, str]) -> tuple[Comman
 
     def runner_command(temp: Path) -> Command:
         if plan.framework == "vitest":
-            return ([str(binary), "run", "--reporter=tap", str(temp)], root, env)
+            return ([str(binary), "run", "--reporter=tap", *options.runner_args, str(temp)],
+                    root, env)
         return ([str(binary), "--verbose", str(temp)], root, env)
 
     return runner_command, ".test" + suffix
