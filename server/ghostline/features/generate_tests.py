@@ -837,9 +837,11 @@ class TestGenerator:
         return [by_name[n] for n in names]
 
     def _wants_more_coverage(self, report: CoverageReport) -> bool:
-        """A coverage round is worth its time: an instruction model, lines left uncovered
-        below the goal, and the user not yet waiting long."""
-        return (is_instruction_model(self.services.model_info) and report.lines_total > 0
+        """A coverage round is worth its time: per-test data to tell the uncovered lines (not
+        a whole-run report: vitest, go), an instruction model, lines left uncovered below the
+        goal, and the user not yet waiting long."""
+        return (bool(report.per_test) and is_instruction_model(self.services.model_info)
+                and report.lines_total > 0
                 and report.lines / report.lines_total < COVERAGE_GOAL
                 and time.perf_counter() - self.started < COVERAGE_ROUND_BEFORE_S)
 

@@ -7,6 +7,9 @@ statements, its branches and each line's tests; a short script with the project'
 interpreter reads each test's arcs from the data file (the JSON report has no contexts for
 arcs). Only the target's body counts: the ``def`` line and the module's top level run at
 import, under no test.
+
+vitest (``test_coverage_js``) and ``go test`` (``test_coverage_go``) give coverage of the whole
+run only: their reports have an empty ``per_test``, and no test is selected by coverage.
 """
 
 from __future__ import annotations
@@ -61,14 +64,16 @@ class TestCoverage:
 
 @dataclass
 class CoverageReport:
-    """Coverage of the target by the kept tests; ``per_test`` holds each kept test's."""
+    """Coverage of the target by the kept tests; ``per_test`` holds each kept test's (empty
+    where the runner measures the whole run only: vitest, go test)."""
 
     lines: int
     lines_total: int
     branches: int
     branches_total: int
     per_test: dict[str, TestCoverage] = field(default_factory=dict)
-    #: The target's statement lines and branches (what the totals count).
+    #: The target's statement lines and branches (what the totals count; the branches as
+    #: arcs for Python only).
     statements: set[int] = field(default_factory=set)
     all_branches: set[Arc] = field(default_factory=set)
 
@@ -109,6 +114,13 @@ def in_ranges(line: int, ranges: list[tuple[int, int]]) -> bool:
     return any(start <= line <= end for start, end in ranges)
 
 
+def span_body(target: Target) -> list[tuple[int, int]]:
+    """The 1-based line range of the target's definition without its first line (which
+    runs at import), or its only line; for languages measured without a parse."""
+    first, last = target.first_line + 1, target.last_line + 1
+    return [(first + 1, last)] if last > first else [(first, last)]
+
+
 async def measure_coverage(
     plan: TestPlan, candidate: str, names: list[str], target: Target, time_limit_s: float,
 ) -> CoverageOutcome:
@@ -122,8 +134,17 @@ async def measure_coverage(
 async def _measure(
     plan: TestPlan, candidate: str, names: list[str], target: Target, time_limit_s: float,
 ) -> CoverageOutcome:
+    if plan.framework == "vitest":
+        from ghostline.features.test_coverage_js import measure_vitest  # imports this module
+
+        return await measure_vitest(plan, candidate, names, target, time_limit_s)
+    if plan.language == "go":
+        from ghostline.features.test_coverage_go import measure_go  # imports this module
+
+        return await measure_go(plan, candidate, names, target, time_limit_s)
     if plan.language != "python":
-        return CoverageOutcome(None, "coverage not measured: only Python tests are measured")
+        return CoverageOutcome(None, "coverage not measured: only Python, vitest and go test "
+                                     "runs are measured")
     python = _project_python(plan.project_root or plan.path.parent)
     if not _has_module(python, "coverage"):
         return CoverageOutcome(None, NOT_INSTALLED)
@@ -142,7 +163,7 @@ async def _measure(
         run = await run_tests(plan, candidate, names, time_limit_s,
                               RunOptions(wrap=("-m", "coverage", "run", f"--rcfile={rcfile}")))
         if not run.ran or not run.passed:
-            return CoverageOutcome(None, f"coverage not measured: {_why(run)}")
+            return CoverageOutcome(None, f"coverage not measured: {why_not_run(run)}")
         cwd = plan.project_root or plan.path.parent
         report_path = temp / "coverage.json"
         code, output = await _run(
@@ -175,7 +196,7 @@ def _write_rcfile(folder: Path, source: Path) -> Path:
     return rcfile
 
 
-def _why(run: RunResult) -> str:
+def why_not_run(run: RunResult) -> str:
     if not run.ran:
         return run.reason
     return next(iter(run.failed.values()), run.reason or "the tests failed under coverage")
@@ -217,7 +238,10 @@ def _is_context_of(context: str, name: str) -> bool:
 
 
 def summarize(report: CoverageReport, kept: list[str]) -> CoverageReport:
-    """The report restricted to the ``kept`` tests, with its totals recomputed."""
+    """The report restricted to the ``kept`` tests, with its totals recomputed (a report of
+    the whole run, with no ``per_test``, as it is)."""
+    if not report.per_test:
+        return report
     per_test = {n: report.per_test[n] for n in kept if n in report.per_test}
     lines = set().union(*(c.lines for c in per_test.values())) if per_test else set()
     branches = set().union(*(c.branches for c in per_test.values())) if per_test else set()
@@ -227,7 +251,10 @@ def summarize(report: CoverageReport, kept: list[str]) -> CoverageReport:
 
 def select_by_coverage(names: list[str], report: CoverageReport) -> tuple[list[str], list[str]]:
     """(kept, dropped): in order, a test is kept when it covers a line or branch that the
-    tests kept before it do not. The first test stays when none would."""
+    tests kept before it do not. The first test stays when none would. Without per-test
+    data (a whole-run report) every test is kept."""
+    if not report.per_test:
+        return list(names), []
     kept: list[str] = []
     lines: set[int] = set()
     branches: set[Arc] = set()
@@ -260,7 +287,10 @@ __all__ = [
     "TestCoverage",
     "body_ranges",
     "covered_by_others",
+    "in_ranges",
     "measure_coverage",
     "select_by_coverage",
+    "span_body",
     "summarize",
+    "why_not_run",
 ]
