@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ghostline.context import docstring as docstring_context
 from ghostline.context.bm25 import Bm25Index, words
@@ -52,11 +52,7 @@ from ghostline.context.snippets import (
 from ghostline.context.tokenizer import EstimateCounter, TokenCounter
 from ghostline.index.languages import spec_by_name, spec_for_language_id, spec_for_path
 from ghostline.index.model import Definition, Usage
-from ghostline.prompts.fim import FimTemplate, template_by_name
 from ghostline.settings import Settings
-
-if TYPE_CHECKING:
-    from ghostline.features.inline_completion import CompletionInput
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +81,36 @@ BM25_MAX_FILES = 3000
 
 IndexSource = Callable[[], "IndexView | None"]
 SOURCES = ("definitions", "usages", "ring", "bm25", "header")
+
+
+class CompletionInput(Protocol):
+    """The document and cursor of a completion request, as this service reads them
+    (`features.inline_completion.CompletionInput` is one; context sits below features)."""
+
+    @property
+    def uri(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def language_id(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def offset(self) -> int: ...
+
+
+class PromptTemplate(Protocol):
+    """What this service reads of the prompt template (`prompts.fim.FimTemplate` is one;
+    context does not import prompts): its name, whether the prompt also shows the text
+    after the cursor, and the prompt it writes (snippets cost what they add to it)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def has_fim(self) -> bool: ...
+
+    def build(self, prefix: str, suffix: str, *,
+              extra_files: Sequence[tuple[str, str]] = (), line_comment: str = "#") -> str: ...
 
 
 @dataclass(frozen=True)
@@ -144,13 +170,13 @@ class ContextService:
         *,
         ring: RingBuffer | None = None,
         counter: Callable[[], TokenCounter] | None = None,
-        template: Callable[[], FimTemplate] | None = None,
+        template: Callable[[], PromptTemplate],
         sources: Sequence[str] = SOURCES,
     ) -> None:
         self._index = index
         self.ring = ring if ring is not None else RingBuffer()
         self._counter = counter or EstimateCounter
-        self._template = template or (lambda: template_by_name("none"))
+        self._template = template
         self.sources = tuple(sources)
         self.bm25 = Bm25Index()
         self._bm25_lock = threading.Lock()

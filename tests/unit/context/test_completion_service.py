@@ -15,6 +15,7 @@ HEAD = "from pkg.geometry import Vector, make_vector\nfrom pkg.report import sum
 
 
 def service(index: WorkspaceIndex, **kwargs: object) -> ContextService:
+    kwargs.setdefault("template", lambda: template_by_name("none"))
     return ContextService(lambda: index, counter=EstimateCounter, **kwargs)  # type: ignore[arg-type]
 
 
@@ -153,7 +154,7 @@ async def test_provider_call_and_preferred_first(index: WorkspaceIndex, project:
     assert pairs and all(isinstance(p, tuple) and len(p) == 2 for p in pairs)
     assert await context(item, Settings(context_tokens=0)) == []
     assert context.preferred_first(item) == ["add", "scale", "norm", "x", "y"]
-    no_index = ContextService(lambda: None)
+    no_index = ContextService(lambda: None, template=lambda: template_by_name("none"))
     assert no_index.preferred_first(item) is None
 
 
@@ -348,7 +349,8 @@ def test_snippets_are_deduplicated_against_a_window_counted_in_tokens(
     text = "".join(f"value_{n:02d} = {'x' * 28}\n" for n in range(100))
     item = CompletionInput(uri="file:///a.py", path="/a.py", language_id="python", text=text,
                            offset=len(text))
-    context = ContextService(lambda: index, counter=LineCounter)  # type: ignore[arg-type]
+    context = ContextService(lambda: index, counter=LineCounter,  # type: ignore[arg-type]
+                             template=lambda: template_by_name("none"))
     found = context.completion_query(item, Settings(prompt_tokens=100, context_tokens=40))
     assert found is not None
     window = token_window(text, len(text), 60, 0, LineCounter())
