@@ -63,7 +63,7 @@ def _client_gone(server: GhostlineServer) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from ghostline.lsp.server import create_server
+    from ghostline.lsp.app import create_server
 
     server = create_server()
     if args.tcp:

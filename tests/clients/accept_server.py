@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from ghostline.engine.base import Finished, GenerationRequest, ModelInfo, StreamItem, Token
-from ghostline.lsp.server import create_server
+from ghostline.lsp.app import create_server
 
 
 class ScriptedEngine:

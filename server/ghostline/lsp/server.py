@@ -1,8 +1,9 @@
-"""The language server: state shared by the handlers, and the factory that wires them.
+"""The language server: state shared by the handlers.
 
 Handlers live in one module per feature (`lifecycle`, `inline_completion`, …); each has a
-``register(server)`` function. Handlers are thin: parse the parameters, call a feature
-function, build the reply.
+``register(server)`` function, and `ghostline.lsp.app.create_server` wires them to a
+server. Handlers are thin: parse the parameters, call a feature function, build the reply.
+This module imports no handler module (they all import it).
 """
 
 from __future__ import annotations
@@ -303,31 +304,3 @@ class GhostlineServer(LanguageServer):
         if not roots and self.workspace.root_path:
             roots = [Path(self.workspace.root_path)]
         return [r for r in roots if str(r) and r.is_dir()]
-
-
-def create_server(engine_factory: EngineFactory = default_engine_factory,
-                  model_chooser: ModelChooser | None = None) -> GhostlineServer:
-    """A fully wired server. Tests pass an `engine_factory` to swap the backend; with the
-    real engines, `auto` picks each feature's model from this machine's measured speed."""
-    from ghostline.lsp import (
-        code_actions,
-        documents,
-        generate_tests,
-        hover,
-        inline_completion,
-        lifecycle,
-    )
-
-    if model_chooser is None and engine_factory is default_engine_factory:
-        from ghostline.engine.model_choice import auto_models
-
-        model_chooser = auto_models
-    server = GhostlineServer(engine_factory, model_chooser)
-    lifecycle.register(server)
-    documents.register(server)
-    inline_completion.register(server)
-    code_actions.register(server)
-    hover.register(server)
-    generate_tests.register(server)
-    usage.track_command(server, generate_tests.COMMAND, "generateTests")
-    return server

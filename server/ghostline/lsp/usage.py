@@ -23,15 +23,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from lsprotocol import types
+from pygls.protocol import JsonRPCProtocol
+from pygls.workspace import Workspace
 
 from ghostline.engine.base import Finished
-from ghostline.ledger import Counters
-
-if TYPE_CHECKING:
-    from ghostline.lsp.server import GhostlineServer
+from ghostline.engine.router import EngineRouter
+from ghostline.ledger import Counters, Ledger
+from ghostline.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,22 @@ class UsageSession:
     accepted: OrderedDict[str, int] = field(default_factory=OrderedDict)
 
 
+class UsageServer(Protocol):
+    """What this module reads and writes on the server (`GhostlineServer` has it all):
+    a type of its own, because the server module imports this one."""
+
+    settings: Settings
+    ledger: Ledger
+    usage: UsageSession
+    router: EngineRouter
+
+    @property
+    def protocol(self) -> JsonRPCProtocol: ...
+
+    @property
+    def workspace(self) -> Workspace: ...
+
+
 _current: ContextVar[RequestUsage | None] = ContextVar("ghostline_usage", default=None)
 
 
@@ -107,7 +124,7 @@ def on_fallback() -> None:
         usage.fallback = True
 
 
-def record_escalation(ls: GhostlineServer, feature: str, language: str, backend: str) -> None:
+def record_escalation(ls: UsageServer, feature: str, language: str, backend: str) -> None:
     """Hook for escalation (a request handed to a stronger backend): counted in the ledger,
     and marked on the request in progress so its own row is not counted twice."""
     usage = _current.get()
@@ -118,7 +135,7 @@ def record_escalation(ls: GhostlineServer, feature: str, language: str, backend:
         ls.ledger.record_escalation(feature, language, backend)
 
 
-def start_session(ls: GhostlineServer, params: types.InitializeParams) -> None:
+def start_session(ls: UsageServer, params: types.InitializeParams) -> None:
     """Note the client and whether it says it runs the accept command."""
     info = params.client_info
     name = info.name if info is not None else ""
@@ -130,7 +147,7 @@ def start_session(ls: GhostlineServer, params: types.InitializeParams) -> None:
 
 
 @contextmanager
-def track(ls: GhostlineServer, feature: str, language: str) -> Iterator[RequestUsage]:
+def track(ls: UsageServer, feature: str, language: str) -> Iterator[RequestUsage]:
     """Scope of one request; recorded at its end unless it was cancelled."""
     usage = RequestUsage(feature, language)
     token = _current.set(usage)
@@ -146,7 +163,7 @@ def track(ls: GhostlineServer, feature: str, language: str) -> Iterator[RequestU
             _record(ls, usage)
 
 
-def track_command(ls: GhostlineServer, command: str, feature: str) -> None:
+def track_command(ls: UsageServer, command: str, feature: str) -> None:
     """Run the registered handler of `command` inside `track` (its module needs no change):
     the first argument's ``uri`` names the document, an ``applied`` result counts as shown."""
     commands = ls.protocol.fm.commands
@@ -165,7 +182,7 @@ def track_command(ls: GhostlineServer, command: str, feature: str) -> None:
     commands[command] = tracked
 
 
-def _record(ls: GhostlineServer, usage: RequestUsage) -> None:
+def _record(ls: UsageServer, usage: RequestUsage) -> None:
     if not ls.settings.ledger or not usage.counted:
         return
     try:
@@ -181,12 +198,12 @@ def _record(ls: GhostlineServer, usage: RequestUsage) -> None:
         log.exception("usage ledger: recording failed")
 
 
-def backend_of(ls: GhostlineServer, usage: RequestUsage) -> str:
+def backend_of(ls: UsageServer, usage: RequestUsage) -> str:
     """The backend that answered (the routed one where no generation ran: a cache hit)."""
     return usage.backend or ls.router.backend_name(usage.feature)
 
 
-def accept_command(ls: GhostlineServer, usage: RequestUsage, text: str) -> types.Command:
+def accept_command(ls: UsageServer, usage: RequestUsage, text: str) -> types.Command:
     """The command an item carries, run by the client when the user accepts the item."""
     suggestion = Issued(usage.feature, usage.language, backend_of(ls, usage), len(text))
     key = uuid.uuid4().hex[:16]
@@ -202,7 +219,7 @@ def accept_command(ls: GhostlineServer, usage: RequestUsage, text: str) -> types
     )
 
 
-def accepted(ls: GhostlineServer, args: tuple[Any, ...]) -> dict[str, Any]:
+def accepted(ls: UsageServer, args: tuple[Any, ...]) -> dict[str, Any]:
     """``ghostline.accepted``: record that the user took a suggestion (or part of it:
     ``acceptedLength``, characters; a later, longer report adds the difference)."""
     data = args[0] if args and isinstance(args[0], dict) else {}
@@ -233,7 +250,7 @@ def accepted(ls: GhostlineServer, args: tuple[Any, ...]) -> dict[str, Any]:
     return {"recorded": True}
 
 
-def today(ls: GhostlineServer) -> dict[str, Any] | None:
+def today(ls: UsageServer) -> dict[str, Any] | None:
     """Today's totals for the status command (None with the ledger off): inline completion
     requests, suggestions shown and accepted; escalations and fallbacks of every feature."""
     if not ls.settings.ledger or not ls.ledger.working:

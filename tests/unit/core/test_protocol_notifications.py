@@ -7,7 +7,7 @@ import asyncio
 import json
 from typing import Any
 
-from ghostline.lsp.server import create_server
+from ghostline.lsp.app import create_server
 
 
 class Transport:

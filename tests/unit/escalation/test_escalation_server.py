@@ -27,9 +27,10 @@ from ghostline.engine.router import BackendEngine
 from ghostline.features.generate_tests import TestGenerationError, TestRequest, TestServices
 from ghostline.ledger import Counters, Ledger
 from ghostline.lsp import escalation, usage
+from ghostline.lsp.app import create_server
 from ghostline.lsp.inline_completion import complete
 from ghostline.lsp.lifecycle import status
-from ghostline.lsp.server import GhostlineServer, create_server
+from ghostline.lsp.server import GhostlineServer
 from ghostline.settings import Settings
 
 SOURCE = "def add(a, b):\n    return "

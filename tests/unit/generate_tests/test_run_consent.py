@@ -15,6 +15,7 @@ import pytest
 from lsprotocol import types
 
 from ghostline.lsp import run_consent
+from ghostline.lsp.app import create_server
 from ghostline.lsp.generate_tests import run_generation
 from ghostline.lsp.run_consent import (
     DONT_RUN,
@@ -26,7 +27,7 @@ from ghostline.lsp.run_consent import (
     Decision,
     RunConsent,
 )
-from ghostline.lsp.server import GhostlineServer, create_server
+from ghostline.lsp.server import GhostlineServer
 from ghostline.settings import Settings
 
 from .scripted_engine import ScriptedEngine

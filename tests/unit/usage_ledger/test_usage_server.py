@@ -17,8 +17,9 @@ from lsprotocol import types
 from ghostline.engine.base import Finished, GenerationRequest, ModelInfo, StreamItem, Token
 from ghostline.ledger import Counters, Ledger, local_day
 from ghostline.lsp import usage
+from ghostline.lsp.app import create_server
 from ghostline.lsp.inline_completion import complete
-from ghostline.lsp.server import GhostlineServer, create_server
+from ghostline.lsp.server import GhostlineServer
 from ghostline.stats_cli import run_stats
 
 SOURCE = "def add(a, b):\n    return "
