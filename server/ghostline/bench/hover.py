@@ -43,12 +43,12 @@ from ghostline.bench.hover_judge import JudgedFigures, judge_folder, judged_repo
 from ghostline.bench.stats import percentile
 from ghostline.context.docstring import EXPLAINABLE_KINDS
 from ghostline.demo_hover import HoverSession, apply_edit
+from ghostline.features.docstring_actions import INSERTABLE_LANGUAGES
 from ghostline.features.docstring_style import comment_above
 from ghostline.index.languages import LanguageSpec, spec_for_path
 from ghostline.index.model import Definition
 from ghostline.index.parser import extract
 from ghostline.index.walker import IgnoreRules
-from ghostline.lsp.hover import INSERTABLE_LANGUAGES
 
 DEFAULT_LIMIT_S = 4.0
 

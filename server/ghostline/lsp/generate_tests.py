@@ -21,7 +21,6 @@ from typing import Any
 
 from lsprotocol import types
 
-from ghostline.context.tests import TARGET_KINDS, find_target, parse_definitions
 from ghostline.engine.base import EngineError
 from ghostline.features.generate_tests import (
     GeneratedTests,
@@ -33,8 +32,8 @@ from ghostline.features.generate_tests import (
     TestServices,
 )
 from ghostline.features.test_runner import RunResult, describe_failure
+from ghostline.features.test_targets import target_at_cursor
 from ghostline.index.languages import spec_for_language_id, spec_for_path
-from ghostline.index.resolve import python_module
 from ghostline.index.test_target import Target
 from ghostline.lsp import escalation
 from ghostline.lsp.code_actions import ActionProvider, add_provider
@@ -95,13 +94,8 @@ def list_actions(ls: GhostlineServer, params: types.CodeActionParams) -> list[ty
 def _target_label(
     ls: GhostlineServer, path: Path, text: str, language: str, line: int, byte_col: int
 ) -> str | None:
-    definitions = ls.index.symbols(path) if ls.index is not None else []
-    if not definitions or any(d.language != language for d in definitions[:1]):
-        module = python_module(path) if language == "python" else ""
-        definitions = parse_definitions(text, path, language, module)
-    if not any(d.kind in TARGET_KINDS and d.span.contains(line, byte_col) for d in definitions):
-        return None
-    target = find_target(definitions, line, byte_col, text)
+    known = ls.index.symbols(path) if ls.index is not None else []
+    target = target_at_cursor(known, path, text, language, line, byte_col)
     if target is None:
         return None
     return f"{target.container}.{target.name}" if target.container else target.name

@@ -1,9 +1,9 @@
 """`textDocument/hover` and the "Insert docstring" code action.
 
-Thin handlers: find the definition under the cursor, ask ``features.docstrings`` for what
-to say or insert, build the LSP reply. A hover never fails: anything unexpected is logged
-and answered with nothing. ``ghostline.hoverStatus`` reports the hover's model calls and
-cache hits (tests count them).
+Thin handlers: find the document and the cursor, ask ``features.docstring_actions`` and
+``features.docstrings`` what to say or insert, build the LSP reply. A hover never fails:
+anything unexpected is logged and answered with nothing. ``ghostline.hoverStatus`` reports
+the hover's model calls and cache hits (tests count them).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,22 +18,19 @@ from lsprotocol import types
 from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import ServerTextPosition
 
-from ghostline.context.docstring import EXPLAINABLE_KINDS
 from ghostline.engine import model_catalog
 from ghostline.engine.base import ModelInfo
 from ghostline.engine.router import LOCAL
-from ghostline.features.docstring_cache import SummaryCache, default_path
-from ghostline.features.docstring_style import (
-    comment_above,
-    definition_node,
-    detect_style,
-    parameter_names,
-    parse,
-    plan_insertion,
-    returns_value,
-    wants_sections,
+from ghostline.features.docstring_actions import (
+    NoDocstring,
+    definition_at_header,
+    hover_target,
+    offers_insertion,
+    plan_docstring,
+    with_comment,
 )
-from ghostline.features.docstrings import DocstringService, HoverInfo, find_target
+from ghostline.features.docstring_cache import SummaryCache, default_path
+from ghostline.features.docstrings import DocstringService, HoverInfo
 from ghostline.index.languages import spec_for_language_id, spec_for_path
 from ghostline.index.model import Definition
 from ghostline.index.parser import extract
@@ -47,11 +43,6 @@ from ghostline.prompts.tests import is_instruction_model
 log = logging.getLogger(__name__)
 
 PROVIDER = "docstring"
-INSERTABLE_LANGUAGES = frozenset(
-    {"python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp"}
-)
-#: Other files sampled to learn the project's docstring style.
-STYLE_SAMPLE_FILES = 20
 
 _SERVICES: weakref.WeakKeyDictionary[GhostlineServer, DocstringService] = (
     weakref.WeakKeyDictionary()
@@ -196,14 +187,6 @@ def file_definitions(ls: GhostlineServer, doc: TextDocument) -> list[Definition]
     return definitions
 
 
-def with_comment(definition: Definition, text: str) -> Definition:
-    """The definition with the doc comment above it when the index found none."""
-    if definition.doc:
-        return definition
-    comment = comment_above(text, definition)
-    return replace(definition, doc=comment) if comment else definition
-
-
 def _text_of(ls: GhostlineServer, path: Path, doc: TextDocument) -> str | None:
     if Path(ls.document_path(doc.uri)) == path:
         return doc.source
@@ -236,15 +219,7 @@ async def hover_at(
     path = Path(ls.document_path(uri))
     definitions = file_definitions(ls, doc)
     index = ls.index
-
-    def resolve(name: str) -> list[Definition]:
-        local = [d for d in definitions if d.name == name]
-        if index is None:
-            return local
-        found = index.definitions(name)
-        return found or local
-
-    target = find_target(text, offset, definitions, resolve, path)
+    target = hover_target(text, offset, definitions, index, path)
     if target is None:
         return None
     file_text = _text_of(ls, target.definition.path, doc)
@@ -279,26 +254,13 @@ def _client_position(doc: TextDocument, line: int, col: int) -> types.Position:
 # --- insert docstring -----------------------------------------------------------------------
 
 
-def definition_at_header(definitions: list[Definition], line: int) -> Definition | None:
-    """The innermost definition whose header (first line up to its name) holds ``line``."""
-    best = None
-    for definition in definitions:
-        if definition.span.start_line <= line <= definition.name_span.end_line:
-            best = definition
-    return best
-
-
 def list_actions(ls: GhostlineServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     """An "Insert docstring" action on an undocumented definition's header (no model)."""
     doc = _document(ls, params.text_document.uri)
     definitions = file_definitions(ls, doc)
     _, position = cursor_offset(doc, params.range.start)
     definition = definition_at_header(definitions, position.line)
-    if definition is None or definition.kind not in EXPLAINABLE_KINDS:
-        return []
-    if definition.doc or comment_above(doc.source, definition):
-        return []
-    if definition.language not in INSERTABLE_LANGUAGES:
+    if definition is None or not offers_insertion(definition, doc.source):
         return []
     noun = "docstring" if definition.language == "python" else "doc comment"
     return [types.CodeAction(
@@ -319,27 +281,15 @@ async def resolve_action(ls: GhostlineServer, action: types.CodeAction) -> types
         return action
     line = int(data.get("line", 0))
     definition = min(candidates, key=lambda d: abs(d.span.start_line - line))
-    text = doc.source
-    if definition.doc or comment_above(text, definition):
-        return action
-    tree = parse(definition.language, text)
-    style = project_style(ls, definition, definitions)
-    node = definition_node(tree, definition) if tree is not None else None
-    names: list[str] = []
-    returns = False
-    if wants_sections(style) and definition.kind in ("function", "method"):
-        names = parameter_names(node, definition.language)
-        returns = returns_value(node, definition)
-    parts = await service_for(ls).doc_parts(
-        definition, text, ls.index, params=names, returns=returns
-    )
-    if parts is None:
+    try:
+        insertion = await plan_docstring(service_for(ls), definition, doc.source, definitions,
+                                         ls.index)
+    except NoDocstring:
         ls.show_message(
             f"Ghostline: no docstring for `{definition.name}`: the model gave no usable "
             "answer or is not available.", types.MessageType.Warning,
         )
         return action
-    insertion = plan_insertion(text, definition, parts, style, tree)
     if insertion is None:
         return action
     edit = types.TextEdit(
@@ -355,20 +305,3 @@ async def resolve_action(ls: GhostlineServer, action: types.CodeAction) -> types
         edits=[edit],
     )])
     return action
-
-
-def project_style(
-    ls: GhostlineServer, definition: Definition, definitions: list[Definition]
-) -> str:
-    """The docstring style of this file, else of nearby files of the same language."""
-    docs = [d.doc for d in definitions if d.doc]
-    style = detect_style(docs, definition.language)
-    index = ls.index
-    if style != "plain" or index is None:
-        return style
-    here = definition.path
-    files = [f for f in index.all_files() if f != here and f.suffix == here.suffix]
-    files.sort(key=lambda f: (f.parent != here.parent, len(f.parts)))
-    for path in files[:STYLE_SAMPLE_FILES]:
-        docs.extend(d.doc for d in index.symbols(path) if d.doc)
-    return detect_style(docs, definition.language)
