@@ -40,7 +40,6 @@ test: setup lint typecheck pytest test-vscode
 lint: $(STAMP)
 	$(VENV)/bin/ruff check server tests
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
