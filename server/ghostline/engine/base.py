@@ -67,6 +67,10 @@ class GenerationRequest:
     #: quality benchmark, so that an item's answer does not depend on the items before).
     reuse_cache: bool = True
     feature: str = "inlineCompletion"
+    #: Idle-time work (a prompt read ahead, the next suggestion prepared): it yields to
+    #: any other request, which cancels it, and is not counted as an answer. With
+    #: ``max_tokens == 0`` only the prompt is evaluated (the KV cache keeps it).
+    background: bool = False
 
 
 @dataclass

@@ -71,6 +71,8 @@ class LocalEngine:
         self._reader: asyncio.Task[None] | None = None
         self._pending: dict[int, asyncio.Queue[Any]] = {}
         self._latest_by_key: dict[str, int] = {}
+        #: Background requests in flight: any other generation cancels them first.
+        self._background: set[int] = set()
         self._ids = itertools.count(1)
         self._start_lock = asyncio.Lock()
         #: When the last load failed, why, and the model file's state then.
@@ -265,6 +267,7 @@ class LocalEngine:
             "avoid_first": request.avoid_first,
             "reuse_cache": request.reuse_cache,
             "lookup_draft": self.lookup_draft,
+            "background": request.background,
         }
         if request.prompt is not None:
             message["prompt"] = request.prompt
@@ -272,6 +275,8 @@ class LocalEngine:
             message["messages"] = [
                 {"role": m.role, "content": m.content} for m in request.messages or []
             ]
+        if not request.background:
+            await self._cancel_background()
         if request.key is not None:
             older = self._latest_by_key.get(request.key)
             if older is not None and older in self._pending:
@@ -303,6 +308,8 @@ class LocalEngine:
         request_id, queue = await self._request(message)
         if key is not None:
             self._latest_by_key[key] = request_id
+        if message.get("background"):
+            self._background.add(request_id)
         finished = False
         try:
             while True:
@@ -331,9 +338,18 @@ class LocalEngine:
                     raise EngineError(f"the model worker failed: {frame.get('message')}")
         finally:
             self._pending.pop(request_id, None)
+            self._background.discard(request_id)
             if key is not None and self._latest_by_key.get(key) == request_id:
                 del self._latest_by_key[key]
             if not finished and self.running:
+                with contextlib.suppress(EngineError):
+                    await self._send({"type": "cancel", "id": request_id})
+
+    async def _cancel_background(self) -> None:
+        """Stop idle-time work so the request that follows starts at once (the worker's
+        abort callback ends a prompt evaluation within a graph node)."""
+        for request_id in list(self._background):
+            if request_id in self._pending:
                 with contextlib.suppress(EngineError):
                     await self._send({"type": "cancel", "id": request_id})
 

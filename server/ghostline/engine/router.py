@@ -257,6 +257,9 @@ class EngineRouter:
         try:
             async with closing_stream(engine.stream(ready)) as items:
                 async for item in items:
+                    if ready.background:  # idle-time work answers nobody
+                        yield item
+                        continue
                     if not counted:  # the first token or the end: this backend is answering
                         counted = True
                         counts = self.answered.setdefault(feature, {})
@@ -270,7 +273,8 @@ class EngineRouter:
                         tokens += 1
                     yield item
         finally:
-            if not ended and tokens:  # closed early (a stop rule): what was generated
+            # Closed early (a stop rule): what was generated.
+            if not ended and tokens and not ready.background:
                 self._note_finished(Finished(reason="cancelled", generated_tokens=tokens,
                                              backend=name))
 

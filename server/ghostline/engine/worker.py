@@ -48,6 +48,9 @@ SELF_TEST_PROMPT = "def add(a, b):\n    return"
 #: constraint); a name once started is then finished with this one.
 PREFERRED_BIAS = 30.0
 PREFERRED_TOKENS = 6
+#: Prompt tokens per evaluation of background work (a cancel loses at most this many; a
+#: 600-token prompt in 64-token slices took about 8% longer than in one batch).
+BACKGROUND_CHUNK = 128
 #: Logit penalty for the tokens that start an avoided first word (`avoid_first`): a ban.
 AVOID_PENALTY = 100.0
 #: Characters that may follow a complete preferred name inside the same token.
@@ -224,7 +227,10 @@ class ModelRunner:
 
     def _prefill(self, tokens: list[int], job: Job, reuse: bool = True) -> int | None:
         """Evaluate the prompt, reusing the cached prefix unless `reuse` is False (then the
-        KV memory is cleared first, as in a new context). Returns the reused count."""
+        KV memory is cleared first, as in a new context). Returns the reused count.
+
+        Background work (idle-time prefill) is evaluated in BACKGROUND_CHUNK slices: a cancel
+        drops only the slice in progress, so what was read before it stays in the cache."""
         if reuse:
             # The context as it is, or a saved prompt of another file, whichever shares more.
             cached = self.snapshots.prepare(tokens)
@@ -235,8 +241,10 @@ class ModelRunner:
             lib.llama_memory_clear(lib.llama_get_memory(self.llm.ctx), True)
             cached = 0
         self.llm.n_tokens = cached
-        if job.cancelled.is_set() or not self._eval(tokens[cached:], job):
-            return None
+        step = BACKGROUND_CHUNK if job.message.get("background") else len(tokens)
+        for start in range(cached, len(tokens), max(step, 1)):
+            if job.cancelled.is_set() or not self._eval(tokens[start:start + step], job):
+                return None
         return cached
 
     def generate(self, job: Job, send: FrameWriter) -> None:
