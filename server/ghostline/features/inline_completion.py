@@ -59,6 +59,8 @@ CACHE_KEY_PREFIX_CHARS = 2000
 CACHE_KEY_SUFFIX_CHARS = 400
 
 Source = Literal["model", "cache", "typed", "none"]
+#: The engine key of idle-time work: a newer piece of it supersedes the older.
+IDLE_KEY = "ghostline:idle"
 #: Cross-file context: (path, text) snippets for a cursor, most relevant last.
 ContextProvider = Callable[["CompletionInput", Settings], Awaitable[list[tuple[str, str]]]]
 
@@ -84,6 +86,16 @@ class CompletionOutcome:
     finished: Finished | None = None
     #: Why nothing is shown, for logs and `ghostline complete`.
     reason: str = ""
+
+
+@dataclass
+class _PromptParts:
+    prompt: str
+    #: The whitespace cut at the cursor (see `healing`).
+    stripped: str
+    preferred: list[str] | None
+    preferred_bias: float | None
+    extra: list[tuple[str, str]]
 
 
 @dataclass
@@ -128,6 +140,8 @@ class InlineCompleter:
         self._cache: OrderedDict[tuple[str, str, str], str] = OrderedDict()
         self._shown: dict[str, _Shown] = {}
         self.model_calls = 0
+        #: Generations done in idle time (`complete_ahead`), not counted in `model_calls`.
+        self.idle_calls = 0
 
     def forget(self, uri: str) -> None:
         self._shown.pop(uri, None)
@@ -149,12 +163,45 @@ class InlineCompleter:
         self._remember(item.uri, before, after if line_end == -1 else after[:line_end],
                        completion)
 
+    async def prefill(self, item: CompletionInput, settings: Settings) -> Finished | None:
+        """Idle time: read the prompt a request at `item` would send into the model's KV
+        cache, so that request pays for what was typed since. Only the embedded worker
+        keeps a cache to fill; any real request cancels this one."""
+        if not _steers_tokens(self._engine()):
+            return None
+        spec = spec_for_language_id(item.language_id) or spec_for_path(item.path)
+        tree = self._tree(item, spec)
+        parts = await self._prompt(item, settings, spec, tree)
+        request = GenerationRequest(prompt=parts.prompt, max_tokens=0, key=IDLE_KEY,
+                                    time_limit_s=settings.time_limit_s, background=True)
+        finished: Finished | None = None
+        stream = self._engine().stream(request)
+        async with contextlib.aclosing(stream):  # type: ignore[type-var]
+            async for event in stream:
+                if isinstance(event, Finished):
+                    finished = event
+        return finished
+
+    async def complete_ahead(self, item: CompletionInput, shown: str, settings: Settings
+                             ) -> CompletionOutcome | None:
+        """Idle time after `shown` was offered at `item`: the suggestion for where accepting
+        it leads (the cursor after the inserted text), kept in the result cache so it is
+        there the moment it is asked for. Only with the embedded worker; any real request
+        cancels it."""
+        if not shown or not _steers_tokens(self._engine()):
+            return None
+        accepted = replace(item, text=item.text[: item.offset] + shown + item.text[item.offset:],
+                           offset=item.offset + len(shown))
+        return await self.complete(accepted, settings, ahead=True)
+
     async def complete(
         self, item: CompletionInput, settings: Settings,
-        before_model: Callable[[], Awaitable[bool]] | None = None,
+        before_model: Callable[[], Awaitable[bool]] | None = None, *, ahead: bool = False,
     ) -> CompletionOutcome:
         """One suggestion for `item`. `before_model` runs just before the model is asked
-        (the server debounces there); if it returns False, nothing is generated."""
+        (the server debounces there); if it returns False, nothing is generated. `ahead`:
+        idle-time work (see `complete_ahead`): the answer goes to the result cache only,
+        the request yields to any other."""
         started = time.perf_counter()
         text, offset = item.text, item.offset
         before, after = text[:offset], text[offset:]
@@ -171,7 +218,7 @@ class InlineCompleter:
         if mode == "none":
             return CompletionOutcome("", "none", mode, reason="no completion at this position")
 
-        typed = self._typed_through(item.uri, before, line_suffix)
+        typed = "" if ahead else self._typed_through(item.uri, before, line_suffix)
         if typed:
             return CompletionOutcome(typed, "typed", mode,
                                      timings={"total_s": time.perf_counter() - started})
@@ -180,34 +227,18 @@ class InlineCompleter:
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
-            self._remember(item.uri, before, line_suffix, cached)
+            if not ahead:
+                self._remember(item.uri, before, line_suffix, cached)
             return CompletionOutcome(cached, "cache", mode,
                                      timings={"total_s": time.perf_counter() - started})
 
         if before_model is not None and not await before_model():
             return CompletionOutcome("", "none", mode, reason="superseded by a newer request")
         template = self._template()
-        preferred = (await asyncio.to_thread(self._members, item)
-                     if self._members is not None and settings.member_bias else None)
-        # After ``receiver.`` with known members the bias carries the workspace knowledge;
-        # snippets would only take the local window's room (measured: bench quality).
-        extra = (await self._context(item, settings)
-                 if self._context is not None and not preferred and template.uses_context
-                 else [])
-        preferred_bias = None
-        # The code-below hints stand in for the suffix a model without FIM cannot see; a
-        # FIM model reads the code below itself, and there they cost exact lines (see
-        # docs/models.md).
+        parts = await self._prompt(item, settings, spec, tree)
+        prompt, stripped, preferred = parts.prompt, parts.stripped, parts.preferred
+        preferred_bias, extra = parts.preferred_bias, parts.extra
         code_below_hints = not template.has_fim
-        if (not preferred and settings.names_below_bias and code_below_hints
-                and tree is not None and spec is not None and spec.name == "python"):
-            preferred = await asyncio.to_thread(_names_below, tree, text, offset) or None
-            preferred_bias = NAMES_BELOW_BIAS
-        prompt, stripped = build_prompt(
-            replace(item, path=self._shown_path(item.path)) if self._shown_path else item,
-            settings, template, spec, extra,
-            counter=self._counter() if self._counter is not None else None,
-            definition=enclosing_definition(tree, text, offset) if tree is not None else None)
         special = [*self._special_tokens(), *template.markers]
         indent = block_indent(line_prefix, prev_lines)
 
@@ -228,7 +259,8 @@ class InlineCompleter:
             # goes on evaluating while the answer is sent, and on two cores that competes
             # with sending it (~10 ms a request).
             stop=[*template.stop_tokens, *(["\n"] if mode == "single" else [])],
-            key=item.uri,
+            key=IDLE_KEY if ahead else item.uri,
+            background=ahead,
             time_limit_s=settings.time_limit_s,
             preferred_first=preferred,
             preferred_bias=preferred_bias if preferred else None,
@@ -262,7 +294,7 @@ class InlineCompleter:
         self._cache[key] = completion
         if len(self._cache) > RESULT_CACHE_SIZE:
             self._cache.popitem(last=False)
-        if completion:
+        if completion and not ahead:
             self._remember(item.uri, before, line_suffix, completion)
         reason = "" if completion else "the model had nothing useful to add"
         return CompletionOutcome(completion, "model", mode, confidence, timings, finished, reason)
@@ -272,7 +304,10 @@ class InlineCompleter:
         stopper: StreamingStopper,
     ) -> tuple[str, list[float], Finished | None]:
         """Stream through the stop rules; closing the stream early cancels the generation."""
-        self.model_calls += 1
+        if request.background:
+            self.idle_calls += 1
+        else:
+            self.model_calls += 1
         pieces: list[str] = []
         logprobs: list[float] = []
         finished: Finished | None = None
@@ -294,6 +329,33 @@ class InlineCompleter:
                 pieces.append(stopper.feed(reattacher.finish())[0])
             pieces.append(stopper.finish(truncated=truncated))
         return "".join(pieces), logprobs, finished
+
+    async def _prompt(self, item: CompletionInput, settings: Settings,
+                      spec: LanguageSpec | None, tree: Tree | None) -> _PromptParts:
+        """The prompt for `item` and the first-token hints that go with it."""
+        template = self._template()
+        text, offset = item.text, item.offset
+        preferred = (await asyncio.to_thread(self._members, item)
+                     if self._members is not None and settings.member_bias else None)
+        # After ``receiver.`` with known members the bias carries the workspace knowledge;
+        # snippets would only take the local window's room (measured: bench quality).
+        extra = (await self._context(item, settings)
+                 if self._context is not None and not preferred and template.uses_context
+                 else [])
+        preferred_bias = None
+        # The code-below hints stand in for the suffix a model without FIM cannot see; a
+        # FIM model reads the code below itself, and there they cost exact lines (see
+        # docs/models.md).
+        if (not preferred and settings.names_below_bias and not template.has_fim
+                and tree is not None and spec is not None and spec.name == "python"):
+            preferred = await asyncio.to_thread(_names_below, tree, text, offset) or None
+            preferred_bias = NAMES_BELOW_BIAS
+        prompt, stripped = build_prompt(
+            replace(item, path=self._shown_path(item.path)) if self._shown_path else item,
+            settings, template, spec, extra,
+            counter=self._counter() if self._counter is not None else None,
+            definition=enclosing_definition(tree, text, offset) if tree is not None else None)
+        return _PromptParts(prompt, stripped, preferred, preferred_bias, extra)
 
     def _tree(self, item: CompletionInput, spec: LanguageSpec | None) -> Tree | None:
         if spec is None:
