@@ -169,6 +169,14 @@ class EditorSession:
             )
         )
 
+    def cursor_idle(self, uri: str, line: int, character: int) -> None:
+        """Tell the server the cursor came to rest here (``ghostline/cursorIdle``), as
+        Ghostline's editor clients do."""
+        self.client.protocol.notify("ghostline/cursorIdle", {
+            "textDocument": {"uri": uri},
+            "position": {"line": line, "character": character},
+        })
+
     async def complete(
         self, uri: str, line: int, character: int, timeout: float = 60
     ) -> tuple[str, float]:

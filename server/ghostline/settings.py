@@ -81,6 +81,10 @@ class Settings:
     #: Off by default: it did not pay on the CPUs measured, and batched logits round
     #: differently, so a near tie can change the text (docs/latency.md).
     lookup_draft: bool = False
+    #: Idle-time work for inline completion (local models): read the prompt of the place
+    #: the cursor rests at into the KV cache, and prepare the suggestion for where
+    #: accepting the shown one leads (`features/idle_work.py`).
+    idle_prefill: bool = True
     max_tokens: int = 64
     max_tokens_multiline: int = 128
     temperature: float = 0.0

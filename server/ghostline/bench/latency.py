@@ -197,6 +197,46 @@ async def run_paired(cursors: list[Cursor], raw: RawLlama, settings: dict[str, A
     return raw_results, results
 
 
+async def run_idle(cursors: list[Cursor], settings: dict[str, Any], rest_s: float
+                   ) -> dict[str, list[float]]:
+    """The scenarios idle-time work is for, each cursor in a file of its own (cold):
+    open the file, let the cursor rest `rest_s` (the client's ``ghostline/cursorIdle``),
+    type one character and ask; then, with the suggestion shown, read it for `rest_s`,
+    accept it (insert it) and ask again where the cursor now is."""
+    results: dict[str, list[float]] = {"rest_then_type": [], "after_accept": [],
+                                       "after_accept_ready": []}
+    with tempfile.TemporaryDirectory(prefix="ghostline-bench-") as tmp:
+        root = Path(tmp)
+        paths = [root / f"{index}_{cursor.name}" for index, cursor in enumerate(cursors)]
+        for path, cursor in zip(paths, cursors, strict=True):
+            path.write_text(cursor.text, encoding="utf-8")
+        session = EditorSession(settings)
+        await session.start(root)
+        if await session.wait_indexed(len(paths), timeout=120) is None:
+            raise SystemExit(f"the server did not index the {len(paths)} files in 120 s")
+        try:
+            for path, cursor in zip(paths, cursors, strict=True):
+                uri = session.open(path)
+                session.cursor_idle(uri, cursor.line, cursor.column)
+                await asyncio.sleep(rest_s)
+                session.insert(uri, cursor.line, cursor.column, cursor.truth[0])
+                column = cursor.column + 1
+                shown, latency = await session.complete(uri, cursor.line, column)
+                results["rest_then_type"].append(latency)
+                if not shown or "\n" in shown:
+                    continue
+                await asyncio.sleep(rest_s)  # reading the suggestion
+                session.insert(uri, cursor.line, column, shown)
+                _, latency = await session.complete(uri, cursor.line, column + len(shown))
+                results["after_accept"].append(latency)
+                source = ((await session.status()).get("lastCompletion") or {}).get("source")
+                results["after_accept_ready"].append(1.0 if source in ("cache", "typed")
+                                                     else 0.0)
+        finally:
+            await session.stop()
+    return results
+
+
 def _record(results: dict[str, list[float]], kind: str, timing: tuple[float, float]) -> None:
     results[f"{kind}_total"].append(timing[0])
     results[f"{kind}_first"].append(timing[1])
@@ -212,7 +252,8 @@ def _p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def _row(name: str, raw: list[float] | None, server: list[float], target: str) -> str:
+def _row(name: str, raw: list[float] | None, server: list[float], target: str,
+         width: int = 32) -> str:
     """p50 and p90 of each side, and the median of the per-cursor ratios (b)/(a): the two
     sides of a pair ran one after the other, so the ratio cancels the machine's drifts,
     and the median of ratios does not depend on which cursor sits at each side's p50."""
@@ -220,7 +261,7 @@ def _row(name: str, raw: list[float] | None, server: list[float], target: str) -
     ratio = statistics.median(pairs) if pairs else float("nan")
     raw_text = (f"{_p(raw, 0.5) * 1000:8.0f} {_p(raw, 0.9) * 1000:8.0f}" if raw
                 else f"{'-':>8} {'-':>8}")
-    return (f"{name:<32} {raw_text} {_p(server, 0.5) * 1000:8.0f} "
+    return (f"{name:<{width}} {raw_text} {_p(server, 0.5) * 1000:8.0f} "
             f"{_p(server, 0.9) * 1000:8.0f} {ratio:7.2f}  {target}")
 
 
@@ -229,6 +270,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cursors", type=int, default=12)
     parser.add_argument("--model", default="")
     parser.add_argument("--prompt-tokens", type=int, default=768)
+    parser.add_argument("--rest", type=float, default=2.0,
+                        help="seconds the cursor rests before typing, and a suggestion is "
+                        "read before it is accepted (the idle-time scenarios)")
+    parser.add_argument("--no-idle", action="store_true",
+                        help="skip the idle-time scenarios (prefill, the suggestion ahead)")
     args = parser.parse_args(argv)
     model = resolve_model_path(args.model)
     threads = os.cpu_count() or 1
@@ -238,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     # the server runs without cross-file context here (`bench quality` measures that).
     server_settings = {"model": args.model, "promptTokens": args.prompt_tokens,
                        "timeLimitS": 30.0, "threads": threads, "contextTokens": 0,
-                       "contextSources": []}
+                       "contextSources": [], "idlePrefill": False}
     cursors = pick_cursors(args.cursors)
     print(f"{len(cursors)} cursors in {', '.join(sorted({c.name for c in cursors}))} "
           f"(Python {sysconfig.get_python_version()} standard library); model {model.name}; "
@@ -248,6 +294,11 @@ def main(argv: list[str] | None = None) -> int:
     raw, server = asyncio.run(run_paired(cursors, raw_llama, server_settings))
     raw_first, first = asyncio.run(run_paired(cursors, raw_llama,
                                               {**server_settings, "maxTokens": 1}))
+    idle: dict[bool, dict[str, list[float]]] = {}
+    if not args.no_idle:
+        for enabled in (False, True):
+            idle[enabled] = asyncio.run(run_idle(
+                cursors, {**server_settings, "idlePrefill": enabled}, args.rest))
     for path in Path(tempfile.gettempdir()).glob("ghostline-bench-*"):
         shutil.rmtree(path, ignore_errors=True)
     print(f"prompt tokens (cold): median {statistics.median(raw['prompt_tokens']):.0f}, "
@@ -270,4 +321,23 @@ def main(argv: list[str] | None = None) -> int:
                ""))
     print(f"share of the prompt reused when going back to the last file: median "
           f"{_p(first['back_cached'], 0.5):.1%}")
+    if idle:
+        _print_idle(idle, args.rest)
     return 0
+
+
+def _print_idle(idle: dict[bool, dict[str, list[float]]], rest_s: float) -> None:
+    """Idle-time work off and on, the same cursors (ratio: median of per-cursor on/off)."""
+    off, on = idle[False], idle[True]
+    print(f"\nidle-time work (idlePrefill), {rest_s:g} s of rest before each request; "
+          f"ms, each side total latency")
+    print(f"{'ms':<40} {'off p50':>8} {'off p90':>8} {'on p50':>8} {'on p90':>8} {'ratio':>7}"
+          "  target")
+    rows = (("open, rest, type 1 char (total)", "rest_then_type", "on p50 <= 1000 ms"),
+            ("after accepting a suggestion (total)", "after_accept", "on p50 <= 50 ms"))
+    for name, key, target in rows:
+        print(_row(name, off[key], on[key], target, width=40))
+    ready = on["after_accept_ready"]
+    if ready:
+        print(f"after accepting: the next suggestion was ready (cache) for "
+              f"{sum(ready):.0f} of {len(ready)}")

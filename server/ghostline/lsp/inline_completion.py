@@ -18,6 +18,9 @@ from ghostline.lsp.server import GhostlineServer
 log = logging.getLogger(__name__)
 
 FEATURE = "inlineCompletion"
+#: Sent by Ghostline's clients when the cursor comes to rest (not part of LSP):
+#: ``{"textDocument": {"uri": ...}, "position": {"line": ..., "character": ...}}``.
+CURSOR_IDLE = "ghostline/cursorIdle"
 
 
 def register(server: GhostlineServer) -> None:
@@ -29,6 +32,12 @@ def register(server: GhostlineServer) -> None:
         ls: GhostlineServer, params: types.InlineCompletionParams
     ) -> types.InlineCompletionList | None:
         return await complete(ls, params)
+
+    @server.feature(CURSOR_IDLE)
+    def cursor_idle(ls: GhostlineServer, params: object) -> None:
+        item = _idle_input(ls, params)
+        if item is not None:
+            ls.idle_work.submit(lambda: ls.completer.prefill(item, ls.settings))
 
 
 async def complete(
@@ -72,6 +81,9 @@ async def complete(
             tracked.counted = not outcome.reason.startswith("superseded")
             return types.InlineCompletionList(items=[])
         tracked.shown = True
+        if settings.idle_prefill and outcome.source in ("model", "cache"):
+            shown = outcome.text
+            ls.idle_work.submit(lambda: ls.completer.complete_ahead(item, shown, settings))
         return types.InlineCompletionList(items=[
             types.InlineCompletionItem(
                 insert_text=outcome.text,
@@ -79,6 +91,43 @@ async def complete(
                 command=usage.accept_command(ls, tracked, outcome.text),
             )
         ])
+
+
+def _idle_input(ls: GhostlineServer, params: object) -> CompletionInput | None:
+    """The cursor of a ``ghostline/cursorIdle`` notification, when idle-time work may run
+    there (an open, enabled, workable document, the model loaded); None otherwise, also
+    for malformed parameters (a notification gets no error answer)."""
+    try:
+        uri = str(_field(_field(params, "textDocument"), "uri"))
+        position = _field(params, "position")
+        line = int(str(_field(position, "line")))
+        character = int(str(_field(position, "character")))
+    except (KeyError, TypeError, ValueError):
+        log.debug("ignored a malformed %s: %r", CURSOR_IDLE, params)
+        return None
+    settings = ls.settings
+    if (not settings.idle_prefill or uri not in ls.workspace.text_documents
+            or ls.model_info is None):
+        return None
+    doc = ls.workspace.get_text_document(uri)
+    if not settings.language_enabled(doc.language_id or "") or not ls.workable_text(doc.source):
+        return None
+    offset, _ = cursor_offset(doc, types.Position(line=max(line, 0),
+                                                  character=max(character, 0)))
+    return CompletionInput(uri=doc.uri, path=ls.document_path(doc.uri),
+                           language_id=doc.language_id or "", text=doc.source, offset=offset)
+
+
+def _field(value: object, name: str) -> object:
+    """`value[name]` of a notification's parameters (pygls hands over the JSON object of a
+    method it does not know as a dict; an object with attributes is accepted too)."""
+    if isinstance(value, dict):
+        return value[name]
+    snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+    for attribute in (name, snake):
+        if hasattr(value, attribute):
+            return getattr(value, attribute)
+    raise KeyError(name)
 
 
 def _arrival(ls: GhostlineServer, uri: str) -> tuple[int, float]:

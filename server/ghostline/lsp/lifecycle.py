@@ -131,6 +131,8 @@ def status(ls: GhostlineServer) -> dict[str, Any]:
         "workerPid": getattr(engine, "pid", None),
         "workerRestarts": getattr(engine, "restarts", 0),
         "modelCalls": ls.completer.model_calls,
+        "idleWork": {**ls.idle_work.counts, "busy": ls.idle_work.busy,
+                     "aheadCalls": ls.completer.idle_calls},
         "lastCompletion": _completion_stats(ls),
         "indexedFiles": len(ls.index.all_files()) if ls.index is not None else None,
         "routes": {feature: ls.router.backend_name(feature) for feature in FEATURES},

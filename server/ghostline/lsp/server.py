@@ -30,6 +30,7 @@ from ghostline.engine.http.openai import SERVER_FIM
 from ghostline.engine.local import LocalEngine
 from ghostline.engine.model_files import is_auto
 from ghostline.engine.router import FEATURES, LOCAL, EngineRouter, FallbackEvent, RoutedEngine
+from ghostline.features.idle_work import IdleWork
 from ghostline.features.inline_completion import (
     CompletionInput,
     CompletionOutcome,
@@ -100,6 +101,8 @@ class GhostlineServer(LanguageServer):
                                    on_finished=usage.on_finished)
         #: Template for inline completion when it is routed to a remote backend.
         self.remote_template: FimTemplate | None = None
+        #: Prefills and suggestions prepared ahead, while the user does not wait.
+        self.idle_work = IdleWork()
         self.completer = InlineCompleter(
             engine=lambda: self.engine_for("inlineCompletion"),
             template=lambda: self.remote_template or self.template,
