@@ -19,6 +19,7 @@ import { SECTION, ServerSettings, SettingReader, needsRestart, toServerSettings 
 import { ProgressNotifications } from './core/progressNotifications';
 import { SERVER_STATUS_COMMAND, StatusModel, serverStatusError } from './core/status';
 import { ACCEPT_COMMAND, acceptCommandFeature, usageToday } from './core/usage';
+import { CURSOR_IDLE_METHOD, CursorIdleNotifier } from './core/cursorIdle';
 import { activeInterpreter, onActiveInterpreterChange } from './pythonExtension';
 import { StatusBar } from './statusBar';
 
@@ -41,6 +42,9 @@ export class Controller implements vscode.Disposable {
   /** Start / stop / restart run one at a time, in order. */
   private queue: Promise<void> = Promise.resolve();
   private usageTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly cursorIdle = new CursorIdleNotifier(
+    (params) => void this.languageClient?.sendNotification(CURSOR_IDLE_METHOD, params),
+  );
 
   constructor() {
     this.log = vscode.window.createOutputChannel('Ghostline', { log: true });
@@ -68,6 +72,8 @@ export class Controller implements vscode.Disposable {
         }
       }),
       vscode.window.onDidChangeActiveTextEditor(() => this.refreshEnabled()),
+      vscode.window.onDidChangeTextEditorSelection((event) => this.cursorMoved(event)),
+      { dispose: () => this.cursorIdle.cancel() },
     );
     void onActiveInterpreterChange(() => void this.followPythonExtension()).then((d) =>
       this.disposables.push(d),
@@ -329,6 +335,18 @@ export class Controller implements vscode.Disposable {
     } catch (error) {
       this.log.warn(`${SERVER_STATUS_COMMAND} failed: ${String(error)}`);
     }
+  }
+
+  /** A cursor that moved in a document the server serves: report where it comes to rest. */
+  private cursorMoved(event: vscode.TextEditorSelectionChangeEvent): void {
+    const document = event.textEditor.document;
+    const active = event.selections[0]?.active;
+    if (this.languageClient === undefined || active === undefined || !LANGUAGE_IDS.includes(document.languageId)) {
+      this.cursorIdle.cancel();
+      return;
+    }
+    // VS Code and LSP both count characters in UTF-16 code units.
+    this.cursorIdle.moved(document.uri.toString(), active.line, active.character);
   }
 
   private refreshEnabled(): void {

@@ -37,6 +37,7 @@ export const SERVER_SETTING_KEYS = [
   'ledger',
   'escalate',
   'lookupDraft',
+  'idlePrefill',
 ] as const;
 
 export type ServerSettingKey = (typeof SERVER_SETTING_KEYS)[number];

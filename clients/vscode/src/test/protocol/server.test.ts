@@ -21,6 +21,7 @@ import {
   MarkedString,
 } from 'vscode-languageserver-protocol/node';
 import { findGenerateTests, isBareCommand, needsResolve } from '../../core/codeActions';
+import { CURSOR_IDLE_METHOD, CursorIdleParams } from '../../core/cursorIdle';
 import { LANGUAGE_IDS } from '../../core/languages';
 import { SERVER_STATUS_COMMAND } from '../../core/status';
 import { SECTION, ServerSettings, toServerSettings } from '../../core/settings';
@@ -173,6 +174,37 @@ describe('ghostline serve over stdio, as VS Code drives it', { timeout: 300_000 
       assert.ok(item.range.end.character >= CURSOR_CHARACTER, JSON.stringify(item.range));
       t.diagnostic(`suggestion ${JSON.stringify(text)} over ${JSON.stringify(item.range)}`);
     }
+  });
+
+  it('reads the prompt where the cursor rests (ghostline/cursorIdle) in idle time', async () => {
+    type IdleWork = { started: number; busy: boolean };
+    const idleWork = async (): Promise<IdleWork> => {
+      const status = await session.request<{ idleWork: IdleWork }>(
+        'workspace/executeCommand',
+        { command: SERVER_STATUS_COMMAND, arguments: [] },
+        REQUEST_TIMEOUT_MS,
+      );
+      return status.idleWork;
+    };
+    const settled = async (): Promise<IdleWork> => {
+      const deadline = Date.now() + REQUEST_TIMEOUT_MS;
+      for (;;) {
+        const work = await idleWork();
+        if (!work.busy || Date.now() > deadline) {
+          return work;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    const earlier = await settled();
+    const params: CursorIdleParams = {
+      textDocument: { uri: project.reportUri },
+      position: { line: CURSOR_LINE, character: CURSOR_CHARACTER },
+    };
+    await session.connection.sendNotification(CURSOR_IDLE_METHOD, params);
+    const later = await settled();
+    assert.equal(later.started, earlier.started + 1, JSON.stringify({ earlier, later }));
+    assert.equal(later.busy, false);
   });
 
   it('shows the docstring of a documented function on hover', async () => {

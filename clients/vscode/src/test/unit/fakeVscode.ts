@@ -68,6 +68,7 @@ export function createFakeVscode(state: FakeState): Record<string, unknown> {
     window: {
       activeTextEditor: undefined,
       onDidChangeActiveTextEditor: noEvent,
+      onDidChangeTextEditorSelection: noEvent,
       createOutputChannel: (name: string) => ({
         name,
         info: logger('info'),
