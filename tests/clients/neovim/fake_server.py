@@ -233,6 +233,9 @@ class FakeServer:
         log("replied", items=len(items))
         return {"items": items}
 
+    async def on_ghostline_cursorIdle(self, params: dict[str, Any]) -> None:
+        log("cursorIdle", uri=params["textDocument"]["uri"], position=params["position"])
+
     async def on_workspace_executeCommand(self, params: dict[str, Any]) -> Any:
         command = params.get("command")
         log("executeCommand", command=command, arguments=params.get("arguments"))

@@ -6,6 +6,7 @@ The ghost-text tests run the plugin renderer on Neovim 0.11 and 0.12 and the bui
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -529,3 +530,45 @@ def test_checkhealth_and_status_show_todays_usage(
     report = "\n".join(ed.lines())
     assert "usage ledger today: 1 shown, 1 accepted (100%), 0 escalations" in report
     assert "model loaded: fake model" in report
+
+
+def test_the_server_hears_where_the_cursor_rests(
+    make_editor: Any, nvim_bin: Path, tmp_path: Path
+) -> None:
+    """`ghostline/cursorIdle` once the cursor stays put (not once per move), with the position
+    in the negotiated encoding, and not again for the same resting place."""
+    ed, log = start(make_editor, nvim_bin, tmp_path)
+    ed.lua("vim.api.nvim_buf_set_lines(0, 0, -1, false, { 'a = 1', 'total = a + 22' })")
+    ed.keys("gg0")
+    ed.keys("j")
+    ed.keys("$")
+    ed.wait(lambda: server_events(log, "cursorIdle"), 5, "a ghostline/cursorIdle notification")
+    events = server_events(log, "cursorIdle")
+    assert events[-1]["position"] == {"line": 1, "character": len("total = a + 2")}
+    assert events[-1]["uri"].endswith("scratch.py")
+    assert all(e["position"]["line"] in (0, 1) for e in events)
+    count = len(events)
+    ed.keys("h")
+    ed.keys("l")  # back where it rested: nothing new to report
+    time.sleep(1.0)
+    assert len(server_events(log, "cursorIdle")) == count
+
+
+def test_idle_ms_false_sends_no_cursor_notifications(
+    make_editor: Any, nvim_bin: Path, tmp_path: Path
+) -> None:
+    project = write_sample_project(tmp_path / "proj")
+    log = tmp_path / "fake.jsonl"
+    ed = make_editor(nvim_bin, project)
+    ed.lua(
+        "local cmd, env = ... "
+        "require('ghostline').setup({ cmd = cmd, cmd_env = env, idle_ms = false })",
+        fake_server_cmd(),
+        {"GHOSTLINE_FAKE_LOG": str(log)},
+    )
+    ed.cmd("edit sample/scratch.py")
+    ed.wait_attached()
+    ed.lua("vim.api.nvim_buf_set_lines(0, 0, -1, false, { 'a = 1', 'b = 2' })")
+    ed.keys("j$")
+    time.sleep(1.0)
+    assert server_events(log, "cursorIdle") == []

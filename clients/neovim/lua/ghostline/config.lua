@@ -44,6 +44,7 @@ M.default_root_markers = {
 ---@field settings table<string,any> Server settings (camelCase), section "ghostline".
 ---@field ghost_text 'auto'|'builtin'|'plugin'|false Which ghost-text path to use.
 ---@field debounce_ms integer Delay before a request (plugin renderer only).
+---@field idle_ms integer|false Rest of the cursor before the server hears of it (ghostline/cursorIdle), or false.
 ---@field keymaps ghostline.Keymaps|false
 ---@field progress boolean Echo server progress in the command line.
 ---@field enable boolean Call vim.lsp.enable('ghostline') from setup().
@@ -57,6 +58,7 @@ M.defaults = {
   settings = {},
   ghost_text = 'auto',
   debounce_ms = 120,
+  idle_ms = 300,
   keymaps = {
     accept = '<Tab>',
     accept_word = '<M-Right>',
@@ -83,6 +85,9 @@ local function check(opts)
   vim.validate('root_markers', opts.root_markers, 'table')
   vim.validate('settings', opts.settings, 'table')
   vim.validate('debounce_ms', opts.debounce_ms, 'number')
+  if opts.idle_ms ~= false then
+    vim.validate('idle_ms', opts.idle_ms, 'number')
+  end
   vim.validate('progress', opts.progress, 'boolean')
   vim.validate('enable', opts.enable, 'boolean')
   local modes = { auto = true, builtin = true, plugin = true }

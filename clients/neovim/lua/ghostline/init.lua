@@ -42,6 +42,7 @@ function M.attach(bufnr, client)
     impl.attach(bufnr, client)
   end
   require('ghostline.keymaps').attach(bufnr)
+  require('ghostline.idle').attach(bufnr, client)
   trace.add('attach', { buf = bufnr, client = client.id, ghost_text = path })
 end
 
@@ -53,6 +54,7 @@ function M.detach(bufnr)
     impl.detach(bufnr)
   end
   require('ghostline.keymaps').detach(bufnr)
+  require('ghostline.idle').detach(bufnr)
   if vim.api.nvim_buf_is_valid(bufnr) then
     vim.b[bufnr].ghostline_ghost_text = nil
   end
