@@ -57,6 +57,12 @@ class FimTemplate:
     #: Comment-style context goes inside the FIM prefix (after the prefix token), where
     #: the model reads it as the top of the current file, instead of before it.
     context_in_prefix: bool = False
+    #: The cursor line's text before the cursor goes after the middle token, as the start
+    #: of the middle (llama-server's ``/infill`` ``prompt`` field, llama.vim's layout): the
+    #: prompt up to the middle token then stays the same while the user types on one line,
+    #: so the KV cache keeps the suffix and a keystroke re-reads only what was typed.
+    #: Measured per family (docs/latency.md) before it is turned on.
+    line_in_middle: bool = False
 
     @property
     def has_fim(self) -> bool:
@@ -104,7 +110,11 @@ class FimTemplate:
                 f"{head}{self.prefix_token}{path}\n{prefix}"
                 f"{self.suffix_token}{suffix}{self.middle_token}"
             )
-        middle = f"{self.suffix_token}{suffix}{self.middle_token}"
+        line_start = ""
+        if self.line_in_middle:
+            cut = prefix.rfind("\n") + 1
+            prefix, line_start = prefix[:cut], prefix[cut:]
+        middle = f"{self.suffix_token}{suffix}{self.middle_token}{line_start}"
         if self.context_in_prefix:
             return f"{self.prefix_token}{head}{prefix}{middle}"
         return f"{head}{self.prefix_token}{prefix}{middle}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -18,9 +19,32 @@ def _detect(tokens: list[str], meta: dict[str, Any]) -> FimTemplate:
     return detect_template(tokens, meta)
 
 
-def test_qwen_plain_fim_prompt() -> None:
+LINE_START = "    return "  # the cursor line's text before the cursor (the end of PRE)
+ABOVE = PRE[: -len(LINE_START)]
+LINE_LAYOUT = replace(template_by_name("qwen2.5-coder"), line_in_middle=True)
+
+
+def test_qwen_plain_fim_prompt_is_the_documented_psm_format() -> None:
     t = template_by_name("qwen2.5-coder")
     assert t.build(PRE, SUF) == f"<|fim_prefix|>{PRE}<|fim_suffix|>{SUF}<|fim_middle|>"
+
+
+def test_line_in_middle_puts_the_cursor_line_after_the_middle_token() -> None:
+    """The same PSM text with the middle's first characters given: the part before the
+    middle token does not change while the user types on the line."""
+    t = LINE_LAYOUT
+    prompt = t.build(PRE, SUF)
+    assert prompt == f"<|fim_prefix|>{ABOVE}<|fim_suffix|>{SUF}<|fim_middle|>{LINE_START}"
+    typed = t.build(PRE + "a +", SUF)
+    stable = prompt[: prompt.index("<|fim_middle|>")]
+    assert typed.startswith(stable + "<|fim_middle|>")
+    assert typed.endswith("<|fim_middle|>    return a +")
+
+
+def test_line_in_middle_at_a_line_start_and_on_the_first_line() -> None:
+    t = LINE_LAYOUT
+    assert t.build("x = 1\n", "y\n").endswith("<|fim_suffix|>y\n<|fim_middle|>")
+    assert t.build("import o", "") == "<|fim_prefix|><|fim_suffix|><|fim_middle|>import o"
 
 
 def test_qwen_repo_level_prompt_puts_other_files_first() -> None:
