@@ -85,6 +85,10 @@ class Settings:
     #: the cursor rests at into the KV cache, and prepare the suggestion for where
     #: accepting the shown one leads (`features/idle_work.py`).
     idle_prefill: bool = True
+    #: A completion whose prompt the model has nothing of gets a window sized from the
+    #: prompt speed measured on this machine, so its first token is due within this many
+    #: milliseconds (0: always the full window; `features/cold_window.py`).
+    cold_budget_ms: int = 1500
     max_tokens: int = 64
     max_tokens_multiline: int = 128
     temperature: float = 0.0

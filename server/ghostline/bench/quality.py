@@ -183,10 +183,11 @@ class Runtime:
 
 
 async def start_runtime(model: str, context_size: int = 2048, threads: int = 0,
-                        snippet_style: str = "") -> Runtime:
+                        snippet_style: str = "", fim_layout: str = "") -> Runtime:
     """The engine and template every condition shares. `snippet_style` overrides how the
     template writes other files' snippets (``comment``, ``path_comment``: raw code under
-    a path comment), for models without repo-level tokens."""
+    a path comment), for models without repo-level tokens. `fim_layout` overrides where the
+    cursor line's start goes: ``line`` after the middle token, ``prefix`` before the suffix."""
     engine = LocalEngine(model, context_size=context_size, threads=threads, self_test=False)
     info = await engine.start()
     template = template_for_model(info)
@@ -195,6 +196,8 @@ async def start_runtime(model: str, context_size: int = 2048, threads: int = 0,
     elif snippet_style and template.has_fim:  # a repo-level format: snippets in the prefix
         template = replace(template, file_context=snippet_style,  # type: ignore[arg-type]
                            context_in_prefix=True)
+    if fim_layout:
+        template = replace(template, line_in_middle=fim_layout == "line")
     counter = VocabCounter.load(resolve_model_path(model))
     return Runtime(BenchEngine(engine, counter.tokenize), info, template, counter)
 
@@ -207,9 +210,11 @@ def _settings(config: BenchConfig, local_tokens: int, context_tokens: int,
     reads)."""
     extra = {"member_bias": biases and config.member_bias, "names_below_bias": biases,
              "fit_code_below": biases, **config.settings_extra}
+    # Every item is a cold prompt here: quality is measured on the full window, so the
+    # latency policy that shrinks a cold one (`coldBudgetMs`) is off.
     return Settings(prompt_tokens=local_tokens, context_tokens=context_tokens,
                     max_tokens=config.max_tokens, max_tokens_multiline=config.max_tokens,
-                    time_limit_s=60.0, temperature=0.0, **extra)
+                    time_limit_s=60.0, temperature=0.0, cold_budget_ms=0, **extra)
 
 
 def _service(runtime: Runtime, index: WorkspaceIndex | None, sources: tuple[str, ...]
@@ -567,6 +572,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--snippet-style", default="", choices=["", "comment", "path_comment"],
                         help="how snippets are written (default: the template's own); for a "
                         "model with repo-level tokens, as comments inside the FIM prefix")
+    parser.add_argument("--fim-layout", default="", choices=["", "line", "prefix"],
+                        help="where the cursor line's start goes (default: the template's "
+                        "own): after the middle token (line) or at the end of the prefix")
     parser.add_argument("--threads", type=int, default=0,
                         help="llama.cpp threads (0: its default; 1 is faster on a busy machine)")
     parser.add_argument("--seed", type=int, default=0)
@@ -618,7 +626,8 @@ async def _run(args: argparse.Namespace, config: BenchConfig) -> int:
             print("no corpora: pass --corpus FOLDER or run with --fetch once", file=sys.stderr)
             return 2
         runtime = await start_runtime(args.model, threads=args.threads,
-                                      snippet_style=args.snippet_style)
+                                      snippet_style=args.snippet_style,
+                                      fim_layout=args.fim_layout)
         try:
             if args.escalate:
                 from ghostline.bench import quality_escalation
@@ -629,7 +638,9 @@ async def _run(args: argparse.Namespace, config: BenchConfig) -> int:
             await runtime.engine.close()
     results["seconds"] = time.perf_counter() - started
     results["config"] = {**asdict(config), "model": runtime.info.name,
-                         "template": f"{runtime.template.name} ({runtime.template.file_context})",
+                         "template": (f"{runtime.template.name} ({runtime.template.file_context}"
+                                      + (", line in middle)" if runtime.template.line_in_middle
+                                         else ")")),
                          "corpora": [str(r) for r in roots],
                          "cpus": os.cpu_count()}
     print(report(results))

@@ -26,6 +26,7 @@ from ghostline.context.tokenizer import TokenCounter
 from ghostline.context.window import LocalWindow, enclosing_definition, local_window
 from ghostline.engine.base import Engine, Finished, GenerationRequest, Token
 from ghostline.engine.router import LOCAL
+from ghostline.features.cold_window import ColdWindow
 from ghostline.index.languages import LanguageSpec, spec_for_language_id, spec_for_path
 from ghostline.index.names_below import preferred_starts
 from ghostline.postprocess.cleanup import clean_completion
@@ -140,6 +141,8 @@ class InlineCompleter:
         self._cache: OrderedDict[tuple[str, str, str], str] = OrderedDict()
         self._shown: dict[str, _Shown] = {}
         self.model_calls = 0
+        #: Recent prompts and the measured prompt speed, for `coldBudgetMs`.
+        self._cold = ColdWindow()
         #: Generations done in idle time (`complete_ahead`), not counted in `model_calls`.
         self.idle_calls = 0
 
@@ -176,10 +179,16 @@ class InlineCompleter:
                                     time_limit_s=settings.time_limit_s, background=True)
         finished: Finished | None = None
         stream = self._engine().stream(request)
-        async with contextlib.aclosing(stream):  # type: ignore[type-var]
-            async for event in stream:
-                if isinstance(event, Finished):
-                    finished = event
+        self._cold.reading(parts.prompt)
+        try:
+            async with contextlib.aclosing(stream):  # type: ignore[type-var]
+                async for event in stream:
+                    if isinstance(event, Finished):
+                        finished = event
+        finally:
+            self._cold.reading(None)
+        if finished is not None and finished.reason != "cancelled":
+            self._cold.sent(parts.prompt)
         return finished
 
     async def complete_ahead(self, item: CompletionInput, shown: str, settings: Settings
@@ -236,6 +245,13 @@ class InlineCompleter:
             return CompletionOutcome("", "none", mode, reason="superseded by a newer request")
         template = self._template()
         parts = await self._prompt(item, settings, spec, tree)
+        # A prompt the model has nothing of gets a window it can read within the budget.
+        cold_tokens = (None if ahead else self._cold.window_tokens(
+            parts.prompt, settings.cold_budget_ms, settings.prompt_tokens))
+        if cold_tokens is not None:
+            parts = await self._prompt(item, replace(
+                settings, prompt_tokens=cold_tokens,
+                context_tokens=min(settings.context_tokens, cold_tokens // 3)), spec, tree)
         prompt, stripped, preferred = parts.prompt, parts.stripped, parts.preferred
         preferred_bias, extra = parts.preferred_bias, parts.extra
         code_below_hints = not template.has_fim
@@ -271,6 +287,8 @@ class InlineCompleter:
             infill_extra=[{"filename": path, "text": text} for path, text in extra],
         )
         chosen = await attempt(request)
+        self._cold.sent(prompt)
+        self._cold.measured(chosen.finished)
         below = (_code_below(line_prefix, line_suffix, after)
                  if mode == "single" and settings.fit_code_below and code_below_hints
                  and spec is not None
@@ -285,6 +303,8 @@ class InlineCompleter:
         timings = {"total_s": time.perf_counter() - started}
         if finished and finished.first_token_s is not None:
             timings["first_token_s"] = finished.first_token_s
+        if cold_tokens is not None:
+            timings["cold_window_tokens"] = cold_tokens
         if finished and finished.reason == "cancelled":
             return CompletionOutcome("", "none", mode, confidence, timings, finished, "cancelled")
         if (confidence is not None and settings.min_confidence > 0

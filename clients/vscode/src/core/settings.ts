@@ -38,6 +38,7 @@ export const SERVER_SETTING_KEYS = [
   'escalate',
   'lookupDraft',
   'idlePrefill',
+  'coldBudgetMs',
 ] as const;
 
 export type ServerSettingKey = (typeof SERVER_SETTING_KEYS)[number];
