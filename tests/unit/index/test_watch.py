@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import ghostline.index.watcher as watcher_module
-import ghostline.index.workspace as workspace_module
+import ghostline.index.workspace_disk as workspace_disk
 from ghostline.index.watcher import DebouncedWatcher
 from ghostline.index.workspace import WorkspaceIndex
 
@@ -122,7 +122,7 @@ def test_a_big_batch_is_followed_by_a_scan_that_finds_lost_events(
     root.mkdir()
     index = make_index(root)
     index.scan()
-    monkeypatch.setattr(workspace_module, "RESCAN_BATCH", 50)
+    monkeypatch.setattr(workspace_disk, "RESCAN_BATCH", 50)
     # Events of lost*.py never reach the index, as if the kernel's queue had overflowed.
     monkeypatch.setattr(watcher_module, "_noise", lambda path: "lost" in path)
     index.start_watching(quiet_s=0.1)
