@@ -143,7 +143,7 @@ BENCH_SUITES = {
     "quality": "ghostline.bench.quality",
     "backends": "ghostline.bench.backends",
     "hover": "ghostline.bench.hover",
-    "tests": "ghostline.bench.tests_gen",
+    "tests": "ghostline.bench.testgen",
     "load": "ghostline.bench.load",
     "speculative": "ghostline.bench.speculative",
 }

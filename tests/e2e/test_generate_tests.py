@@ -24,7 +24,7 @@ from pytest_lsp import LanguageClient
 
 from ghostline.demo_tests import apply_workspace_edit, capabilities
 from ghostline.index.conventions import declared_test_names
-from ghostline.postprocess.test_output import syntax_errors
+from ghostline.postprocess.testgen_output import syntax_errors
 
 from .conftest import open_document, wait_indexed
 

@@ -24,17 +24,15 @@ from ghostline.context.tokenizer import CounterSlot
 from ghostline.engine.base import Engine, EngineError
 from ghostline.engine.router import BackendEngine
 from ghostline.features.escalation import Decision, EscalationPolicy, completion_template
-from ghostline.features.generate_tests import (
-    GeneratedTests,
-    TestGenerationError,
-    TestGenerator,
-    TestRequest,
-    TestServices,
-)
 from ghostline.features.inline_completion import CompletionInput, CompletionOutcome, InlineCompleter
+from ghostline.features.testgen import GeneratedTests
+from ghostline.features.testgen import GenError as TestGenerationError
+from ghostline.features.testgen import GenJob as TestGenerator
+from ghostline.features.testgen import GenRequest as TestRequest
+from ghostline.features.testgen import GenServices as TestServices
 from ghostline.index.model import Definition
 from ghostline.lsp import usage
-from ghostline.prompts.tests import is_instruction_model
+from ghostline.prompts.instruct import is_instruction_model
 
 if TYPE_CHECKING:
     from ghostline.lsp.server import GhostlineServer

@@ -22,19 +22,19 @@ from typing import Any
 from lsprotocol import types
 
 from ghostline.engine.base import EngineError
-from ghostline.features.generate_tests import (
+from ghostline.features.testgen import (
     GeneratedTests,
     GenerationCancelled,
-    TestFileChanged,
-    TestGenerationError,
-    TestGenerator,
-    TestRequest,
-    TestServices,
 )
-from ghostline.features.test_runner import RunResult, describe_failure
-from ghostline.features.test_targets import target_at_cursor
+from ghostline.features.testgen import GenError as TestGenerationError
+from ghostline.features.testgen import GenFileChanged as TestFileChanged
+from ghostline.features.testgen import GenJob as TestGenerator
+from ghostline.features.testgen import GenRequest as TestRequest
+from ghostline.features.testgen import GenServices as TestServices
+from ghostline.features.testgen_runner import RunResult, describe_failure
+from ghostline.features.testgen_targets import target_at_cursor
 from ghostline.index.languages import spec_for_language_id, spec_for_path
-from ghostline.index.test_target import Target
+from ghostline.index.testgen_target import Target
 from ghostline.lsp import escalation
 from ghostline.lsp.code_actions import ActionProvider, add_provider
 from ghostline.lsp.run_consent import Decision, consent_for

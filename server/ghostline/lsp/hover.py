@@ -38,7 +38,7 @@ from ghostline.lsp import escalation, usage
 from ghostline.lsp.code_actions import ActionProvider, add_provider
 from ghostline.lsp.positions import cursor_offset
 from ghostline.lsp.server import GhostlineServer
-from ghostline.prompts.tests import is_instruction_model
+from ghostline.prompts.instruct import is_instruction_model
 
 log = logging.getLogger(__name__)
 

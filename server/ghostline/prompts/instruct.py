@@ -11,14 +11,18 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from ghostline.engine.base import ModelInfo
 
 from .text import comment_out
 
-__all__ = ["completion_prompt", "extract_code", "format_chat"]
+__all__ = ["completion_prompt", "extract_code", "format_chat", "is_instruction_model"]
 
 log = logging.getLogger(__name__)
 
 _ROLE_NAMES = {"system": "System", "user": "User", "assistant": "Assistant"}
+_INSTRUCT_WORDS = re.compile(r"(?:^|[-_ .])(?:it|instruct|chat|sft|dpo|rlhf)(?:$|[-_ .])", re.I)
 _FENCED = re.compile(r"```[\w+#.-]*[ \t]*\n(.*?)(?:\n```|\Z)", re.DOTALL)
 
 
@@ -96,3 +100,21 @@ def extract_code(answer: str, wanted: re.Pattern[str] | None = None) -> str:
             if wanted.search(block):
                 return block
     return blocks[0]
+
+
+def is_instruction_model(info: ModelInfo | None) -> bool:
+    """Chat prompts for instruction-tuned models, completion prompts for base models.
+
+    A chat template alone does not tell (some base GGUFs carry one); the name or the
+    fine-tune tag must say so, or the self-test must have caught the model chatting.
+    """
+    if info is None:
+        return False
+    if "instruction/chat model" in info.self_test:
+        return True
+    tags = " ".join(
+        str(info.metadata.get(k, "")) for k in ("general.name", "general.finetune",
+                                                 "general.basename")
+    )
+    named = bool(_INSTRUCT_WORDS.search(f"{info.name} {tags} {Path(info.path).stem}"))
+    return named and (info.has_chat_template or not info.path)

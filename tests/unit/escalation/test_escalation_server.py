@@ -24,7 +24,7 @@ from ghostline.engine.base import (
     Token,
 )
 from ghostline.engine.router import BackendEngine
-from ghostline.features.generate_tests import TestGenerationError, TestRequest, TestServices
+from ghostline.features.testgen import GenError, GenRequest, GenServices
 from ghostline.ledger import Counters, Ledger
 from ghostline.lsp import escalation, usage
 from ghostline.lsp.app import create_server
@@ -299,23 +299,23 @@ async def test_the_ledger_records_the_escalation_under_the_backend_that_answered
 
 
 class FakeGenerator:
-    """Stands in for `TestGenerator`: fails the checks on the local model, succeeds on big."""
+    """Stands in for `GenJob`: fails the checks on the local model, succeeds on big."""
 
-    def __init__(self, services: TestServices) -> None:
+    def __init__(self, services: GenServices) -> None:
         self.services = services
 
     async def generate(self) -> Any:
         if isinstance(self.services.engine, BackendEngine):
             assert self.services.model_info is not None
             return {"engine": self.services.engine.name, "model": self.services.model_info.name}
-        raise TestGenerationError("the model wrote no usable test for add (2 tries); nothing "
+        raise GenError("the model wrote no usable test for add (2 tries); nothing "
                                   "was changed.")
 
 
 async def generate(server: GhostlineServer, path: Path) -> Any:
-    request = TestRequest(path=path, text=SOURCE, language="python", line=0, byte_col=4,
+    request = GenRequest(path=path, text=SOURCE, language="python", line=0, byte_col=4,
                           root=path.parent)
-    services = TestServices(engine=server.engine_for("generateTests"), model_info=None,
+    services = GenServices(engine=server.engine_for("generateTests"), model_info=None,
                             settings=server.settings, read_text=lambda p: None)
     return await escalation.generate_tests(server, request, services,
                                            FakeGenerator)  # type: ignore[arg-type]
@@ -334,7 +334,7 @@ async def test_tests_that_fail_the_checks_are_written_again_by_the_escalation_ba
 
 async def test_tests_without_an_escalation_rule_keep_the_local_failure(tmp_path: Path) -> None:
     server, _ = await start(tmp_path, {"backends": BIG}, Scripted("", 0.2), Scripted("", 0.9))
-    with pytest.raises(TestGenerationError, match="wrote no usable test"):
+    with pytest.raises(GenError, match="wrote no usable test"):
         await generate(server, tmp_path / "calc.py")
 
 

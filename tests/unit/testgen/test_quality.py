@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from ghostline.context.tests import find_target, parse_definitions
+from ghostline.context.testgen import find_target, parse_definitions
 from ghostline.engine.base import GenerationRequest, ModelInfo
-from ghostline.features import test_coverage
-from ghostline.features.test_coverage import measure_coverage, select_by_coverage
-from ghostline.features.test_mutants import make_mutants, run_mutants
-from ghostline.index.test_locations import TestPlan, plan_test_file
-from ghostline.index.test_target import Target
+from ghostline.features import testgen_coverage
+from ghostline.features.testgen_coverage import measure_coverage, select_by_coverage
+from ghostline.features.testgen_mutants import make_mutants, run_mutants
+from ghostline.index.testgen_locations import GenPlan, plan_test_file
+from ghostline.index.testgen_target import Target
 from ghostline.lsp.generate_tests import _run_note, _run_summary
 
 from .test_generator import generator
@@ -61,7 +61,7 @@ def fast_pytest(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
 
 
-def shapes(tmp_path: Path) -> tuple[Path, TestPlan]:
+def shapes(tmp_path: Path) -> tuple[Path, GenPlan]:
     source = tmp_path / "shapes.py"
     source.write_text(SHAPES, encoding="utf-8")
     (tmp_path / "tests").mkdir()
@@ -136,7 +136,7 @@ async def test_coverage_of_a_known_function_is_exact(tmp_path: Path) -> None:
 async def test_coverage_needs_coverage_py_in_the_project(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     source, plan = shapes(tmp_path)
-    monkeypatch.setattr(test_coverage, "_has_module", lambda python, module: False)
+    monkeypatch.setattr(testgen_coverage, "_has_module", lambda python, module: False)
     outcome = await measure_coverage(plan, EXACT, ["test_sign_all"], target(source, "sign"), 60)
     assert outcome.report is None
     assert outcome.note == ("coverage not measured: coverage.py is not installed in the "

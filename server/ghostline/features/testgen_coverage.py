@@ -8,8 +8,9 @@ interpreter reads each test's arcs from the data file (the JSON report has no co
 arcs). Only the target's body counts: the ``def`` line and the module's top level run at
 import, under no test.
 
-vitest (``test_coverage_js``) and ``go test`` (``test_coverage_go``) give coverage of the whole
-run only: their reports have an empty ``per_test``, and no test is selected by coverage.
+vitest (``testgen_coverage_js``) and ``go test`` (``testgen_coverage_go``) give coverage of
+the whole run only: their reports have an empty ``per_test``, and no test is selected by
+coverage.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ghostline.features.test_runner import (
+from ghostline.features.testgen_runner import (
     RunOptions,
     RunResult,
     _has_module,
@@ -29,9 +30,9 @@ from ghostline.features.test_runner import (
     _run,
     run_tests,
 )
-from ghostline.features.test_sandbox import runner_environment
-from ghostline.index.test_locations import TestPlan
-from ghostline.index.test_target import Target
+from ghostline.features.testgen_sandbox import runner_environment
+from ghostline.index.testgen_locations import GenPlan
+from ghostline.index.testgen_target import Target
 
 Arc = tuple[int, int]
 
@@ -52,11 +53,9 @@ print(json.dumps(out))
 
 
 @dataclass
-class TestCoverage:
+class UnitCoverage:
     """What one test covers of the target: line numbers and branches (from, to), 1-based;
     a negative "to" is an exit from the function."""
-
-    __test__ = False  # not a pytest test class
 
     lines: set[int] = field(default_factory=set)
     branches: set[Arc] = field(default_factory=set)
@@ -71,7 +70,7 @@ class CoverageReport:
     lines_total: int
     branches: int
     branches_total: int
-    per_test: dict[str, TestCoverage] = field(default_factory=dict)
+    per_test: dict[str, UnitCoverage] = field(default_factory=dict)
     #: The target's statement lines and branches (what the totals count; the branches as
     #: arcs for Python only).
     statements: set[int] = field(default_factory=set)
@@ -122,7 +121,7 @@ def span_body(target: Target) -> list[tuple[int, int]]:
 
 
 async def measure_coverage(
-    plan: TestPlan, candidate: str, names: list[str], target: Target, time_limit_s: float,
+    plan: GenPlan, candidate: str, names: list[str], target: Target, time_limit_s: float,
 ) -> CoverageOutcome:
     """Run ``names`` once under coverage; each test's lines and branches of the target."""
     started = time.perf_counter()
@@ -132,14 +131,14 @@ async def measure_coverage(
 
 
 async def _measure(
-    plan: TestPlan, candidate: str, names: list[str], target: Target, time_limit_s: float,
+    plan: GenPlan, candidate: str, names: list[str], target: Target, time_limit_s: float,
 ) -> CoverageOutcome:
     if plan.framework == "vitest":
-        from ghostline.features.test_coverage_js import measure_vitest  # imports this module
+        from ghostline.features.testgen_coverage_js import measure_vitest  # imports this module
 
         return await measure_vitest(plan, candidate, names, target, time_limit_s)
     if plan.language == "go":
-        from ghostline.features.test_coverage_go import measure_go  # imports this module
+        from ghostline.features.testgen_coverage_go import measure_go  # imports this module
 
         return await measure_go(plan, candidate, names, target, time_limit_s)
     if plan.language != "python":
@@ -211,13 +210,13 @@ def _report(data: dict[str, object], arcs: dict[str, list[list[int]]],
                 for arc in _arcs(data.get(key)) if in_ranges(arc[0], ranges)}
     contexts = data.get("contexts")
     line_contexts = contexts if isinstance(contexts, dict) else {}
-    per_test: dict[str, TestCoverage] = {}
+    per_test: dict[str, UnitCoverage] = {}
     for name in names:
         mine = {c for c in arcs if _is_context_of(c, name)}
         lines = {int(line) for line, tests in line_contexts.items()
                  if int(line) in statements and mine.intersection(tests)}
         taken = {(a, b) for c in mine for a, b in arcs[c]} & branches
-        per_test[name] = TestCoverage(lines, taken)
+        per_test[name] = UnitCoverage(lines, taken)
     return summarize(CoverageReport(0, len(statements), 0, len(branches), per_test,
                                     statements, branches), names)
 
@@ -259,7 +258,7 @@ def select_by_coverage(names: list[str], report: CoverageReport) -> tuple[list[s
     lines: set[int] = set()
     branches: set[Arc] = set()
     for name in names:
-        covered = report.per_test.get(name, TestCoverage())
+        covered = report.per_test.get(name, UnitCoverage())
         if not covered.lines <= lines or not covered.branches <= branches:
             kept.append(name)
             lines |= covered.lines
@@ -284,7 +283,7 @@ __all__ = [
     "NOT_INSTALLED",
     "CoverageOutcome",
     "CoverageReport",
-    "TestCoverage",
+    "UnitCoverage",
     "body_ranges",
     "covered_by_others",
     "in_ranges",

@@ -23,29 +23,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ghostline.context.tests import build_context, find_target, parse_definitions
+from ghostline.context.testgen import build_context, find_target, parse_definitions
 from ghostline.engine.base import Engine, Finished, GenerationRequest, ModelInfo, Token
-from ghostline.features.test_coverage import (
+from ghostline.features.testgen_coverage import (
     CoverageReport,
     covered_by_others,
     measure_coverage,
     select_by_coverage,
     summarize,
 )
-from ghostline.features.test_mutants import run_mutants
-from ghostline.features.test_observed import observe, unit_line, with_observed_value
-from ghostline.features.test_runner import RunResult, run_tests
+from ghostline.features.testgen_mutants import run_mutants
+from ghostline.features.testgen_observed import observe, unit_line, with_observed_value
+from ghostline.features.testgen_runner import RunResult, run_tests
 from ghostline.index.resolve import python_module
-from ghostline.index.test_imports import (
+from ghostline.index.testgen_imports import (
     ImportNeed,
     Insertion,
     apply_insertions,
     existing_imports,
     merge_imports,
 )
-from ghostline.index.test_locations import TestPlan, plan_test_file
-from ghostline.index.test_target import Target, TestContext
-from ghostline.postprocess.test_output import (
+from ghostline.index.testgen_locations import GenPlan, plan_test_file
+from ghostline.index.testgen_target import GenContext, Target
+from ghostline.postprocess.testgen_output import (
     Arity,
     body_key,
     complete_unit,
@@ -64,15 +64,14 @@ from ghostline.postprocess.test_output import (
     unit_name,
     uses_name,
 )
-from ghostline.prompts.instruct import extract_code
-from ghostline.prompts.tests import (
-    TestStyle,
+from ghostline.prompts.instruct import extract_code, is_instruction_model
+from ghostline.prompts.testgen import (
+    GenStyle,
     base_prompt,
     chat_coverage_messages,
     chat_messages,
     chat_repair_messages,
     header_for_new_file,
-    is_instruction_model,
     style_for,
 )
 from ghostline.settings import Settings
@@ -126,20 +125,16 @@ _JAVA_UTIL = ("List", "Arrays", "Map", "HashMap", "ArrayList", "Set", "HashSet",
 ProgressCallback = Callable[[str, "int | None"], None]
 
 
-class TestGenerationError(Exception):
+class GenError(Exception):
     """Nothing can be generated; the message is one sentence for the user."""
-
-    __test__ = False  # not a pytest test class
 
 
 class GenerationCancelled(Exception):
     """The user cancelled the generation."""
 
 
-class TestFileChanged(Exception):
+class GenFileChanged(Exception):
     """The test file changed while tests were being written (the message says how)."""
-
-    __test__ = False  # not a pytest test class
 
     def __init__(self, reason: str, path: Path) -> None:
         super().__init__(reason)
@@ -147,10 +142,8 @@ class TestFileChanged(Exception):
 
 
 @dataclass
-class TestRequest:
+class GenRequest:
     """The document and position of the action (0-based line, UTF-8 byte column)."""
-
-    __test__ = False  # not a pytest test class
 
     path: Path
     text: str
@@ -164,10 +157,8 @@ CrossFile = Callable[[Path, str, Target], list[tuple[str, str]]]
 
 
 @dataclass
-class TestServices:
+class GenServices:
     """What the feature needs from the server."""
-
-    __test__ = False  # not a pytest test class
 
     engine: Engine
     model_info: ModelInfo | None
@@ -193,7 +184,7 @@ class GeneratedTests:
     when the file is new), giving ``new_text``."""
 
     target: str
-    plan: TestPlan
+    plan: GenPlan
     base_text: str | None
     insertions: list[Insertion]
     new_text: str
@@ -210,7 +201,7 @@ class GeneratedTests:
         return self.base_text is None
 
 
-def target_at(request: TestRequest) -> Target | None:
+def target_at(request: GenRequest) -> Target | None:
     """The function, method or class at the request's position (None if there is none)."""
     module = python_module(request.path) if request.language == "python" else ""
     definitions = parse_definitions(request.text, request.path, request.language, module)
@@ -238,15 +229,13 @@ class _RunClock:
         return min(RUN_TIME_LIMIT_S, max(MUTANT_TIME_FLOOR_S, MUTANT_TIME_FACTOR * self.slowest))
 
 
-class TestGenerator:
+class GenJob:
     """One generation: context → model → checks → edit."""
-
-    __test__ = False  # not a pytest test class
 
     def __init__(
         self,
-        request: TestRequest,
-        services: TestServices,
+        request: GenRequest,
+        services: GenServices,
         progress: ProgressCallback | None = None,
         cancelled: asyncio.Event | None = None,
     ) -> None:
@@ -257,7 +246,7 @@ class TestGenerator:
         self.model_calls = 0
         self.rejected: list[str] = []
         self.arity: Arity | None = None
-        self.plan: TestPlan | None = None
+        self.plan: GenPlan | None = None
         self.started = time.perf_counter()
 
     async def generate(self) -> GeneratedTests:
@@ -267,11 +256,11 @@ class TestGenerator:
         definitions = parse_definitions(request.text, request.path, request.language, module)
         target = find_target(definitions, request.line, request.byte_col, request.text)
         if target is None:
-            raise TestGenerationError("there is no function, method or class at the cursor")
+            raise GenError("there is no function, method or class at the cursor")
         plan = plan_test_file(request.path, request.language, request.root,
                               services.existing_tests, services.read_text)
         if plan is None:
-            raise TestGenerationError(f"generating tests for {request.language} is not supported")
+            raise GenError(f"generating tests for {request.language} is not supported")
         self.plan = plan
         cross_file = await self._cross_file(target)
         context = build_context(target, plan, request.text, definitions, services.read_text,
@@ -293,7 +282,7 @@ class TestGenerator:
                 note = self._hint(target)
             units = await self._round(context, style, target_needs, note=note)
         if not units:
-            raise TestGenerationError(
+            raise GenError(
                 f"the model wrote no usable test for {label} ({self._note()}); nothing was "
                 "changed. Try again after adding a docstring or an example test, or set "
                 "`ghostline.model` to a larger code model."
@@ -323,14 +312,14 @@ class TestGenerator:
     # --- generation ---------------------------------------------------------------------------
 
     async def _round(
-        self, context: TestContext, style: TestStyle, needs: list[ImportNeed], note: str
+        self, context: GenContext, style: GenStyle, needs: list[ImportNeed], note: str
     ) -> list[_Unit]:
         if is_instruction_model(self.services.model_info):
             return await self._chat_round(context, style, needs, note)
         return await self._base_round(context, style, needs, note)
 
     async def _base_round(
-        self, context: TestContext, style: TestStyle, needs: list[ImportNeed], note: str
+        self, context: GenContext, style: GenStyle, needs: list[ImportNeed], note: str
     ) -> list[_Unit]:
         prompt = base_prompt(context, style, needs, self.request.root, note)
         accepted: list[_Unit] = []
@@ -365,7 +354,7 @@ class TestGenerator:
         return accepted
 
     async def _chat_round(
-        self, context: TestContext, style: TestStyle, needs: list[ImportNeed], note: str
+        self, context: GenContext, style: GenStyle, needs: list[ImportNeed], note: str
     ) -> list[_Unit]:
         messages = chat_messages(context, style, needs, self.request.root, TEST_COUNT, note)
         answer, _ = await self._stream(GenerationRequest(
@@ -374,7 +363,7 @@ class TestGenerator:
         return self._chat_units(answer, context, style, [])[:TEST_COUNT + 2]
 
     def _chat_units(
-        self, answer: str, context: TestContext, style: TestStyle, accepted: list[_Unit],
+        self, answer: str, context: GenContext, style: GenStyle, accepted: list[_Unit],
     ) -> list[_Unit]:
         """The tests of a chat answer's code block that pass the checks (each checked
         against ``accepted`` and the ones before it)."""
@@ -391,7 +380,7 @@ class TestGenerator:
             self.rejected.append("the answer held no test")
         return kept
 
-    async def _name(self, prompt: str, style: TestStyle, attempt: int) -> str:
+    async def _name(self, prompt: str, style: GenStyle, attempt: int) -> str:
         """The rest of a test's name, as the model writes it (a few tokens)."""
         request = GenerationRequest(
             prompt=prompt, max_tokens=MAX_TOKENS_NAME, temperature=0.0,
@@ -403,7 +392,7 @@ class TestGenerator:
             name = name.strip("_")
         return name or f"case_{attempt + 1}"
 
-    async def _complete(self, prompt: str, style: TestStyle, lead: str) -> tuple[str, bool]:
+    async def _complete(self, prompt: str, style: GenStyle, lead: str) -> tuple[str, bool]:
         """One unit from the model: its text after the lead-in, and whether it was cut."""
         request = GenerationRequest(
             prompt=prompt, max_tokens=MAX_TOKENS_PER_TEST, temperature=0.0,
@@ -459,12 +448,12 @@ class TestGenerator:
             return
         reason = self.services.conflict(plan.path)
         if reason:
-            raise TestFileChanged(reason, plan.path)
+            raise GenFileChanged(reason, plan.path)
 
     # --- checks -------------------------------------------------------------------------------
 
     def _check(
-        self, unit: str | None, context: TestContext, style: TestStyle, accepted: list[_Unit]
+        self, unit: str | None, context: GenContext, style: GenStyle, accepted: list[_Unit]
     ) -> _Unit | None:
         language = style.language
         if unit is None:
@@ -501,7 +490,7 @@ class TestGenerator:
         renamed, name = rename_unit(unit, language, taken)
         return _Unit(renamed, name or f"test {len(accepted) + 1}")
 
-    def _python_names_problem(self, unit: str, context: TestContext) -> str:
+    def _python_names_problem(self, unit: str, context: GenContext) -> str:
         known = set(context.importable) | set(context.fixtures) | {"pytest", "unittest", "self"}
         if context.existing_text:
             known.update(_python_top_level_names(context.existing_text))
@@ -515,7 +504,7 @@ class TestGenerator:
             return python_call_problem(unit, context.target.name, self.arity)
         return ""
 
-    def _js_problem(self, unit: str, context: TestContext) -> str:
+    def _js_problem(self, unit: str, context: GenContext) -> str:
         if re.search(r"\bthis\.", unit):
             return "a test uses `this`, which is undefined in a test callback"
         known = set(context.importable) | {context.target.name}
@@ -551,20 +540,20 @@ class TestGenerator:
 
     # --- imports and the edit ---------------------------------------------------------------
 
-    def _target_needs(self, context: TestContext) -> list[ImportNeed]:
+    def _target_needs(self, context: GenContext) -> list[ImportNeed]:
         target, plan = context.target, context.plan
         if plan.language == "python":
             return [ImportNeed(plan.import_from, (target.importable_name,))]
         if plan.language in ("javascript", "typescript", "tsx"):
             name = target.importable_name
             if name not in context.importable:
-                raise TestGenerationError(
+                raise GenError(
                     f"{name} is not exported from {target.path.name}; export it to test it")
             return [ImportNeed(plan.import_from, (name,))]
         return []
 
     def _needs(
-        self, context: TestContext, style: TestStyle, target_needs: list[ImportNeed],
+        self, context: GenContext, style: GenStyle, target_needs: list[ImportNeed],
         code: str,
     ) -> list[ImportNeed]:
         language = style.language
@@ -606,7 +595,7 @@ class TestGenerator:
         return needs
 
     def _assemble(
-        self, context: TestContext, style: TestStyle, target_needs: list[ImportNeed],
+        self, context: GenContext, style: GenStyle, target_needs: list[ImportNeed],
         units: list[_Unit], label: str,
     ) -> GeneratedTests:
         plan = context.plan
@@ -627,7 +616,7 @@ class TestGenerator:
             new_text = apply_insertions(base, insertions)
         errors = syntax_errors(new_text, style.language)
         if errors and (base is None or not syntax_errors(base, style.language)):
-            raise TestGenerationError(f"the assembled test file does not parse ({errors[0]})")
+            raise GenError(f"the assembled test file does not parse ({errors[0]})")
         return GeneratedTests(
             target=label, plan=plan, base_text=base, insertions=insertions, new_text=new_text,
             tests=[u.name for u in units], rejected=list(self.rejected),
@@ -637,7 +626,7 @@ class TestGenerator:
     # --- running ------------------------------------------------------------------------------
 
     async def _run_and_repair(
-        self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
+        self, context: GenContext, style: GenStyle, needs: list[ImportNeed],
         units: list[_Unit],
     ) -> tuple[list[_Unit], RunResult]:
         """Run the tests and repair the failing ones (a second round only while none
@@ -671,7 +660,7 @@ class TestGenerator:
             first_failure = next(iter([*failed.values(), *flaky.values()]),
                                  first.reason or "no test passed")
             how = "reliably " if flaky else ""
-            raise TestGenerationError(
+            raise GenError(
                 f"none of the generated tests passed {how}({first_failure}); nothing was "
                 "changed")
         result = RunResult(True, passed=[u.name for u in passing], failed=failed,
@@ -683,7 +672,7 @@ class TestGenerator:
         result.seconds = clock.spent
         return kept, result
 
-    def _split(self, plan: TestPlan, style: TestStyle, units: list[_Unit], result: RunResult
+    def _split(self, plan: GenPlan, style: GenStyle, units: list[_Unit], result: RunResult
                ) -> tuple[list[_Unit], dict[str, str]]:
         """The units that passed, and the others' failures (by unit name)."""
         passing = [u for u in units if self._run_name(plan, style, u) in result.passed
@@ -694,7 +683,7 @@ class TestGenerator:
         return passing, failed
 
     async def _repair_and_rerun(
-        self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
+        self, context: GenContext, style: GenStyle, needs: list[ImportNeed],
         units: list[_Unit], passing: list[_Unit], failed: dict[str, str], clock: _RunClock,
     ) -> tuple[list[_Unit], dict[str, str], list[_Unit]]:
         """One repair round for the failing tests (``failed``: failure by unit name); the
@@ -721,11 +710,11 @@ class TestGenerator:
         return [u for u in order if u.name in passing_names], failed, order
 
     async def _take_observed(
-        self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
+        self, context: GenContext, style: GenStyle, needs: list[ImportNeed],
         units: list[_Unit], failed: dict[str, str], clock: _RunClock,
     ) -> tuple[list[_Unit], dict[str, str], list[_Unit], dict[str, str]]:
         """The last resort when no test passed: each failing ``assert got == expected``
-        expects what the code returned instead (see `test_observed`), one assert per
+        expects what the code returned instead (see `testgen_observed`), one assert per
         round, for up to :data:`OBSERVED_ROUNDS` rounds. Returns the tests that then pass,
         the failures left, all tests as they now are, and what changed."""
         self._check_cancelled()
@@ -766,7 +755,7 @@ class TestGenerator:
                 {n: "; ".join(c) for n, c in changes.items() if n in fixed})
 
     async def _rerun(
-        self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
+        self, context: GenContext, style: GenStyle, needs: list[ImportNeed],
         passing: list[_Unit], clock: _RunClock,
     ) -> tuple[list[_Unit], dict[str, str]]:
         """Runs 2 to :data:`RELIABLE_RUNS` of the passing tests only; a test that fails one
@@ -785,7 +774,7 @@ class TestGenerator:
         return passing, flaky
 
     async def _measure_quality(
-        self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
+        self, context: GenContext, style: GenStyle, needs: list[ImportNeed],
         units: list[_Unit], result: RunResult, clock: _RunClock,
     ) -> list[_Unit]:
         """Coverage, then mutants: drop the tests that add nothing (never the last one)."""
@@ -846,7 +835,7 @@ class TestGenerator:
                 and time.perf_counter() - self.started < COVERAGE_ROUND_BEFORE_S)
 
     async def _cover_more(
-        self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
+        self, context: GenContext, style: GenStyle, needs: list[ImportNeed],
         units: list[_Unit], report: CoverageReport, result: RunResult, clock: _RunClock,
     ) -> list[_Unit]:
         """Ask for tests that run the target's uncovered lines (shown to the model), and
@@ -892,12 +881,12 @@ class TestGenerator:
         if self.cancelled.is_set():
             raise GenerationCancelled
 
-    async def _run(self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
+    async def _run(self, context: GenContext, style: GenStyle, needs: list[ImportNeed],
                    units: list[_Unit]) -> RunResult:
         candidate, names = self._candidate(context, style, needs, units)
         return await run_tests(context.plan, candidate, names, RUN_TIME_LIMIT_S)
 
-    def _candidate(self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
+    def _candidate(self, context: GenContext, style: GenStyle, needs: list[ImportNeed],
                    units: list[_Unit]) -> tuple[str, list[str]]:
         """The test file to run with ``units``, and the units' names as the runner knows them."""
         plan = context.plan
@@ -910,14 +899,14 @@ class TestGenerator:
                          + "\n" + body + "\n")
         return candidate, [self._run_name(plan, style, u) for u in units]
 
-    def _run_name(self, plan: TestPlan, style: TestStyle, unit: _Unit) -> str:
+    def _run_name(self, plan: GenPlan, style: GenStyle, unit: _Unit) -> str:
         if plan.framework == "unittest":
             class_name = style.frame.open.split("(")[0].removeprefix("class ").strip()
             return f"{class_name}.{unit.name}"
         return unit.name
 
     async def _repair(
-        self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
+        self, context: GenContext, style: GenStyle, needs: list[ImportNeed],
         units: list[_Unit], failing: list[_Unit], failures: dict[str, str],
     ) -> dict[str, _Unit]:
         """A corrected version of each failing test the model could correct, by the failing
@@ -950,7 +939,7 @@ class TestGenerator:
         return repaired
 
     async def _base_repair(
-        self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
+        self, context: GenContext, style: GenStyle, needs: list[ImportNeed],
         passing: list[_Unit], unit: _Unit, failure: str,
     ) -> _Unit | None:
         """A base model rewrites the test's body under its header, told the failure."""
@@ -964,7 +953,7 @@ class TestGenerator:
             context, style, passing)
 
     async def _chat_repair(
-        self, context: TestContext, style: TestStyle, needs: list[ImportNeed],
+        self, context: GenContext, style: GenStyle, needs: list[ImportNeed],
         units: list[_Unit], failing: list[_Unit], failures: dict[str, str],
     ) -> dict[str, _Unit]:
         """An instruction model sees its tests and what running them showed, in one
@@ -988,7 +977,7 @@ class TestGenerator:
                 matched[unit.name] = candidate
         return matched
 
-def _package_clause(plan: TestPlan) -> str:
+def _package_clause(plan: GenPlan) -> str:
     """What a new Go or Java test file starts with: its package."""
     if plan.language == "go":
         return f"package {plan.import_from}\n\n"
@@ -1018,7 +1007,7 @@ def _looping(text: str, new_line: bool) -> bool:
     return len(text) - (text.rfind("\n") + 1) > MAX_LINE_CHARS
 
 
-def _append(base: str, style: TestStyle, needs: list[ImportNeed], body: str) -> list[Insertion]:
+def _append(base: str, style: GenStyle, needs: list[ImportNeed], body: str) -> list[Insertion]:
     """Insertions adding ``body`` (the new units) and the missing imports to ``base``."""
     language = style.language
     lines = base.split("\n")
@@ -1047,7 +1036,7 @@ def _append(base: str, style: TestStyle, needs: list[ImportNeed], body: str) -> 
     return [*insertions, Insertion(end_line, end_col, lead + gap + block)]
 
 
-def _append_rust(base: str, style: TestStyle, needs: list[ImportNeed], body: str
+def _append_rust(base: str, style: GenStyle, needs: list[ImportNeed], body: str
                  ) -> list[Insertion]:
     lines = base.split("\n")
     start = next((i for i, line in enumerate(lines) if line.strip() == "#[cfg(test)]"), None)
@@ -1113,12 +1102,12 @@ def _reindent(code: str, indent: str) -> str:
 
 
 __all__ = [
+    "GenError",
+    "GenFileChanged",
+    "GenJob",
+    "GenRequest",
+    "GenServices",
     "GeneratedTests",
     "GenerationCancelled",
-    "TestFileChanged",
-    "TestGenerationError",
-    "TestGenerator",
-    "TestRequest",
-    "TestServices",
     "target_at",
 ]

@@ -10,24 +10,24 @@ from pathlib import Path
 
 import pytest
 
-from ghostline.context.tests import find_target, parse_definitions
+from ghostline.context.testgen import find_target, parse_definitions
 from ghostline.engine.base import GenerationRequest, ModelInfo
-from ghostline.features.test_coverage import (
+from ghostline.features.testgen_coverage import (
     CoverageReport,
     measure_coverage,
     select_by_coverage,
     span_body,
     summarize,
 )
-from ghostline.features.test_coverage_go import parse_profile, profile_report
-from ghostline.features.test_coverage_js import (
+from ghostline.features.testgen_coverage_go import parse_profile, profile_report
+from ghostline.features.testgen_coverage_js import (
     NOT_CONFIGURED,
     coverage_args,
     coverage_missing,
     istanbul_report,
 )
-from ghostline.index.test_locations import plan_test_file
-from ghostline.index.test_target import Target
+from ghostline.index.testgen_locations import plan_test_file
+from ghostline.index.testgen_target import Target
 from ghostline.lsp.generate_tests import _run_note
 
 from .test_generator import generator

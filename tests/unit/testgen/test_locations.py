@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ghostline.index.test_locations import js_framework, js_specifier, plan_test_file
+from ghostline.index.testgen_locations import js_framework, js_specifier, plan_test_file
 
 
 def write(path: Path, text: str = "") -> Path:

@@ -1,4 +1,4 @@
-"""TestGenerator end to end with a scripted model: files, imports, checks, retry, cancel."""
+"""GenJob end to end with a scripted model: files, imports, checks, retry, cancel."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 
 from ghostline.engine.base import GenerationRequest, ModelInfo
-from ghostline.features.generate_tests import (
+from ghostline.features.testgen import (
     GenerationCancelled,
-    TestGenerationError,
-    TestGenerator,
-    TestRequest,
-    TestServices,
+    GenError,
+    GenJob,
+    GenRequest,
+    GenServices,
 )
-from ghostline.index.test_target import Target
-from ghostline.postprocess.test_output import syntax_errors
+from ghostline.index.testgen_target import Target
+from ghostline.postprocess.testgen_output import syntax_errors
 from ghostline.settings import Settings
 
 from .scripted_engine import Answer, ScriptedEngine, lead_of
@@ -62,14 +62,14 @@ def read(path: Path) -> str | None:
 def generator(tmp_path: Path, source: Path, answer: Answer, *, line: int = 11,
               language: str = "python", info: ModelInfo | None = None,
               settings: Settings | None = None, run_generated: bool = False,
-              cancelled: asyncio.Event | None = None) -> tuple[TestGenerator, ScriptedEngine]:
+              cancelled: asyncio.Event | None = None) -> tuple[GenJob, ScriptedEngine]:
     engine = ScriptedEngine(answer, info or ModelInfo(name="scripted base model"))
-    services = TestServices(engine=engine, model_info=engine.info,
+    services = GenServices(engine=engine, model_info=engine.info,
                             settings=settings or Settings(), read_text=read,
                             run_generated=run_generated)
-    request = TestRequest(path=source, text=source.read_text(encoding="utf-8"),
+    request = GenRequest(path=source, text=source.read_text(encoding="utf-8"),
                           language=language, line=line, byte_col=4, root=tmp_path)
-    return TestGenerator(request, services, cancelled=cancelled), engine
+    return GenJob(request, services, cancelled=cancelled), engine
 
 
 async def test_the_prompt_shows_what_the_context_service_gives_for_the_target(
@@ -177,7 +177,7 @@ async def test_nothing_usable_is_a_clear_error(tmp_path: Path) -> None:
     source = project(tmp_path)
     gen, engine = generator(tmp_path, source,
                             lambda r: "nothing():\n    assert other_function() == 1\n")
-    with pytest.raises(TestGenerationError, match="no usable test for restock"):
+    with pytest.raises(GenError, match="no usable test for restock"):
         await gen.generate()
     assert len(engine.requests) == 2 * 7  # name and body; one round plus the retry round
 
@@ -195,7 +195,7 @@ async def test_cancel_stops_the_generation(tmp_path: Path) -> None:
 async def test_no_target_at_the_position(tmp_path: Path) -> None:
     source = project(tmp_path)
     gen, _ = generator(tmp_path, source, good_answers, line=0)
-    with pytest.raises(TestGenerationError, match="no function, method or class"):
+    with pytest.raises(GenError, match="no function, method or class"):
         await gen.generate()
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ghostline.context.tests import TARGET_KINDS, find_target, parse_definitions
+from ghostline.context.testgen import TARGET_KINDS, find_target, parse_definitions
 from ghostline.index.model import Definition
 from ghostline.index.resolve import python_module
-from ghostline.index.test_target import Target
+from ghostline.index.testgen_target import Target
 
 
 def target_at_cursor(known: list[Definition], path: Path, text: str, language: str,

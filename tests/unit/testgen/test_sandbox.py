@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from ghostline.features.test_runner import run_tests
-from ghostline.features.test_sandbox import (
+from ghostline.features.testgen_runner import run_tests
+from ghostline.features.testgen_sandbox import (
     isolated,
     memory_limit,
     network_isolation,
     runner_environment,
 )
-from ghostline.index.test_locations import plan_test_file
+from ghostline.index.testgen_locations import plan_test_file
 
 
 @pytest.fixture(autouse=True)

@@ -20,9 +20,9 @@ from ghostline.index.conventions import declared_test_names
 from ghostline.index.languages import spec_by_name
 from ghostline.index.model import Definition, Import
 from ghostline.index.parser import extract
-from ghostline.index.test_imports import ImportNeed, existing_imports
-from ghostline.index.test_locations import TestPlan, sample_tests
-from ghostline.index.test_target import Target, TestContext
+from ghostline.index.testgen_imports import ImportNeed, existing_imports
+from ghostline.index.testgen_locations import GenPlan, sample_tests
+from ghostline.index.testgen_target import GenContext, Target
 
 #: Definitions a test can target.
 TARGET_KINDS = frozenset({"function", "method", "class", "struct", "constructor"})
@@ -122,15 +122,15 @@ def _span_text(text: str, definition: Definition, max_lines: int) -> str:
 
 def build_context(
     target: Target,
-    plan: TestPlan,
+    plan: GenPlan,
     source_text: str,
     definitions: list[Definition],
     read_text: ReadText,
     cross_file: Sequence[tuple[str, str]] = (),
-) -> TestContext:
+) -> GenContext:
     """Everything the prompt needs, under fixed character budgets (``cross_file``: other
     files' code the context service chose, already within its token budget)."""
-    context = TestContext(target=target, plan=plan, cross_file=list(cross_file))
+    context = GenContext(target=target, plan=plan, cross_file=list(cross_file))
     language = target.language
     source_imports = existing_imports(source_text, language) if spec_by_name(language) else []
     context.source_imports = _import_lines(source_text, source_imports)
@@ -147,7 +147,7 @@ def build_context(
     return context
 
 
-def _test_region(text: str, plan: TestPlan) -> str:
+def _test_region(text: str, plan: GenPlan) -> str:
     """For Rust, the part of the source from its test module on."""
     if plan.in_source:
         index = text.find("#[cfg(test)]")
@@ -163,7 +163,7 @@ def _import_lines(text: str, imports: list[Import]) -> str:
 
 def _importable(
     target: Target,
-    plan: TestPlan,
+    plan: GenPlan,
     definitions: list[Definition],
     source_imports: list[Import],
     source_text: str,
@@ -271,7 +271,7 @@ def _doc_comment(definition: Definition) -> str:
     return f"// {doc}"
 
 
-def _example(plan: TestPlan, existing: str | None, read_text: ReadText) -> str:
+def _example(plan: GenPlan, existing: str | None, read_text: ReadText) -> str:
     """Some of the project's own tests to imitate: the test file, else a neighbour."""
     if existing is not None and existing.strip():
         text = _test_region(existing, plan)
@@ -301,7 +301,7 @@ def _trim_example(text: str) -> str:
     return cut[: cut.rfind("\n")].rstrip()
 
 
-def _fixtures(plan: TestPlan, existing: str | None, read_text: ReadText) -> list[str]:
+def _fixtures(plan: GenPlan, existing: str | None, read_text: ReadText) -> list[str]:
     """pytest fixtures visible to the test file: its own and those of conftest.py files."""
     found: list[str] = []
     if existing:

@@ -1,6 +1,6 @@
 """What test generation is about: the target and the context gathered for it.
 
-Data only. ``context.tests`` builds them, ``prompts.tests`` writes them into a prompt and
+Data only. ``context.testgen`` builds them, ``prompts.testgen`` writes them into a prompt and
 the ``features`` that generate, run and measure tests read them: the types sit below all
 three, so none of them imports another sideways.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ghostline.index.test_imports import ImportNeed
-from ghostline.index.test_locations import TestPlan
+from ghostline.index.testgen_imports import ImportNeed
+from ghostline.index.testgen_locations import GenPlan
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,11 @@ class Target:
 
 
 @dataclass
-class TestContext:
-    __test__ = False  # not a pytest test class
+class GenContext:
+    """What the prompts show of the target and its test file."""
 
     target: Target
-    plan: TestPlan
+    plan: GenPlan
     source_imports: str = ""
     related: list[str] = field(default_factory=list)
     example: str = ""

@@ -4,7 +4,7 @@ A base model (the default Gemma 3 270M) continues text: it gets the code under t
 file, then the test file as far as it exists (the project's own tests when there are any),
 and the first words of the next test (``def test_restock_``). An instruction model gets a
 chat request with the same material and answers with a code block. Either way the answer is
-cut into single tests ("units") by ``postprocess.test_output``.
+cut into single tests ("units") by ``postprocess.testgen_output``.
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-from ghostline.engine.base import ChatMessage, ModelInfo
-from ghostline.index.test_imports import ImportNeed, render_imports
-from ghostline.index.test_target import Target, TestContext
+from ghostline.engine.base import ChatMessage
+from ghostline.index.testgen_imports import ImportNeed, render_imports
+from ghostline.index.testgen_target import GenContext, Target
 
-_INSTRUCT_WORDS = re.compile(r"(?:^|[-_ .])(?:it|instruct|chat|sft|dpo|rlhf)(?:$|[-_ .])", re.I)
 _LANGUAGE_NAMES = {
     "python": "Python", "javascript": "JavaScript", "typescript": "TypeScript",
     "tsx": "TypeScript", "go": "Go", "rust": "Rust", "java": "Java",
@@ -36,11 +35,9 @@ class Frame:
 
 
 @dataclass(frozen=True)
-class TestStyle:
+class GenStyle:
     """How one framework's tests look: the frame around them, how each one starts
     (``leads``, tried in turn), where the model's text stops, what to import."""
-
-    __test__ = False  # not a pytest test class
 
     framework: str
     language: str
@@ -78,7 +75,7 @@ def camel(name: str, upper: bool = True) -> str:
     return text if upper else text[:1].lower() + text[1:]
 
 
-def style_for(framework: str, language: str, target: Target) -> TestStyle:
+def style_for(framework: str, language: str, target: Target) -> GenStyle:
     """The style for ``framework`` (pytest, unittest, vitest, jest, node:test, go, rust,
     junit5, junit4)."""
     name = target.name if target.kind != "constructor" else (target.container or target.name)
@@ -88,7 +85,7 @@ def style_for(framework: str, language: str, target: Target) -> TestStyle:
     if framework == "pytest":
         prefix = f"def test_{base}_"
         leads = _leads(prefix, ("returns_", "with_", "handles_"), "raises_", target)
-        return TestStyle(
+        return GenStyle(
             framework, language, Frame(), leads,
             ("\ndef ", "\nclass ", "\n@", "\nif __name__", "\n# ", "\n\n\n\n"), "\n\n\n",
             re.compile(r"^(?:@pytest[^\n]*\n)*(?:async )?def test", re.M), "#",
@@ -99,7 +96,7 @@ def style_for(framework: str, language: str, target: Target) -> TestStyle:
         )
     if framework == "unittest":
         prefix = f"    def test_{base}_"
-        return TestStyle(
+        return GenStyle(
             framework, language,
             Frame(f"class Test{camel(name)}(unittest.TestCase):\n", "", "    "),
             _leads(prefix, ("returns_", "with_"), "raises_", target),
@@ -108,7 +105,7 @@ def style_for(framework: str, language: str, target: Target) -> TestStyle:
         )
     if framework in ("vitest", "jest"):
         leads = _leads('  it("', ("returns ", "handles "), "throws ", target)
-        return TestStyle(
+        return GenStyle(
             framework, language, Frame(f'describe("{label}", () => {{\n', "});\n", "  "),
             leads,
             ("\n  it(", "\n  test(", "\n});", "\n\n\n", "\ndescribe("), "\n\n",
@@ -121,7 +118,7 @@ def style_for(framework: str, language: str, target: Target) -> TestStyle:
         )
     if framework == "node:test":
         leads = _leads(f'test("{label} ', ("returns ", "handles "), "throws ", target)
-        return TestStyle(
+        return GenStyle(
             framework, language, Frame(), leads,
             ("\ntest(", "\ndescribe(", "\n\n\n", "\nit("), "\n\n",
             re.compile(r"^(?:test|it)\(", re.M), "//",
@@ -135,14 +132,14 @@ def style_for(framework: str, language: str, target: Target) -> TestStyle:
         )
     if framework == "go":
         prefix = f"func Test{camel(label.replace('.', '_'))}"
-        return TestStyle(
+        return GenStyle(
             framework, language, Frame(), (prefix, f"{prefix}Returns", f"{prefix}With"),
             ("\nfunc ", "\ntype ", "\nvar ", "\n\n\n"), "\n\n",
             re.compile(r"^func Test", re.M), "//", (ImportNeed("testing"),),
         )
     if framework == "rust":
         prefix = f"    #[test]\n    fn {base}_"
-        return TestStyle(
+        return GenStyle(
             framework, language, Frame("#[cfg(test)]\nmod tests {\n    use super::*;\n\n",
                                        "}\n", "    "),
             (prefix, f"{prefix}returns_", f"{prefix}with_"),
@@ -158,7 +155,7 @@ def style_for(framework: str, language: str, target: Target) -> TestStyle:
                  if framework == "junit5" else
                  (ImportNeed("org.junit", ("Test",)),
                   ImportNeed("org.junit.Assert", ("*",), static=True)))
-        return TestStyle(
+        return GenStyle(
             framework, language, Frame(f"{public}class {owner}Test {{\n", "}\n", "    "),
             (prefix, f"{prefix}Returns", f"{prefix}With"),
             ("\n    @Test", "\n}", "\n\n\n"), "\n\n",
@@ -178,24 +175,6 @@ def _leads(prefix: str, words: tuple[str, ...], failing: str, target: Target) ->
         leads.append(prefix + failing)
     leads.extend(prefix + word for word in words)
     return tuple(leads)
-
-
-def is_instruction_model(info: ModelInfo | None) -> bool:
-    """Chat prompts for instruction-tuned models, completion prompts for base models.
-
-    A chat template alone does not tell (some base GGUFs carry one); the name or the
-    fine-tune tag must say so, or the self-test must have caught the model chatting.
-    """
-    if info is None:
-        return False
-    if "instruction/chat model" in info.self_test:
-        return True
-    tags = " ".join(
-        str(info.metadata.get(k, "")) for k in ("general.name", "general.finetune",
-                                                 "general.basename")
-    )
-    named = bool(_INSTRUCT_WORDS.search(f"{info.name} {tags} {Path(info.path).stem}"))
-    return named and (info.has_chat_template or not info.path)
 
 
 def _relative(path: Path, root: Path | None) -> str:
@@ -255,12 +234,12 @@ BUILTIN_EXAMPLES = {
 }
 
 
-def example_for(context: TestContext, framework: str) -> str:
+def example_for(context: GenContext, framework: str) -> str:
     """The project's own tests, else a built-in example of the framework's shape."""
     return context.example or BUILTIN_EXAMPLES.get(framework, "")
 
 
-def source_block(context: TestContext) -> str:
+def source_block(context: GenContext) -> str:
     """The code under test as the model sees it: imports, related definitions, target."""
     target = context.target
     gap = "\n\n\n" if target.language == "python" else "\n\n"
@@ -273,19 +252,19 @@ def source_block(context: TestContext) -> str:
     return gap.join(p.strip("\n") for p in parts)
 
 
-def other_files(context: TestContext, comment: str) -> list[str]:
+def other_files(context: GenContext, comment: str) -> list[str]:
     """Other files' code from the context service, each under a comment naming its path
     (as repository-level training data shows files), most relevant last."""
     return [f"{comment} {path}\n" + text.strip("\n") for path, text in context.cross_file]
 
 
-def header_for_new_file(style: TestStyle, needs: list[ImportNeed]) -> str:
+def header_for_new_file(style: GenStyle, needs: list[ImportNeed]) -> str:
     return render_imports([*style.needs, *needs], style.language)
 
 
 def base_prompt(
-    context: TestContext,
-    style: TestStyle,
+    context: GenContext,
+    style: GenStyle,
     target_needs: list[ImportNeed],
     root: Path | None,
     note: str = "",
@@ -323,8 +302,8 @@ def base_prompt(
 
 
 def chat_messages(
-    context: TestContext,
-    style: TestStyle,
+    context: GenContext,
+    style: GenStyle,
     target_needs: list[ImportNeed],
     root: Path | None,
     count: int,
@@ -365,7 +344,7 @@ def chat_messages(
 
 
 def chat_repair_messages(
-    messages: list[ChatMessage], style: TestStyle, tests: list[str],
+    messages: list[ChatMessage], style: GenStyle, tests: list[str],
     failures: list[tuple[str, str]],
 ) -> list[ChatMessage]:
     """The conversation that asks an instruction model to correct its failing tests: the
@@ -385,7 +364,7 @@ def chat_repair_messages(
 
 
 def chat_coverage_messages(
-    messages: list[ChatMessage], style: TestStyle, tests: list[str], uncovered: list[str],
+    messages: list[ChatMessage], style: GenStyle, tests: list[str], uncovered: list[str],
 ) -> list[ChatMessage]:
     """The conversation that asks for tests of the lines the passing tests never run:
     the request, the tests as the model's answer, then the uncovered lines."""

@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ghostline.features.test_sandbox import isolated, memory_limit, runner_environment
-from ghostline.index.test_locations import TestPlan
+from ghostline.features.testgen_sandbox import isolated, memory_limit, runner_environment
+from ghostline.index.testgen_locations import GenPlan
 
 if TYPE_CHECKING:
-    from ghostline.features.test_coverage import CoverageReport
-    from ghostline.features.test_mutants import MutantReport
+    from ghostline.features.testgen_coverage import CoverageReport
+    from ghostline.features.testgen_mutants import MutantReport
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ _created_dirs: dict[Path, int] = {}
 
 
 async def run_tests(
-    plan: TestPlan, candidate: str, names: list[str], time_limit_s: float = 60.0,
+    plan: GenPlan, candidate: str, names: list[str], time_limit_s: float = 60.0,
     options: RunOptions | None = None,
 ) -> RunResult:
     """Run the tests ``names`` of the ``candidate`` test file text for ``plan``."""
@@ -139,7 +139,7 @@ CommandFor = Callable[[Path], Command]
 
 
 def _prepare(
-    plan: TestPlan, names: list[str], options: RunOptions
+    plan: GenPlan, names: list[str], options: RunOptions
 ) -> tuple[CommandFor, str] | str:
     """A function temp-path → (command, cwd, env), and the temp file's suffix; or why not."""
     root = plan.project_root or plan.path.parent
@@ -185,7 +185,7 @@ def _prepare(
 
 
 def _prepare_js(
-    plan: TestPlan, root: Path, env: dict[str, str], options: RunOptions
+    plan: GenPlan, root: Path, env: dict[str, str], options: RunOptions
 ) -> tuple[CommandFor, str] | str:
     suffix = "".join(plan.path.suffixes[-1:])
     if plan.framework == "node:test":
@@ -219,7 +219,7 @@ def _temp_name(path: Path, suffix: str) -> str:
     return f"{stem}_ghostline{secrets.token_hex(4)}{suffix}"
 
 
-def _pytest_id(plan: TestPlan, name: str) -> str:
+def _pytest_id(plan: GenPlan, name: str) -> str:
     if plan.framework == "unittest" and "." in name:
         return name.replace(".", "::")
     return name
@@ -281,7 +281,7 @@ _GO_LINE = re.compile(r"^\s*--- (PASS|FAIL): (\w+)", re.M)
 _JEST_LINE = re.compile(r"^\s*([✓✔√]|[✕✗×]) (.+?)(?: \(\d+ ms\))?$", re.M)
 
 
-def _parse(plan: TestPlan, output: str, names: list[str], temp: Path) -> RunResult:
+def _parse(plan: GenPlan, output: str, names: list[str], temp: Path) -> RunResult:
     result = RunResult(True)
     wanted = set(names)
     if plan.language == "python":

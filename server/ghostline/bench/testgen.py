@@ -54,12 +54,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ghostline.context.tests import parse_definitions
+from ghostline.context.testgen import parse_definitions
 from ghostline.demo_tests import TestsEditorSession
 from ghostline.engine.model_files import cache_dir
-from ghostline.features.test_runner import run_tests
-from ghostline.index.test_locations import TestPlan
-from ghostline.postprocess.test_output import syntax_errors
+from ghostline.features.testgen_runner import run_tests
+from ghostline.index.testgen_locations import GenPlan
+from ghostline.postprocess.testgen_output import syntax_errors
 
 #: (module, qualified name of the function, what to copy: "file" or the top-level package)
 CASES: tuple[tuple[str, str, str], ...] = (
@@ -327,7 +327,7 @@ def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-async def rerun(plan: TestPlan, text: str, names: list[str], times: int = RERUNS
+async def rerun(plan: GenPlan, text: str, names: list[str], times: int = RERUNS
                 ) -> tuple[list[str], dict[str, str]]:
     """Run the tests ``times`` times: the names that passed every time, and the first
     failure message of each of the others."""
@@ -364,10 +364,10 @@ async def run_case(session: TestsEditorSession, case: Case) -> CaseResult:
     text = test_file.read_text(encoding="utf-8")
     result.parses = not syntax_errors(text, case.project)
     if case.project == "python":
-        plan = TestPlan("python", "pytest", test_file, True, case.module_name,
+        plan = GenPlan("python", "pytest", test_file, True, case.module_name,
                         python_path=case.folder, project_root=case.folder)
     else:
-        plan = TestPlan("typescript", "vitest", test_file, True, "", project_root=case.folder)
+        plan = GenPlan("typescript", "vitest", test_file, True, "", project_root=case.folder)
     passed, failures = await rerun(plan, text, names)
     result.reruns = RERUNS
     result.passed = len(passed)
@@ -521,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the per-function results here")
     args = parser.parse_args(argv)
     # the bench's own re-runs would log each command; the per-function line says enough
-    logging.getLogger("ghostline.features.test_runner").setLevel(logging.WARNING)
+    logging.getLogger("ghostline.features.testgen_runner").setLevel(logging.WARNING)
     cache = ts_cache_dir()
     if args.fetch:
         fetch_ts_cache(cache)

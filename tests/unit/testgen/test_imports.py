@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ghostline.index.test_imports import (
+from ghostline.index.testgen_imports import (
     ImportNeed,
     Insertion,
     apply_insertions,

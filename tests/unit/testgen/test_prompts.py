@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from ghostline.engine.base import ModelInfo
-from ghostline.index.test_imports import ImportNeed
-from ghostline.index.test_locations import TestPlan
-from ghostline.index.test_target import Target, TestContext
-from ghostline.prompts.tests import (
+from ghostline.index.testgen_imports import ImportNeed
+from ghostline.index.testgen_locations import GenPlan
+from ghostline.index.testgen_target import GenContext, Target
+from ghostline.prompts.instruct import is_instruction_model
+from ghostline.prompts.testgen import (
     base_prompt,
     camel,
     chat_messages,
-    is_instruction_model,
     snake,
     style_for,
 )
@@ -23,10 +23,10 @@ TARGET = Target("restock", "restock", "function", "python", ROOT / "shop.py",
                 "    return item + amount")
 
 
-def context(existing: str | None = None, example: str = "") -> TestContext:
-    plan = TestPlan("python", "pytest", ROOT / "tests" / "test_shop.py", existing is not None,
+def context(existing: str | None = None, example: str = "") -> GenContext:
+    plan = GenPlan("python", "pytest", ROOT / "tests" / "test_shop.py", existing is not None,
                     "shop")
-    return TestContext(target=TARGET, plan=plan, existing_text=existing, example=example,
+    return GenContext(target=TARGET, plan=plan, existing_text=existing, example=example,
                        related=["class Item:\n    name: str"])
 
 

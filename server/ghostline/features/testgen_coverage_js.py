@@ -16,16 +16,16 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from ghostline.features.test_coverage import (
+from ghostline.features.testgen_coverage import (
     CoverageOutcome,
     CoverageReport,
     in_ranges,
     span_body,
     why_not_run,
 )
-from ghostline.features.test_runner import RunOptions, run_tests
-from ghostline.index.test_locations import TestPlan
-from ghostline.index.test_target import Target
+from ghostline.features.testgen_runner import RunOptions, run_tests
+from ghostline.index.testgen_locations import GenPlan
+from ghostline.index.testgen_target import Target
 
 PROVIDER = "@vitest/coverage-v8"
 NOT_CONFIGURED = f"vitest coverage not configured: add {PROVIDER}"
@@ -79,7 +79,7 @@ def coverage_args(report_dir: Path, source: str) -> tuple[str, ...]:
 
 
 async def measure_vitest(
-    plan: TestPlan, candidate: str, names: list[str], target: Target, time_limit_s: float,
+    plan: GenPlan, candidate: str, names: list[str], target: Target, time_limit_s: float,
 ) -> CoverageOutcome:
     """Run ``names`` once with vitest's V8 coverage: the whole run's lines and branches of
     the target."""

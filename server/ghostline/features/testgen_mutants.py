@@ -22,15 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ghostline.features.test_runner import (
+from ghostline.features.testgen_runner import (
     RunOptions,
     RunResult,
     _has_module,
     _project_python,
     run_tests,
 )
-from ghostline.index.test_locations import TestPlan
-from ghostline.index.test_target import Target
+from ghostline.index.testgen_locations import GenPlan
+from ghostline.index.testgen_target import Target
 
 MAX_MUTANTS = 8
 CONCURRENT_RUNS = 2
@@ -319,7 +319,7 @@ def _apply(node: ast.AST, site: _Site) -> None:
 
 
 async def run_mutants(
-    plan: TestPlan, candidate: str, names: list[str], target: Target, time_limit_s: float,
+    plan: GenPlan, candidate: str, names: list[str], target: Target, time_limit_s: float,
     mutants: list[Mutant] | None = None, on_start: Callable[[int], None] | None = None,
 ) -> MutantOutcome:
     """Run ``names`` against each mutant (``mutants``, else :func:`make_mutants`), at most
@@ -331,7 +331,7 @@ async def run_mutants(
 
 
 async def _run_all(
-    plan: TestPlan, candidate: str, names: list[str], target: Target, time_limit_s: float,
+    plan: GenPlan, candidate: str, names: list[str], target: Target, time_limit_s: float,
     mutants: list[Mutant] | None, on_start: Callable[[int], None] | None,
 ) -> MutantOutcome:
     if plan.language != "python":
@@ -372,7 +372,7 @@ async def _run_all(
 
 
 async def _run_one(
-    plan: TestPlan, candidate: str, names: list[str], target: Target, mutant: Mutant,
+    plan: GenPlan, candidate: str, names: list[str], target: Target, mutant: Mutant,
     status: Path, time_limit_s: float,
 ) -> tuple[RunResult, str]:
     """The tests' result against one mutant, and the plugin's status ("ok" or why not)."""

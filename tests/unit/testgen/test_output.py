@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ghostline.index.conventions import declared_test_names
-from ghostline.postprocess.test_output import (
+from ghostline.postprocess.testgen_output import (
     body_key,
     complete_unit,
     js_arity,

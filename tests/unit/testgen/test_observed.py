@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from ghostline.engine.base import GenerationRequest, ModelInfo
-from ghostline.features.test_observed import Comparison, observe, with_observed_value
-from ghostline.index.test_locations import plan_test_file
+from ghostline.features.testgen_observed import Comparison, observe, with_observed_value
+from ghostline.index.testgen_locations import plan_test_file
 from ghostline.lsp.generate_tests import _run_note, _run_summary
 
 from .test_generator import generator, project

@@ -45,7 +45,7 @@ _JUNIT4 = re.compile(r"import\s+org\.junit\.(?:Test|Assert|Before)\b")
 
 
 @dataclass(frozen=True)
-class TestPlan:
+class GenPlan:
     """The test file for one source file.
 
     ``import_from`` is how the test refers to the source: a Python module (``pkg.cart``),
@@ -54,8 +54,6 @@ class TestPlan:
     ``in_source``: the tests go into the source file itself (Rust).
     ``python_path``: the folder that must be on ``sys.path`` for ``import_from`` to import.
     """
-
-    __test__ = False  # not a pytest test class
 
     language: str
     framework: str
@@ -73,7 +71,7 @@ def plan_test_file(
     root: Path | None,
     existing: list[Path] | None = None,
     read_text: ReadText | None = None,
-) -> TestPlan | None:
+) -> GenPlan | None:
     """Where the tests of ``source`` go. ``existing``: the test files the index knows for
     it, nearest first (``WorkspaceIndex.test_files_for``); None to look on disk.
     Returns None for languages without a convention here."""
@@ -91,7 +89,7 @@ def plan_test_file(
     if language == "go":
         return _go_plan(source, read)
     if language == "rust":
-        return TestPlan("rust", "rust", source, True, "super", in_source=True,
+        return GenPlan("rust", "rust", source, True, "super", in_source=True,
                         project_root=_nearest_with(source, root, ("Cargo.toml",)))
     if language == "java":
         return _java_plan(source, root, existing, read)
@@ -101,7 +99,7 @@ def plan_test_file(
 # --- Python ---------------------------------------------------------------------------------
 
 
-def _python_plan(source: Path, root: Path, existing: list[Path], read: ReadText) -> TestPlan:
+def _python_plan(source: Path, root: Path, existing: list[Path], read: ReadText) -> GenPlan:
     module = python_module(source)
     top = source.parent
     for _ in module.split(".")[1:]:
@@ -111,14 +109,14 @@ def _python_plan(source: Path, root: Path, existing: list[Path], read: ReadText)
         path = existing[0]
         text = read(path) or ""
         framework = _python_framework([text], project)
-        return TestPlan("python", framework, path, True, module, python_path=top,
+        return GenPlan("python", framework, path, True, module, python_path=top,
                         project_root=project)
     name = f"test_{module.rsplit('.', 1)[-1] if source.name != '__init__.py' else module}.py"
     folder = _python_test_folder(source, root)
     samples = [read(p) or "" for p in sample_tests(folder, (".py",), 3)]
     framework = _python_framework(samples, project)
     path = folder / name
-    return TestPlan("python", framework, path, path.exists(), module, python_path=top,
+    return GenPlan("python", framework, path, path.exists(), module, python_path=top,
                     project_root=project)
 
 
@@ -182,13 +180,13 @@ def js_framework(package_json: dict[str, object] | None) -> str:
 
 def _js_plan(
     source: Path, language: str, root: Path, existing: list[Path], read: ReadText
-) -> TestPlan:
+) -> GenPlan:
     package_dir = _nearest_with(source, root, ("package.json",))
     package = _load_json(package_dir / "package.json") if package_dir else None
     framework = js_framework(package)
     esm = bool(package and package.get("type") == "module")
     path = existing[0] if existing else _js_new_test_path(source, package_dir or root)
-    return TestPlan(language, framework, path, path.exists(),
+    return GenPlan(language, framework, path, path.exists(),
                     js_specifier(path.parent, source, esm and language == "javascript"),
                     project_root=package_dir or root)
 
@@ -228,17 +226,17 @@ def js_specifier(from_dir: Path, source: Path, keep_extension: bool = False) -> 
 # --- Go, Java -----------------------------------------------------------------------------------
 
 
-def _go_plan(source: Path, read: ReadText) -> TestPlan:
+def _go_plan(source: Path, read: ReadText) -> GenPlan:
     text = read(source) or ""
     match = _GO_PACKAGE.search(text)
     package = match.group(1) if match else source.parent.name
     path = source.with_name(f"{source.stem}_test.go")
-    return TestPlan("go", "go", path, path.exists(), package,
+    return GenPlan("go", "go", path, path.exists(), package,
                     project_root=_nearest_with(source, source.parent.parent, ("go.mod",))
                     or source.parent)
 
 
-def _java_plan(source: Path, root: Path, existing: list[Path], read: ReadText) -> TestPlan:
+def _java_plan(source: Path, root: Path, existing: list[Path], read: ReadText) -> GenPlan:
     text = read(source) or ""
     match = _JAVA_PACKAGE.search(text)
     package = match.group(1) if match else ""
@@ -258,7 +256,7 @@ def _java_plan(source: Path, root: Path, existing: list[Path], read: ReadText) -
     ]
     framework = "junit4" if any(_JUNIT4.search(s) for s in samples) else "junit5"
     project = _nearest_with(source, root, ("pom.xml", "build.gradle", "build.gradle.kts"))
-    return TestPlan("java", framework, path, path.exists(), package,
+    return GenPlan("java", framework, path, path.exists(), package,
                     project_root=project or root)
 
 

@@ -15,16 +15,16 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ghostline.features.test_coverage import (
+from ghostline.features.testgen_coverage import (
     CoverageOutcome,
     CoverageReport,
     in_ranges,
     span_body,
     why_not_run,
 )
-from ghostline.features.test_runner import RunOptions, run_tests
-from ghostline.index.test_locations import TestPlan
-from ghostline.index.test_target import Target
+from ghostline.features.testgen_runner import RunOptions, run_tests
+from ghostline.index.testgen_locations import GenPlan
+from ghostline.index.testgen_target import Target
 
 _BLOCK = re.compile(r"^(.+):(\d+)\.(\d+),(\d+)\.(\d+) (\d+) (\d+)$")
 #: A line with no code of its own: blank, a comment, closing brackets.
@@ -76,7 +76,7 @@ def _is_code(lines: list[str], line: int) -> bool:
 
 
 async def measure_go(
-    plan: TestPlan, candidate: str, names: list[str], target: Target, time_limit_s: float,
+    plan: GenPlan, candidate: str, names: list[str], target: Target, time_limit_s: float,
 ) -> CoverageOutcome:
     """Run ``names`` once with ``go test -cover``: the whole run's lines of the target."""
     if shutil.which("go") is None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ghostline.bench.tests_gen import (
+from ghostline.bench.testgen import (
     CASES,
     TS_CASES,
     TS_PACKAGES,
@@ -26,7 +26,7 @@ from ghostline.bench.tests_gen import (
     ts_cache_ready,
     ts_case_source,
 )
-from ghostline.index.test_locations import TestPlan, plan_test_file
+from ghostline.index.testgen_locations import GenPlan, plan_test_file
 
 
 def _result(name: str, **fields: object) -> CaseResult:
@@ -204,7 +204,7 @@ def test_rerun_counts_a_test_as_passing_only_if_it_passed_every_run(tmp_path: Pa
             "    mark = pathlib.Path(__file__).parent / 'ran'\n"
             "    first = not mark.exists()\n    mark.touch()\n    assert first\n")
     test_file.write_text(text, encoding="utf-8")
-    plan = TestPlan("python", "pytest", test_file, True, "m", python_path=tmp_path,
+    plan = GenPlan("python", "pytest", test_file, True, "m", python_path=tmp_path,
                     project_root=tmp_path)
     passed, failures = asyncio.run(rerun(plan, text, ["test_ok", "test_flaky"], times=2))
     assert passed == ["test_ok"]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from ghostline.engine.base import GenerationRequest, ModelInfo
-from ghostline.features.test_runner import run_tests
-from ghostline.index.test_locations import plan_test_file
+from ghostline.features.testgen_runner import run_tests
+from ghostline.index.testgen_locations import plan_test_file
 
 from .scripted_engine import lead_of
 from .test_generator import generator, project

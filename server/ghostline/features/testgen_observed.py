@@ -21,8 +21,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ghostline.features.test_runner import RunOptions, run_tests
-from ghostline.index.test_locations import TestPlan
+from ghostline.features.testgen_runner import RunOptions, run_tests
+from ghostline.index.testgen_locations import GenPlan
 
 PLUGIN_NAME = "ghostline_observed_plugin"
 RECORD_VARIABLE = "GHOSTLINE_OBSERVED_FILE"
@@ -69,7 +69,7 @@ class Comparison:
     line: int | None = None
 
 
-async def observe(plan: TestPlan, candidate: str, names: list[str], time_limit_s: float
+async def observe(plan: GenPlan, candidate: str, names: list[str], time_limit_s: float
                   ) -> dict[str, Comparison]:
     """Run ``names`` and return the first failing ``==`` comparison of each failing test."""
     with tempfile.TemporaryDirectory(prefix="ghostline-observed-") as folder:
