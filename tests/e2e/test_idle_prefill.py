@@ -97,3 +97,23 @@ async def test_malformed_or_unknown_cursor_notifications_change_nothing(
     work = await idle_work(client)
     # The two notifications started nothing; the one piece is the shown suggestion's sequel.
     assert work["started"] == work["aheadCalls"] == 1
+
+
+async def test_a_cold_file_gets_a_window_sized_to_the_budget(
+        client: LanguageClient, project: Path) -> None:
+    """After one request taught the server its prompt speed, the first request in another
+    file (nothing of it cached, no idle time) reads a window that fits `coldBudgetMs`."""
+    await start_session(client, project, {"coldBudgetMs": 200, "idlePrefill": False})
+    await wait_ready(client)
+    long_file = "".join(f"value_{i} = {i} * 3\n" for i in range(300))
+    first = open_document(client, project / "first.py", long_file + "total = ")
+    await inline_suggestion(client, first, 300, len("total = "))
+    last = (await server_status(client))["lastCompletion"]
+    assert isinstance(last, dict) and "cold_window_tokens" not in last  # speed unknown yet
+    other = "".join(f"price_{i} = {i} + 7\n" for i in range(300))
+    second = open_document(client, project / "second.py", other + "cost = ")
+    await inline_suggestion(client, second, 300, len("cost = "))
+    last = (await server_status(client))["lastCompletion"]
+    assert isinstance(last, dict) and last["source"] == "model"
+    assert last["promptTokens"] <= last["cold_window_tokens"] + 16
+    assert last["promptTokens"] < 768 / 2
