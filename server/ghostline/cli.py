@@ -55,9 +55,9 @@ class _ClientStdin:
 def _client_gone(server: GhostlineServer) -> None:
     """Stop the index scan and the model worker: nobody is left to serve."""
     logging.getLogger(__name__).info("the client closed stdin; exiting")
-    server.index_stop.set()
+    server.core.index_stop.set()
     server.ledger.close()  # what the usage ledger still holds in memory
-    terminate = getattr(server.engine, "terminate", None)  # the local model worker
+    terminate = getattr(server.core.engine, "terminate", None)  # the local model worker
     if callable(terminate):
         terminate()
 

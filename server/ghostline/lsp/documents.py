@@ -15,14 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from lsprotocol import types
 
-from ghostline.engine.model_files import cache_dir
-from ghostline.index.model import ScanStats
-from ghostline.index.workspace import WorkspaceIndex
 from ghostline.lsp.server import GhostlineServer
 
 log = logging.getLogger(__name__)
@@ -36,41 +32,45 @@ def register(server: GhostlineServer) -> None:
     def on_open(ls: GhostlineServer, params: types.DidOpenTextDocumentParams) -> None:
         item = params.text_document
         path = Path(ls.document_path(item.uri))
-        if not ls.workable_text(item.text):
+        core = ls.core
+        if not core.workable_text(item.text):
             log.info("%s: too large or binary; not indexed", path)
             return
-        ls.context.opened(str(path), item.text)
-        if ls.index is not None:
-            ls.index.open_document(path, item.text, item.language_id)
+        core.context.opened(str(path), item.text)
+        if core.index is not None:
+            core.index.open_document(path, item.text, item.language_id)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def on_change(ls: GhostlineServer, params: types.DidChangeTextDocumentParams) -> None:
         uri = params.text_document.uri
         document = ls.workspace.get_text_document(uri)
         path = Path(ls.document_path(uri))
-        if not ls.workable_text(document.source):
-            if ls.index is not None and ls.index.is_open(path):
-                ls.index.close_document(path)  # it grew past the limit
+        core = ls.core
+        if not core.workable_text(document.source):
+            if core.index is not None and core.index.is_open(path):
+                core.index.close_document(path)  # it grew past the limit
             return
-        ls.context.changed(str(path), document.source, next(
+        core.context.changed(str(path), document.source, next(
             (c.range.start.line for c in params.content_changes if hasattr(c, "range")), 0))
-        if ls.index is None:
+        if core.index is None:
             return
-        ls.index.update_document(path, document.source)
+        core.index.update_document(path, document.source)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def on_close(ls: GhostlineServer, params: types.DidCloseTextDocumentParams) -> None:
-        ls.completer.forget(params.text_document.uri)
-        if ls.index is not None:
-            ls.index.close_document(Path(ls.document_path(params.text_document.uri)))
+        core = ls.core
+        core.completer.forget(params.text_document.uri)
+        if core.index is not None:
+            core.index.close_document(Path(ls.document_path(params.text_document.uri)))
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     async def on_watched(ls: GhostlineServer, params: types.DidChangeWatchedFilesParams
                          ) -> None:
         # A checkout can change thousands of files: parse them off the event loop.
-        if ls.index is not None:
+        index = ls.core.index
+        if index is not None:
             paths = [Path(ls.document_path(c.uri)) for c in params.changes]
-            await asyncio.to_thread(ls.index.files_changed, paths)
+            await asyncio.to_thread(index.files_changed, paths)
 
 
 async def start_index(ls: GhostlineServer) -> None:
@@ -78,10 +78,7 @@ async def start_index(ls: GhostlineServer) -> None:
     roots = ls.workspace_roots()
     if not roots:
         return
-    index = WorkspaceIndex(
-        roots, cache_dir=cache_dir() / "index", max_file_bytes=ls.settings.max_file_bytes
-    )
-    ls.index = index
+    index = ls.core.open_index(roots)
     for document in list(ls.workspace.text_documents.values()):
         index.open_document(
             Path(ls.document_path(document.uri)), document.source, document.language_id
@@ -101,9 +98,9 @@ async def start_index(ls: GhostlineServer) -> None:
         )
         loop.call_soon_threadsafe(ls.work_done_progress.report, token, report)
 
-    stop = ls.index_stop
+    stop = ls.core.index_stop
     try:
-        stats = await asyncio.to_thread(_scan_and_warm_up, index, progress, stop.is_set)
+        stats = await ls.core.scan_index(index, progress)
     except Exception as exc:  # the server must keep serving without an index
         log.exception("indexing failed")
         ls.show_message(f"Ghostline: indexing failed: {exc}", types.MessageType.Warning)
@@ -128,11 +125,3 @@ async def start_index(ls: GhostlineServer) -> None:
         except Exception as exc:  # inotify limits, vanished folders: index without watching
             log.warning("cannot watch the workspace for changes: %s", exc)
 
-
-def _scan_and_warm_up(index: WorkspaceIndex, progress: Callable[[int, int], None],
-                      cancelled: Callable[[], bool]) -> ScanStats:
-    """Scan, then build the lookup tables in the same thread (the first query would)."""
-    stats = index.scan(progress, cancelled)
-    if not cancelled():
-        index.warm_up()
-    return stats

@@ -76,20 +76,21 @@ def state_for(ls: GhostlineServer) -> EscalationState:
 
 def status(ls: GhostlineServer) -> dict[str, Any]:
     """``ghostline.status``'s ``escalation``: backends, counts, the last escalation."""
-    return state_for(ls).policy.status(ls.settings)
+    return state_for(ls).policy.status(ls.core.settings)
 
 
 def _ledger_today(ls: GhostlineServer, feature: str) -> int:
-    if not ls.settings.ledger or not ls.ledger.working:
+    if not ls.core.settings.ledger or not ls.ledger.working:
         return 0
     return ls.ledger.today(feature).escalations
 
 
 def _decide(ls: GhostlineServer, feature: str, language: str, path: str,
             confidence: float | None = 0.0) -> Decision:
-    if not ls.settings.escalate:  # the default: nothing to decide, nothing leaves
+    settings = ls.core.settings
+    if not settings.escalate:  # the default: nothing to decide, nothing leaves
         return Decision(None, "not configured")
-    decision = state_for(ls).policy.decide(ls.settings, feature, language, path,
+    decision = state_for(ls).policy.decide(settings, feature, language, path,
                                            ls.workspace_roots(), confidence)
     if decision.backend is not None:
         usage.record_escalation(ls, feature, language, decision.backend)
@@ -152,7 +153,7 @@ async def improve_completion(ls: GhostlineServer, item: CompletionInput,
     policy.note(INLINE, backend, "answered")
     if tracked is not None:
         tracked.backend = backend
-    ls.completer.adopt(item, outcome.mode, remote.text)
+    ls.core.completer.adopt(item, outcome.mode, remote.text)
     return dataclasses.replace(remote, source="model", timings={
         **remote.timings, "local_s": outcome.timings.get("total_s", 0.0)})
 
@@ -170,8 +171,8 @@ async def _remote_completion(ls: GhostlineServer, backend: str, item: Completion
                              decision: Decision) -> CompletionOutcome:
     completer = await _completer_for(ls, backend)
     settings = dataclasses.replace(
-        ls.settings, min_confidence=0.0,
-        time_limit_s=min(ls.settings.time_limit_s, decision.timeout_s))
+        ls.core.settings, min_confidence=0.0,
+        time_limit_s=min(ls.core.settings.time_limit_s, decision.timeout_s))
     return await completer.complete(item, settings)
 
 
@@ -179,22 +180,23 @@ async def _completer_for(ls: GhostlineServer, backend: str) -> InlineCompleter:
     """The completer of `backend`: its own FIM template and tokens (as the server uses for
     a route to it), the server's context; rebuilt when the backend's settings change."""
     state = state_for(ls)
-    spec = ls.router.spec_of(backend)
+    core = ls.core
+    router = core.router
+    spec = router.spec_of(backend)
     known = state.completers.get(backend)
     if known is not None and known.spec == spec:
         return known.completer
-    info = await ls.router.info_of(backend)
+    info = await router.info_of(backend)
     template = completion_template(info, local=spec is not None and spec.is_local)
     counter = ((lambda: state.counters.get(info.path)) if spec is not None and spec.is_local
                and info.path else None)
-    completer = InlineCompleter(
-        engine=lambda: BackendEngine(ls.router, backend, INLINE),
+    completer = core.new_completer(
+        core.context,
+        engine=lambda: BackendEngine(router, backend, INLINE),
         template=lambda: template,
         special_tokens=lambda: info.special_tokens,
-        context=ls.context,
-        members=ls.context.preferred_first,
         counter=counter,
-        shown_path=ls.context.shown_path,
+        known_tree=False,
     )
     state.completers[backend] = _Completer(dataclasses.replace(spec) if spec else None, completer)
     return completer
@@ -218,9 +220,10 @@ async def generate_tests(ls: GhostlineServer, request: TestRequest, services: Te
             raise
         policy = state_for(ls).policy
         try:
-            info = await asyncio.wait_for(ls.router.info_of(backend), decision.timeout_s)
+            router = ls.core.router
+            info = await asyncio.wait_for(router.info_of(backend), decision.timeout_s)
             escalated = dataclasses.replace(
-                services, engine=BackendEngine(ls.router, backend, TESTS), model_info=info)
+                services, engine=BackendEngine(router, backend, TESTS), model_info=info)
             result = await asyncio.wait_for(make(escalated).generate(), decision.timeout_s)
         except TimeoutError:
             policy.note(TESTS, backend, "timeout", f"no tests within {decision.timeout_s:g} s")
@@ -248,11 +251,12 @@ async def hover_summary(ls: GhostlineServer, definition: Definition, ask: AskSum
     policy = state_for(ls).policy
     try:
         async def escalated() -> str:
-            spec = ls.router.spec_of(backend)
-            info = await ls.router.info_of(backend)
+            router = ls.core.router
+            spec = router.spec_of(backend)
+            info = await router.info_of(backend)
             chat = (is_instruction_model(info) if spec is None or spec.is_local
                     else spec.kind == "openai")
-            return await ask(BackendEngine(ls.router, backend, HOVER), chat)
+            return await ask(BackendEngine(router, backend, HOVER), chat)
 
         predicate = await asyncio.wait_for(escalated(), decision.timeout_s)
     except TimeoutError:

@@ -30,11 +30,9 @@ from ghostline.features.testgen import GenError as TestGenerationError
 from ghostline.features.testgen import GenFileChanged as TestFileChanged
 from ghostline.features.testgen import GenJob as TestGenerator
 from ghostline.features.testgen import GenRequest as TestRequest
-from ghostline.features.testgen import GenServices as TestServices
 from ghostline.features.testgen_runner import RunResult, describe_failure
 from ghostline.features.testgen_targets import target_at_cursor
 from ghostline.index.languages import spec_for_language_id, spec_for_path
-from ghostline.index.testgen_target import Target
 from ghostline.lsp import escalation
 from ghostline.lsp.code_actions import ActionProvider, add_provider
 from ghostline.lsp.run_consent import Decision, consent_for
@@ -64,7 +62,7 @@ def list_actions(ls: GhostlineServer, params: types.CodeActionParams) -> list[ty
     doc = ls.workspace.get_text_document(uri)
     path = Path(ls.document_path(uri))
     spec = spec_for_language_id(doc.language_id or "") or spec_for_path(path)
-    if spec is None or spec.name not in SUPPORTED or not ls.workable_text(doc.source):
+    if spec is None or spec.name not in SUPPORTED or not ls.core.workable_text(doc.source):
         return []
     lines = doc.lines
     position = params.range.start
@@ -94,7 +92,8 @@ def list_actions(ls: GhostlineServer, params: types.CodeActionParams) -> list[ty
 def _target_label(
     ls: GhostlineServer, path: Path, text: str, language: str, line: int, byte_col: int
 ) -> str | None:
-    known = ls.index.symbols(path) if ls.index is not None else []
+    index = ls.core.index
+    known = index.symbols(path) if index is not None else []
     target = target_at_cursor(known, path, text, language, line, byte_col)
     if target is None:
         return None
@@ -143,9 +142,10 @@ async def run_generation(ls: GhostlineServer, data: dict[str, Any]) -> dict[str,
     byte_col = len(lines[line][: server_pos.character].encode("utf-8"))
     label = str(data.get("name") or "the code at the cursor")
     consent = _start_consent(ls, path)  # asked while the model loads, awaited before writing
-    model_info = await ls.model_for("generateTests")
+    core = ls.core
+    model_info = await core.model_for("generateTests")
     if model_info is None:
-        return _fail(ls, ls.model_error or "the model is not available", shown=True)
+        return _fail(ls, core.model_error or "the model is not available", shown=True)
     snapshots: dict[Path, _Snapshot] = {path: _Snapshot(doc.version, doc.source)}
 
     def read_text(file: Path) -> str | None:
@@ -157,25 +157,15 @@ async def run_generation(ls: GhostlineServer, data: dict[str, Any]) -> dict[str,
 
     roots = ls.workspace_roots()
     root = next((r for r in roots if path.is_relative_to(r)), None)
-    existing = None
-    if ls.index is not None:
-        try:
-            existing = ls.index.test_files_for(path)
-        except Exception:  # the index is still scanning or broke: fall back to the disk
-            log.exception("test_files_for failed")
+    existing = core.existing_tests(path)
     request = TestRequest(path=path, text=doc.source, language=spec.name, line=line,
                           byte_col=byte_col, root=root)
     def conflict(file: Path) -> str:
         before = snapshots.setdefault(file, _snapshot(ls, file))
         return _changed(ls, file, before)
 
-    def cross_file(source: Path, text: str, target: Target) -> list[tuple[str, str]]:
-        return ls.context.for_lines(str(source), text, target.first_line, target.last_line,
-                                    ls.settings.test_context_tokens, target=target.name)
-
-    services = TestServices(engine=ls.engine_for("generateTests"), model_info=model_info,
-                            settings=ls.settings, read_text=read_text, cross_file=cross_file,
-                            existing_tests=existing, conflict=conflict)
+    services = core.test_services(model_info, read_text, existing_tests=existing,
+                                  conflict=conflict)
     cancelled = asyncio.Event()
     token = await ls.begin_progress(f"writing tests for {label}", cancellable=True)
     _watch_cancel(ls, token, cancelled)
@@ -223,7 +213,7 @@ def _start_consent(ls: GhostlineServer, path: Path) -> asyncio.Task[Decision]:
     workspace is the root that holds ``path``, else its folder."""
     root = next((r for r in ls.workspace_roots() if path.is_relative_to(r)), path.parent)
     task = asyncio.ensure_future(consent_for(ls).decide(
-        ls.settings.run_generated_tests, root, ls.window_show_message_request_async))
+        ls.core.settings.run_generated_tests, root, ls.window_show_message_request_async))
     _deciding.add(task)
     task.add_done_callback(_deciding.discard)
     return task

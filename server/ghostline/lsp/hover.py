@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,6 @@ from lsprotocol import types
 from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import ServerTextPosition
 
-from ghostline.engine import model_catalog
-from ghostline.engine.base import ModelInfo
-from ghostline.engine.router import LOCAL
 from ghostline.features.docstring_actions import (
     NoDocstring,
     definition_at_header,
@@ -29,7 +25,6 @@ from ghostline.features.docstring_actions import (
     plan_docstring,
     with_comment,
 )
-from ghostline.features.docstring_cache import SummaryCache, default_path
 from ghostline.features.docstrings import DocstringService, HoverInfo
 from ghostline.index.languages import spec_for_language_id, spec_for_path
 from ghostline.index.model import Definition
@@ -38,86 +33,17 @@ from ghostline.lsp import escalation, usage
 from ghostline.lsp.code_actions import ActionProvider, add_provider
 from ghostline.lsp.positions import cursor_offset
 from ghostline.lsp.server import GhostlineServer
-from ghostline.prompts.instruct import is_instruction_model
 
 log = logging.getLogger(__name__)
 
 PROVIDER = "docstring"
 
-_SERVICES: weakref.WeakKeyDictionary[GhostlineServer, DocstringService] = (
-    weakref.WeakKeyDictionary()
-)
 _LOCAL_FACTS: dict[str, tuple[int, list[Definition]]] = {}
 
 
 def service_for(ls: GhostlineServer) -> DocstringService:
-    """The server's docstring service (created on first use)."""
-    service = _SERVICES.get(ls)
-    if service is None:
-        service = DocstringService(
-            engine=lambda: ls.engine_for("hover"),
-            ensure_model=lambda: _ensure_model(ls),
-            model_id=lambda: _model_id(ls),
-            model_name=lambda: _model_name(ls),
-            use_chat=lambda: _use_chat(ls),
-            cache=SummaryCache(default_path()),
-            gather_context=lambda definition, text, lookup, with_docs: ls.context.for_definition(
-                definition, text, lookup, ls.settings.hover_context_tokens, with_docs),
-            escalate=lambda definition, ask: escalation.hover_summary(ls, definition, ask),
-        )
-        _SERVICES[ls] = service
-    return service
-
-
-def _model_id(ls: GhostlineServer) -> str:
-    """Which model writes the summaries, known before it is loaded (the cache key needs it
-    at once): the backend and its model (empty: the packaged default)."""
-    name = ls.router.backend_name("hover")
-    spec = ls.router.spec_of(name) if name != LOCAL else None
-    model = spec.model if spec is not None else ls.settings.model
-    return f"{name}:{model or 'default'}"
-
-
-def _runs_here(ls: GhostlineServer) -> bool:
-    """Whether hover's model runs on this machine (the local engine or a second one)."""
-    name = ls.router.backend_name("hover")
-    spec = ls.router.spec_of(name) if name != LOCAL else None
-    return spec is None or spec.is_local
-
-
-async def _ensure_model(ls: GhostlineServer) -> bool:
-    """Load hover's model when it runs here; a remote route loads nothing here (its stream
-    fails over to the local model by itself where the settings say so)."""
-    await ls.choose_models()
-    if _runs_here(ls):
-        return await ls.model_for("hover") is not None
-    return True
-
-
-def _hover_info(ls: GhostlineServer) -> ModelInfo | None:
-    if ls.router.backend_name("hover") == LOCAL:
-        return ls.model_info
-    return ls.router.known_info("hover")
-
-
-def _use_chat(ls: GhostlineServer) -> bool:
-    """Chat prompts for instruction models (a chat template and a name that says so: some
-    base GGUFs carry a template too) and OpenAI-compatible servers; else completion."""
-    if not _runs_here(ls):
-        spec = ls.router.spec_of(ls.router.backend_name("hover"))
-        return spec is not None and spec.kind == "openai"
-    return is_instruction_model(_hover_info(ls))
-
-
-def _model_name(ls: GhostlineServer) -> str:
-    """The name of hover's model; for a summary from the cache, before that model was
-    started, the packaged model's catalogue name where the route names one."""
-    info = _hover_info(ls)
-    if info is not None:
-        return info.name
-    spec = ls.router.spec_of(ls.router.backend_name("hover"))
-    packaged = model_catalog.lookup(spec.model) if spec is not None else None
-    return packaged.name if packaged is not None else ""
+    """The server's docstring service (the core's)."""
+    return ls.core.docstrings
 
 
 def hover_status(ls: GhostlineServer) -> dict[str, object]:
@@ -126,7 +52,9 @@ def hover_status(ls: GhostlineServer) -> dict[str, object]:
 
 
 def register(server: GhostlineServer) -> None:
-    service_for(server)
+    # An empty or rejected summary goes once to the escalation backend, by the server's rules.
+    server.core.escalate_hover = (
+        lambda definition, ask: escalation.hover_summary(server, definition, ask))
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     async def hover(ls: GhostlineServer, params: types.HoverParams) -> types.Hover | None:
@@ -166,10 +94,10 @@ def _language_of(ls: GhostlineServer, uri: str) -> str:
 
 def file_definitions(ls: GhostlineServer, doc: TextDocument) -> list[Definition]:
     """Definitions of an open document: from the index, else parsed here (no index yet)."""
-    if not ls.workable_text(doc.source):
+    if not ls.core.workable_text(doc.source):
         return []
     path = Path(ls.document_path(doc.uri))
-    index = ls.index
+    index = ls.core.index
     if index is not None and index.is_open(path):
         return index.symbols(path)
     version = doc.version or 0
@@ -190,7 +118,8 @@ def file_definitions(ls: GhostlineServer, doc: TextDocument) -> list[Definition]
 def _text_of(ls: GhostlineServer, path: Path, doc: TextDocument) -> str | None:
     if Path(ls.document_path(doc.uri)) == path:
         return doc.source
-    return ls.index.file_text(path) if ls.index is not None else None
+    index = ls.core.index
+    return index.file_text(path) if index is not None else None
 
 
 def _location(ls: GhostlineServer, definition: Definition, here: Path) -> str:
@@ -213,12 +142,12 @@ async def hover_at(
 ) -> types.Hover | None:
     doc = _document(ls, uri)
     text = doc.source
-    if not text or not ls.workable_text(text):
+    if not text or not ls.core.workable_text(text):
         return None
     offset, _ = cursor_offset(doc, position)
     path = Path(ls.document_path(uri))
     definitions = file_definitions(ls, doc)
-    index = ls.index
+    index = ls.core.index
     target = hover_target(text, offset, definitions, index, path)
     if target is None:
         return None
@@ -227,9 +156,9 @@ async def hover_at(
         return None
     definition = with_comment(target.definition, file_text)
     info: HoverInfo = await service_for(ls).explain(
-        definition, file_text, index, ls.settings.hover_time_limit_s,
+        definition, file_text, index, ls.core.settings.hover_time_limit_s,
         location=_location(ls, definition, path),
-        generate=ls.settings.language_enabled(doc.language_id or ""),
+        generate=ls.core.settings.language_enabled(doc.language_id or ""),
     )
     return types.Hover(
         contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=info.markdown()),
@@ -283,7 +212,7 @@ async def resolve_action(ls: GhostlineServer, action: types.CodeAction) -> types
     definition = min(candidates, key=lambda d: abs(d.span.start_line - line))
     try:
         insertion = await plan_docstring(service_for(ls), definition, doc.source, definitions,
-                                         ls.index)
+                                         ls.core.index)
     except NoDocstring:
         ls.show_message(
             f"Ghostline: no docstring for `{definition.name}`: the model gave no usable "

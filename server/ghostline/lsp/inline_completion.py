@@ -37,7 +37,8 @@ def register(server: GhostlineServer) -> None:
     def cursor_idle(ls: GhostlineServer, params: object) -> None:
         item = _idle_input(ls, params)
         if item is not None:
-            ls.idle_work.submit(lambda: ls.completer.prefill(item, ls.settings))
+            core = ls.core
+            core.idle_work.submit(lambda: core.completer.prefill(item, core.settings))
 
 
 async def complete(
@@ -46,14 +47,15 @@ async def complete(
     if params.text_document.uri not in ls.workspace.text_documents:
         return None  # never opened: nothing the editor shows, nothing to complete
     doc = ls.workspace.get_text_document(params.text_document.uri)
-    settings = ls.settings
+    core = ls.core
+    settings = core.settings
     if not settings.language_enabled(doc.language_id or ""):
         return None
     source = doc.source
-    if not ls.workable_text(source):
+    if not core.workable_text(source):
         return None
     offset, position = cursor_offset(doc, params.position)
-    if not await ls.ready_for_completion():
+    if not await core.ready_for_completion():
         return None
     item = CompletionInput(
         uri=doc.uri, path=ls.document_path(doc.uri), language_id=doc.language_id or "",
@@ -66,9 +68,9 @@ async def complete(
 
     with usage.track(ls, FEATURE, item.language_id) as tracked:
         try:
-            outcome = await ls.completer.complete(item, settings, before_model=still_wanted)
+            outcome = await core.completer.complete(item, settings, before_model=still_wanted)
         except ModelLoadError as exc:
-            ls.report_model_error(str(exc))
+            core.report_model_error(str(exc))
             return None
         except EngineError as exc:
             raise JsonRpcInternalError(message=f"Ghostline: {exc}") from exc
@@ -83,7 +85,7 @@ async def complete(
         tracked.shown = True
         if settings.idle_prefill and outcome.source in ("model", "cache"):
             shown = outcome.text
-            ls.idle_work.submit(lambda: ls.completer.complete_ahead(item, shown, settings))
+            core.idle_work.submit(lambda: core.completer.complete_ahead(item, shown, settings))
         return types.InlineCompletionList(items=[
             types.InlineCompletionItem(
                 insert_text=outcome.text,
@@ -105,12 +107,14 @@ def _idle_input(ls: GhostlineServer, params: object) -> CompletionInput | None:
     except (KeyError, TypeError, ValueError):
         log.debug("ignored a malformed %s: %r", CURSOR_IDLE, params)
         return None
-    settings = ls.settings
+    core = ls.core
+    settings = core.settings
     if (not settings.idle_prefill or uri not in ls.workspace.text_documents
-            or ls.model_info is None):
+            or core.model_info is None):
         return None
     doc = ls.workspace.get_text_document(uri)
-    if not settings.language_enabled(doc.language_id or "") or not ls.workable_text(doc.source):
+    if (not settings.language_enabled(doc.language_id or "")
+            or not core.workable_text(doc.source)):
         return None
     offset, _ = cursor_offset(doc, types.Position(line=max(line, 0),
                                                   character=max(character, 0)))
@@ -146,7 +150,7 @@ async def _debounce(ls: GhostlineServer, uri: str, seq: int, gap: float) -> bool
     fast typing each request waits `debounce_ms` and gives way if a newer one arrived.
     Answers from the cache or from a shown suggestion never wait.
     """
-    delay = ls.settings.debounce_ms / 1000
+    delay = ls.core.settings.debounce_ms / 1000
     if delay > 0 and gap < delay:
         await asyncio.sleep(delay)
     return ls.request_seq.get(uri) == seq

@@ -25,17 +25,17 @@ def register(server: GhostlineServer) -> None:
     def on_initialize(ls: GhostlineServer, params: types.InitializeParams) -> None:
         options = params.initialization_options
         if isinstance(options, dict):
-            ls.settings.update(options)
-            ls.engine = ls.engine_factory(ls.settings)
+            ls.core.take_initial_settings(options)
         usage.start_session(ls, params)
 
     @server.feature(types.INITIALIZED)
     async def on_initialized(ls: GhostlineServer, params: types.InitializedParams) -> None:
-        before = ls.engine_settings_key(ls.settings)
+        core = ls.core
+        before = core.engine_settings_key(core.settings)
         await pull_configuration(ls)
         # A request may have started the engine of the initialization options meanwhile.
-        await apply_settings(ls, before)
-        if ls.needs_local_model():
+        await core.apply_settings(before)
+        if core.needs_local_model():
             ls._engine_task = asyncio.create_task(load_model_with_progress(ls))
         ls._index_task = asyncio.create_task(start_index(ls))
 
@@ -43,14 +43,15 @@ def register(server: GhostlineServer) -> None:
     async def on_configuration(
         ls: GhostlineServer, params: types.DidChangeConfigurationParams
     ) -> None:
-        before = ls.engine_settings_key(ls.settings)
+        core = ls.core
+        before = core.engine_settings_key(core.settings)
         settings = params.settings
         if isinstance(settings, dict) and isinstance(settings.get(CONFIG_SECTION), dict):
-            ls.settings.update(settings[CONFIG_SECTION])
+            core.settings.update(settings[CONFIG_SECTION])
         else:
             await pull_configuration(ls)
-        ls.completer.clear_cache()
-        if await apply_settings(ls, before) and ls.needs_local_model():
+        core.completer.clear_cache()
+        if await core.apply_settings(before) and core.needs_local_model():
             ls._engine_task = asyncio.create_task(load_model_with_progress(ls))
 
     @server.command("ghostline.status")
@@ -65,26 +66,9 @@ def register(server: GhostlineServer) -> None:
 
     @server.feature(types.SHUTDOWN)
     async def on_shutdown(ls: GhostlineServer, params: None) -> None:
-        ls.index_stop.set()
+        ls.core.index_stop.set()
         await asyncio.to_thread(ls.ledger.close)
-        if ls.index is not None:
-            ls.index.close()
-        await ls.router.close()
-        await ls.engine.close()
-
-
-async def apply_settings(ls: GhostlineServer, engine_key_before: tuple[object, ...]) -> bool:
-    """Bring the routes and the local engine in line with `ls.settings`; returns whether
-    the local engine was replaced (its model, context size or threads changed)."""
-    changed = ls.engine_settings_key(ls.settings) != engine_key_before
-    if changed:
-        ls.router.auto_models = None  # the model setting changed: choose again
-    await ls.router.update(ls.settings)
-    ls.remote_template = None
-    if not changed:
-        return False
-    await ls.replace_engine()
-    return True
+        await ls.core.close()
 
 
 async def pull_configuration(ls: GhostlineServer) -> None:
@@ -102,43 +86,45 @@ async def pull_configuration(ls: GhostlineServer) -> None:
         log.warning("workspace/configuration failed: %s", exc)
         return
     if result and isinstance(result[0], dict):
-        ls.settings.update(result[0])
+        ls.core.settings.update(result[0])
 
 
 async def load_model_with_progress(ls: GhostlineServer) -> None:
     """Load the model in the background, reporting `$/progress` where the client can."""
     token = await ls.begin_progress("loading model")
-    ok = await ls.ensure_model()
+    ok = await ls.core.ensure_model()
     if token is not None:
-        info = ls.model_info
+        info = ls.core.model_info
         message = f"{info.name} ready" if ok and info else "model failed to load"
         ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
 
 
 def status(ls: GhostlineServer) -> dict[str, Any]:
-    info = ls.model_info
-    engine = ls.engine
-    fallback = ls.router.last_fallback
+    core = ls.core
+    info = core.model_info
+    engine = core.engine
+    router = core.router
+    fallback = router.last_fallback
     return {
         "version": ls.version,
-        "state": "error" if ls.model_error else ("ready" if info else "loading"),
+        "state": "error" if core.model_error else ("ready" if info else "loading"),
         "model": info.name if info else None,
         "modelPath": info.path if info else None,
-        "template": ls.template.name,
+        "template": core.template.name,
         "selfTest": info.self_test if info else None,
-        "error": ls.model_error,
+        "error": core.model_error,
         "backend": engine.name,
         "workerPid": getattr(engine, "pid", None),
         "workerRestarts": getattr(engine, "restarts", 0),
-        "modelCalls": ls.completer.model_calls,
-        "idleWork": {**ls.idle_work.counts, "busy": ls.idle_work.busy,
-                     "aheadCalls": ls.completer.idle_calls},
+        "modelCalls": core.completer.model_calls,
+        "idleWork": {**core.idle_work.counts, "busy": core.idle_work.busy,
+                     "aheadCalls": core.completer.idle_calls},
         "lastCompletion": _completion_stats(ls),
-        "indexedFiles": len(ls.index.all_files()) if ls.index is not None else None,
-        "routes": {feature: ls.router.backend_name(feature) for feature in FEATURES},
-        "autoModels": ls.router.auto_models,
+        "indexedFiles": len(core.index.all_files()) if core.index is not None else None,
+        "routes": {feature: router.backend_name(feature) for feature in FEATURES},
+        "autoModels": router.auto_models,
         "lastFallback": asdict(fallback) if fallback is not None else None,
-        "answered": ls.router.answered,
+        "answered": router.answered,
         "hover": hover_status(ls),
         "usageToday": usage.today(ls),
         "escalation": escalation.status(ls),

@@ -29,10 +29,9 @@ from lsprotocol import types
 from pygls.protocol import JsonRPCProtocol
 from pygls.workspace import Workspace
 
+from ghostline.core import AppCore
 from ghostline.engine.base import Finished
-from ghostline.engine.router import EngineRouter
 from ghostline.ledger import Counters, Ledger
-from ghostline.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +85,9 @@ class UsageServer(Protocol):
     """What this module reads and writes on the server (`GhostlineServer` has it all):
     a type of its own, because the server module imports this one."""
 
-    settings: Settings
+    core: AppCore
     ledger: Ledger
     usage: UsageSession
-    router: EngineRouter
 
     @property
     def protocol(self) -> JsonRPCProtocol: ...
@@ -131,7 +129,7 @@ def record_escalation(ls: UsageServer, feature: str, language: str, backend: str
     if usage is not None and usage.feature == feature:
         usage.escalated = True
         return
-    if ls.settings.ledger:
+    if ls.core.settings.ledger:
         ls.ledger.record_escalation(feature, language, backend)
 
 
@@ -142,7 +140,7 @@ def start_session(ls: UsageServer, params: types.InitializeParams) -> None:
     experimental = params.capabilities.experimental if params.capabilities else None
     reported = isinstance(experimental, dict) and bool(experimental.get(ACCEPT_CAPABILITY))
     ls.usage = UsageSession(client=name, accept_reported=reported)
-    if ls.settings.ledger:
+    if ls.core.settings.ledger:
         ls.ledger.record_session(name, reported)
 
 
@@ -183,7 +181,7 @@ def track_command(ls: UsageServer, command: str, feature: str) -> None:
 
 
 def _record(ls: UsageServer, usage: RequestUsage) -> None:
-    if not ls.settings.ledger or not usage.counted:
+    if not ls.core.settings.ledger or not usage.counted:
         return
     try:
         counters = Counters(
@@ -200,7 +198,7 @@ def _record(ls: UsageServer, usage: RequestUsage) -> None:
 
 def backend_of(ls: UsageServer, usage: RequestUsage) -> str:
     """The backend that answered (the routed one where no generation ran: a cache hit)."""
-    return usage.backend or ls.router.backend_name(usage.feature)
+    return usage.backend or ls.core.router.backend_name(usage.feature)
 
 
 def accept_command(ls: UsageServer, usage: RequestUsage, text: str) -> types.Command:
@@ -244,7 +242,7 @@ def accepted(ls: UsageServer, args: tuple[Any, ...]) -> dict[str, Any]:
     # count toward the rate, and so does this one (it was shown).
     newly_known = not session.accept_reported
     session.accept_reported = True
-    if ls.settings.ledger:
+    if ls.core.settings.ledger:
         ls.ledger.record(suggestion.feature, suggestion.language, suggestion.backend, Counters(
             accepted=int(first), accepted_chars=added, shown_tracked=int(newly_known)))
     return {"recorded": True}
@@ -253,7 +251,7 @@ def accepted(ls: UsageServer, args: tuple[Any, ...]) -> dict[str, Any]:
 def today(ls: UsageServer) -> dict[str, Any] | None:
     """Today's totals for the status command (None with the ledger off): inline completion
     requests, suggestions shown and accepted; escalations and fallbacks of every feature."""
-    if not ls.settings.ledger or not ls.ledger.working:
+    if not ls.core.settings.ledger or not ls.ledger.working:
         return None
     try:
         total = ls.ledger.today()

@@ -106,7 +106,7 @@ async def start(tmp_path: Path, settings: dict[str, Any], local: Scripted, big: 
 
 
 async def ask(server: GhostlineServer, uri: str) -> types.InlineCompletionItem | None:
-    server.completer.clear_cache()  # every request asks the model
+    server.core.completer.clear_cache()  # every request asks the model
     result = await complete(server, types.InlineCompletionParams(
         text_document=types.TextDocumentIdentifier(uri=uri),
         position=types.Position(line=1, character=11),
@@ -142,7 +142,7 @@ async def test_a_low_confidence_suggestion_is_answered_by_the_escalation_backend
     assert state["lastCompletion"]["backend"] == "big"
     # The escalated answer is now this cursor's: typing into it needs no model.
     calls = len(local.requests) + len(big.requests)
-    assert server.completer._typed_through(uri, SOURCE + "a", "") == " + b"
+    assert server.core.completer._typed_through(uri, SOURCE + "a", "") == " + b"
     assert len(local.requests) + len(big.requests) == calls
 
 
@@ -315,8 +315,8 @@ class FakeGenerator:
 async def generate(server: GhostlineServer, path: Path) -> Any:
     request = GenRequest(path=path, text=SOURCE, language="python", line=0, byte_col=4,
                           root=path.parent)
-    services = GenServices(engine=server.engine_for("generateTests"), model_info=None,
-                            settings=server.settings, read_text=lambda p: None)
+    services = GenServices(engine=server.core.engine_for("generateTests"), model_info=None,
+                            settings=server.core.settings, read_text=lambda p: None)
     return await escalation.generate_tests(server, request, services,
                                            FakeGenerator)  # type: ignore[arg-type]
 
