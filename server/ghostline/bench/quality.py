@@ -3,7 +3,8 @@
 Cross-file items are mined from real repositories (see `quality_items`); every condition
 runs the real completion pipeline (`InlineCompleter`: mode, prompt, streaming stop rules,
 cleanup, confidence) on one in-process `LocalEngine`, with the same model, total prompt
-budget, decoding and cleanup. Only the context differs:
+budget, decoding and cleanup, wired by the server's application core (`AppCore`: template
+detection, tokenizer, context service, completer). Only the context differs:
 
   raw      the model alone, as llama-server's /infill gives it without Ghostline: a plain
            template prompt (prefix, suffix: 3/4 and 1/4 of the budget, whole lines),
@@ -63,8 +64,9 @@ from ghostline.bench.quality_metrics import (
     prompt_recall,
 )
 from ghostline.bench.quality_report import report
-from ghostline.context.completion import ContextService, relative_to_roots
+from ghostline.context.completion import ContextService
 from ghostline.context.tokenizer import TokenCounter, VocabCounter
+from ghostline.core import AppCore
 from ghostline.engine.base import Engine, GenerationRequest, ModelInfo, StreamItem, Token
 from ghostline.engine.kv_snapshots import common_prefix
 from ghostline.engine.local import LocalEngine
@@ -74,7 +76,7 @@ from ghostline.features.inline_completion import (
     InlineCompleter,
 )
 from ghostline.index.workspace import WorkspaceIndex
-from ghostline.prompts.fim import FimTemplate, template_for_model
+from ghostline.prompts.fim import FimTemplate
 from ghostline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -176,10 +178,20 @@ class BenchEngine:
 
 @dataclass
 class Runtime:
+    """The model every condition shares, and the application core that wires each
+    condition's context service and completer to it as the server's are."""
+
     engine: BenchEngine
     info: ModelInfo
     template: FimTemplate
     counter: TokenCounter
+    core: AppCore
+
+
+def _local_engine(settings: Settings) -> Engine:
+    """The benchmark's local engine: the server's, without the self-test."""
+    return LocalEngine(settings.model, context_size=settings.context_size,
+                       threads=settings.threads, self_test=False)
 
 
 async def start_runtime(model: str, context_size: int = 2048, threads: int = 0,
@@ -188,9 +200,10 @@ async def start_runtime(model: str, context_size: int = 2048, threads: int = 0,
     template writes other files' snippets (``comment``, ``path_comment``: raw code under
     a path comment), for models without repo-level tokens. `fim_layout` overrides where the
     cursor line's start goes: ``line`` after the middle token, ``prefix`` before the suffix."""
-    engine = LocalEngine(model, context_size=context_size, threads=threads, self_test=False)
-    info = await engine.start()
-    template = template_for_model(info)
+    core = AppCore(Settings(model=model, context_size=context_size, threads=threads),
+                   engine_factory=_local_engine)
+    info = await core.start_model()
+    template = core.template
     if snippet_style and template.file_context in ("comment", "path_comment"):
         template = replace(template, file_context=snippet_style)  # type: ignore[arg-type]
     elif snippet_style and template.has_fim:  # a repo-level format: snippets in the prefix
@@ -199,7 +212,8 @@ async def start_runtime(model: str, context_size: int = 2048, threads: int = 0,
     if fim_layout:
         template = replace(template, line_in_middle=fim_layout == "line")
     counter = VocabCounter.load(resolve_model_path(model))
-    return Runtime(BenchEngine(engine, counter.tokenize), info, template, counter)
+    core.use_model(info, template, counter)
+    return Runtime(BenchEngine(core.engine, counter.tokenize), info, template, counter, core)
 
 
 def _settings(config: BenchConfig, local_tokens: int, context_tokens: int,
@@ -219,29 +233,18 @@ def _settings(config: BenchConfig, local_tokens: int, context_tokens: int,
 
 def _service(runtime: Runtime, index: WorkspaceIndex | None, sources: tuple[str, ...]
              ) -> ContextService:
-    service = ContextService(lambda: index, counter=lambda: runtime.counter,
-                             template=lambda: runtime.template, sources=sources)
+    """The core's context service over `index` with `sources` (none: no snippets; it still
+    writes the document's path relative to the repository folder, as the server does, so
+    the path is no difference between conditions)."""
+    service = runtime.core.context_service(lambda: index, sources=sources)
     service.bm25_refresh_s = None  # every item sees the whole repository from the start
     return service
 
 
-def _completer(runtime: Runtime, service: ContextService | None,
-               shown_path: Callable[[str], str]) -> InlineCompleter:
-    """The server's completer: the local window takes, in the model's tokens, what the
-    snippets leave of `settings.prompt_tokens`."""
-    return InlineCompleter(engine=lambda: runtime.engine, template=lambda: runtime.template,
-                           special_tokens=lambda: runtime.info.special_tokens,
-                           context=service, counter=lambda: runtime.counter,
-                           members=service.preferred_first if service is not None else None,
-                           shown_path=shown_path)
-
-
-def _shown_path(index: WorkspaceIndex | None) -> Callable[[str], str]:
-    """How every condition's prompt writes the document's path: as the server does,
-    relative to the repository folder (a condition without context included, so the path
-    is no difference between conditions)."""
-    roots = list(index.roots) if index is not None else []
-    return lambda path: relative_to_roots(path, roots)
+def _completer(runtime: Runtime, service: ContextService) -> InlineCompleter:
+    """The server's completer (the core's recipe) on the benchmark's engine: the local
+    window takes, in the model's tokens, what the snippets leave of `prompt_tokens`."""
+    return runtime.core.new_completer(service, engine=lambda: runtime.engine)
 
 
 @dataclass
@@ -308,10 +311,11 @@ def llmls_item(item: CompletionInput, counter: TokenCounter, budget: int) -> Com
 
 @dataclass
 class Arm:
-    """One condition's machinery: its context service, completer and settings."""
+    """One condition's machinery: its context service (without sources where the
+    condition has no cross-file context), completer and settings."""
 
     condition: str
-    service: ContextService | None
+    service: ContextService
     completer: InlineCompleter
     settings: Settings
     #: How the prompt writes the document's path.
@@ -323,16 +327,14 @@ def make_arm(runtime: Runtime, index: WorkspaceIndex | None, config: BenchConfig
     """Same model, decoding and total budget for every condition; the ones with cross-file
     context give `context_tokens` of the budget to it."""
     sources = {"bm25": ("bm25",), "ours": config.ours_sources,
-               NO_BIAS: config.ours_sources}.get(condition)
-    service = _service(runtime, index, sources) if sources else None
+               NO_BIAS: config.ours_sources}.get(condition, ())
+    service = _service(runtime, index, sources)
     local = config.budget * 4 if condition == "llmls" else config.budget
-    settings = _settings(config, local, 0 if service is None else config.context_tokens,
+    settings = _settings(config, local, config.context_tokens if sources else 0,
                          biases=condition == "ours")
     if sources:
         settings.context_sources = list(sources)
-    shown_path = _shown_path(index)
-    return Arm(condition, service, _completer(runtime, service, shown_path), settings,
-               shown_path)
+    return Arm(condition, service, _completer(runtime, service), settings, service.shown_path)
 
 
 def _lines_within(lines: list[str], counter: TokenCounter, budget: int) -> int:
@@ -410,10 +412,9 @@ async def run_repository(runtime: Runtime, items: list[Item], index: WorkspaceIn
                                   path=item.path, language_id=item.language_id,
                                   text=item.text, offset=item.offset)
         for arm in arms:
-            if arm.service is not None:
-                arm.service.last = None  # what this item gathers, not the one before
+            arm.service.last = None  # what this item gathers, not the one before
             done = await run_arm(runtime, arm, config, current, index, item.path)
-            last = arm.service.last if arm.service is not None else None
+            last = arm.service.last
             outcomes.append(_score(item.id, item.kind, arm.condition, item.language,
                                    item.answer, done, last.tokens if last else 0))
             log.info("%s %s %s: %r (answer %r)", arm.condition, item.kind, item.id,

@@ -42,6 +42,7 @@ from ghostline.bench.quality import (
 from ghostline.bench.quality_items import mine_repository
 from ghostline.bench.quality_metrics import first_line, mean
 from ghostline.context.tokenizer import EstimateCounter
+from ghostline.core import AppCore
 from ghostline.engine.http import ENGINE_KINDS, create_http_engine
 from ghostline.features.escalation import completion_template
 from ghostline.features.inline_completion import CompletionInput
@@ -82,7 +83,10 @@ async def start_remote(backend: str, threads: int, snippet_style: str = "") -> R
 
     wrapped = BenchEngine(engine, tokenize)
     wrapped.name = "remote"  # no token steering: a server ignores it
-    return Runtime(wrapped, info, completion_template(info, local=False), counter)
+    core = AppCore(engine_factory=lambda settings: engine)
+    template = completion_template(info, local=False)
+    core.use_model(info, template, counter)
+    return Runtime(wrapped, info, template, counter, core)
 
 
 @dataclass
@@ -149,7 +153,7 @@ async def _pair(local: Runtime, remote: Runtime, config: BenchConfig, item: Comp
     for runtime in (local, remote):
         arm = make_arm(runtime, index, config, CONDITION)
         done = await run_arm(runtime, arm, config, item, index, visible_path)
-        last = arm.service.last if arm.service is not None else None
+        last = arm.service.last
         outcomes.append(_score(item_id, kind, CONDITION, language, answer, done,
                                last.tokens if last else 0))
     log.info("%s %s: local %r (%.2f) remote %r (answer %r)", kind, item_id,

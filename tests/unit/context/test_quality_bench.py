@@ -18,6 +18,7 @@ from ghostline.bench.quality_metrics import (
 from ghostline.bench.quality_report import report
 from ghostline.bench.stats import percentile
 from ghostline.context.tokenizer import EstimateCounter
+from ghostline.core import AppCore
 from ghostline.features.inline_completion import CompletionInput
 from ghostline.index.workspace import WorkspaceIndex
 
@@ -165,7 +166,8 @@ def test_percentile_is_the_nearest_rank() -> None:
 def test_every_condition_writes_the_documents_path_as_the_server_does(
         index: WorkspaceIndex, project: Path) -> None:
     # The runtime is only read when a completion runs; none runs here.
-    runtime = Runtime(engine=None, info=None, template=None, counter=None)  # type: ignore[arg-type]
+    core = AppCore(engine_factory=lambda settings: None)  # type: ignore[arg-type, return-value]
+    runtime = Runtime(engine=None, info=None, template=None, counter=None, core=core)  # type: ignore[arg-type]
     document = str(project / "pkg" / "new.py")
     shown = {condition: make_arm(runtime, index, BenchConfig(), condition).shown_path(document)
              for condition in ("prefix", "bm25", "ours")}
