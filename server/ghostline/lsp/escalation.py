@@ -27,9 +27,9 @@ from ghostline.features.escalation import Decision, EscalationPolicy, completion
 from ghostline.features.inline_completion import CompletionInput, CompletionOutcome, InlineCompleter
 from ghostline.features.testgen import GeneratedTests
 from ghostline.features.testgen import GenError as TestGenerationError
-from ghostline.features.testgen import GenJob as TestGenerator
 from ghostline.features.testgen import GenRequest as TestRequest
 from ghostline.features.testgen import GenServices as TestServices
+from ghostline.features.testgen_job import GenJob as TestGenerator
 from ghostline.index.model import Definition
 from ghostline.lsp import usage
 from ghostline.prompts.instruct import is_instruction_model

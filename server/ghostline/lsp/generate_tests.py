@@ -28,8 +28,8 @@ from ghostline.features.testgen import (
 )
 from ghostline.features.testgen import GenError as TestGenerationError
 from ghostline.features.testgen import GenFileChanged as TestFileChanged
-from ghostline.features.testgen import GenJob as TestGenerator
 from ghostline.features.testgen import GenRequest as TestRequest
+from ghostline.features.testgen_job import GenJob as TestGenerator
 from ghostline.features.testgen_runner import RunResult, describe_failure
 from ghostline.features.testgen_targets import target_at_cursor
 from ghostline.index.languages import spec_for_language_id, spec_for_path

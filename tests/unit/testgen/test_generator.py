@@ -12,10 +12,10 @@ from ghostline.engine.base import GenerationRequest, ModelInfo
 from ghostline.features.testgen import (
     GenerationCancelled,
     GenError,
-    GenJob,
     GenRequest,
     GenServices,
 )
+from ghostline.features.testgen_job import GenJob
 from ghostline.index.testgen_target import Target
 from ghostline.postprocess.testgen_output import syntax_errors
 from ghostline.settings import Settings
