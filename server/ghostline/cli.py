@@ -142,7 +142,7 @@ BENCH_SUITES = {
     "index": "ghostline.bench.index",
     "quality": "ghostline.bench.quality",
     "backends": "ghostline.bench.backends",
-    "hover": "ghostline.bench.hover",
+    "hover": "ghostline.bench.docstring",
     "tests": "ghostline.bench.testgen",
     "load": "ghostline.bench.load",
     "speculative": "ghostline.bench.speculative",

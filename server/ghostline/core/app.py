@@ -31,8 +31,8 @@ from ghostline.engine.local import LocalEngine
 from ghostline.engine.model_catalog import lookup as packaged_model
 from ghostline.engine.model_files import cache_dir, is_auto
 from ghostline.engine.router import FEATURES, LOCAL, EngineRouter, FallbackEvent, RoutedEngine
+from ghostline.features.docstring import DocstringService, Escalate
 from ghostline.features.docstring_cache import SummaryCache, default_path
-from ghostline.features.docstrings import DocstringService, Escalate
 from ghostline.features.idle_work import IdleWork
 from ghostline.features.inline_completion import CompletionInput, InlineCompleter
 from ghostline.features.testgen import GenServices as TestServices

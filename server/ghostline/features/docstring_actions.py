@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ghostline.context.docstring import EXPLAINABLE_KINDS
+from ghostline.features.docstring import DocstringService, Target, find_target
 from ghostline.features.docstring_style import (
     Insertion,
     comment_above,
@@ -22,7 +23,6 @@ from ghostline.features.docstring_style import (
     returns_value,
     wants_sections,
 )
-from ghostline.features.docstrings import DocstringService, Target, find_target
 from ghostline.index.model import Definition
 from ghostline.index.workspace import WorkspaceIndex
 

@@ -17,6 +17,7 @@ from lsprotocol import types
 from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import ServerTextPosition
 
+from ghostline.features.docstring import DocstringService, HoverInfo
 from ghostline.features.docstring_actions import (
     NoDocstring,
     definition_at_header,
@@ -25,7 +26,6 @@ from ghostline.features.docstring_actions import (
     plan_docstring,
     with_comment,
 )
-from ghostline.features.docstrings import DocstringService, HoverInfo
 from ghostline.index.languages import spec_for_language_id, spec_for_path
 from ghostline.index.model import Definition
 from ghostline.index.parser import extract

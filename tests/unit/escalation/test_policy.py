@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from ghostline.engine.base import Engine, Finished, GenerationRequest, ModelInfo, StreamItem, Token
+from ghostline.features.docstring import DocstringService
 from ghostline.features.docstring_cache import SummaryCache
-from ghostline.features.docstrings import DocstringService
 from ghostline.features.escalation import EscalationPolicy, path_excluded
 from ghostline.index.languages import spec_for_path
 from ghostline.index.model import Definition

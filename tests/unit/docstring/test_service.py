@@ -8,8 +8,8 @@ from pathlib import Path
 
 from ghostline.context.docstring import CallSite, DocstringContext, gather
 from ghostline.engine.base import Finished, GenerationRequest, ModelInfo, StreamItem, Token
+from ghostline.features.docstring import DocstringService
 from ghostline.features.docstring_cache import SummaryCache, summary_key
-from ghostline.features.docstrings import DocstringService
 from ghostline.index.model import Definition
 
 from .helpers import FIXTURES, definitions, named

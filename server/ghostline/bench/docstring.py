@@ -17,7 +17,7 @@ files that still parse (no new tree-sitter ERROR or MISSING nodes) and whose ind
 inserted docstring back for that definition. Each run uses a fresh summary cache.
 
 With ``--judge N`` it instead judges N documented Python definitions per folder: their
-docstrings are hidden, the summaries generated, and both compared (see `hover_judge`); the
+docstrings are hidden, the summaries generated, and both compared (see `docstring_judge`); the
 folders are copied first, since the files are edited while it runs.
 """
 
@@ -39,7 +39,7 @@ from pathlib import Path
 
 import tree_sitter
 
-from ghostline.bench.hover_judge import JudgedFigures, judge_folder, judged_report
+from ghostline.bench.docstring_judge import JudgedFigures, judge_folder, judged_report
 from ghostline.bench.stats import percentile
 from ghostline.context.docstring import EXPLAINABLE_KINDS
 from ghostline.demo_hover import HoverSession, apply_edit

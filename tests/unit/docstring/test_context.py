@@ -13,6 +13,7 @@ from ghostline.context.docstring import (
     shorten,
     span_text,
 )
+from ghostline.features.docstring import find_target, word_at
 from ghostline.features.docstring_prompt import (
     chat_predicate,
     code_part,
@@ -20,7 +21,6 @@ from ghostline.features.docstring_prompt import (
     parse_params,
     summary_request,
 )
-from ghostline.features.docstrings import find_target, word_at
 from ghostline.index.languages import spec_for_path
 from ghostline.index.model import Definition, Import, Span, Usage
 from ghostline.index.parser import extract

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ghostline.bench.hover_judge import (
+from ghostline.bench.docstring_judge import (
     choose_judged,
     first_paragraph,
     generated_summary,
