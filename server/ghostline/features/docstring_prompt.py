@@ -2,10 +2,9 @@
 
 Base models (the default Gemma 3 270M) continue text: the prompt shows the code in Markdown
 fences and ends with "The function `name`", and the model writes the rest of the sentence.
-Tried on this model: putting an opening docstring under the ``def`` line hides the body from
-it; few-shot examples and callees' docstrings get copied word for word instead of read. So
-base prompts show callees and the class by their signatures only, never docstrings, and no
-examples. Instruction models get everything, docstrings included, in a chat message.
+Base prompts show callees and the class by their signatures only, never docstrings, and no
+examples, because this model copies them instead of reading the code (docs/models.md).
+Instruction models get everything, docstrings included, in a chat message.
 """
 
 from __future__ import annotations

@@ -10,13 +10,11 @@ and Python's indentation rules out some lines there:
   empty and would take that clause over.
 
 A block header over ordinary code at its own level or shallower is left alone: that is how
-a user starts a new block whose body comes next (on HumanEval, steering such lines away
-changed 16 answers and made none right).
+a user starts a new block whose body comes next. A model without FIM tokens never sees the
+code below, which is why this check exists (what it found: docs/models.md).
 
-A model without FIM tokens never sees the code below: before this check, 16 of Ghostline's
-205 wrong lines on 300 HumanEval single-line items did not open the block that the deeper
-code below needed. Lines that go on (an open bracket, a string, a trailing backslash or
-comma) and comments are never judged; neither is a line with no code below it.
+Lines that go on (an open bracket, a string, a trailing backslash or comma) and comments are
+never judged; neither is a line with no code below it.
 """
 
 from __future__ import annotations
