@@ -15,6 +15,12 @@ from ghostline.context.window import ANCHOR_LINES, LocalWindow, line_starts
 
 #: A snippet cut to fit keeps at least this many lines, or is left out.
 MIN_CUT_LINES = 2
+#: Characters of model text per token, to turn a token budget into characters (code ≈ 3).
+CHARS_PER_TOKEN = 3
+#: A FIM prompt gives the code after the cursor 1/FIM_SUFFIX_DIVISOR of its local window.
+FIM_SUFFIX_DIVISOR = 5
+#: Other files' snippets leave the local window at least 1/MIN_LOCAL_DIVISOR of the prompt.
+MIN_LOCAL_DIVISOR = 3
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,7 @@ def token_window(
         first = keep_from_line
     prefix = text[starts[first] : offset]
     if total > prefix_tokens:  # one enormous line: keep its end
-        prefix = prefix[-max(1, int(prefix_tokens * 3)):]
+        prefix = prefix[-max(1, int(prefix_tokens * CHARS_PER_TOKEN)):]
     return LocalWindow(prefix=prefix, suffix=_suffix(text, offset, suffix_tokens, counter,
                                                      keep_until), first_line=first)
 
@@ -145,7 +151,7 @@ def _suffix(text: str, offset: int, budget: int, counter: TokenCounter,
         cost = counter.count(text[end:stop])
         if used + cost > budget:
             if end == offset:  # not even the rest of the cursor line: keep what fits
-                return text[offset : offset + budget * 3]
+                return text[offset : offset + budget * CHARS_PER_TOKEN]
             break
         used += cost
         end = stop

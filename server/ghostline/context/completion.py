@@ -34,7 +34,13 @@ from typing import Protocol
 
 from ghostline.context import docstring as docstring_context
 from ghostline.context.bm25 import Bm25Index, words
-from ghostline.context.budget import Snippet, select, token_window
+from ghostline.context.budget import (
+    FIM_SUFFIX_DIVISOR,
+    MIN_LOCAL_DIVISOR,
+    Snippet,
+    select,
+    token_window,
+)
 from ghostline.context.docstring import DocstringContext
 from ghostline.context.names import IndexView, NameFocus, scored_names
 from ghostline.context.receiver import receiver_class, receiver_members
@@ -220,8 +226,9 @@ class ContextService:
         # the context takes up to `context_tokens` of it), in the model's tokens as the
         # prompt counts them: what it surely shows, so snippets that repeat it are dropped.
         local_tokens = max(settings.prompt_tokens - settings.context_tokens,
-                           settings.prompt_tokens // 3)
-        prefix_tokens = local_tokens - (local_tokens // 5 if template.has_fim else 0)
+                           settings.prompt_tokens // MIN_LOCAL_DIVISOR)
+        prefix_tokens = local_tokens - (local_tokens // FIM_SUFFIX_DIVISOR if template.has_fim
+                                        else 0)
         window = token_window(item.text, item.offset, prefix_tokens, 0, self._counter())
         return ContextQuery(
             path=item.path, text=item.text, offset=item.offset, language=spec.name,

@@ -21,7 +21,12 @@ from typing import Literal
 
 from tree_sitter import Tree
 
-from ghostline.context.budget import token_window
+from ghostline.context.budget import (
+    CHARS_PER_TOKEN,
+    FIM_SUFFIX_DIVISOR,
+    MIN_LOCAL_DIVISOR,
+    token_window,
+)
 from ghostline.context.tokenizer import TokenCounter
 from ghostline.context.window import LocalWindow, enclosing_definition, local_window
 from ghostline.engine.base import Engine, Finished, GenerationRequest, Token
@@ -46,16 +51,25 @@ from ghostline.settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: Characters of model text per token, to turn the token budget into a window (code ≈ 3).
-CHARS_PER_TOKEN = 3
+#: Suggestions the result cache keeps (the least recently used goes first).
 RESULT_CACHE_SIZE = 256
 #: Logit bonus toward the names the code below reads but nothing binds, on the first token
 #: of the new line: a preference, not a constraint (the values tried: docs/models.md).
 NAMES_BELOW_BIAS = 10.0
 #: How many more tries a line that cannot stand above the code below gets (`_fit_below`).
 FIT_RETRIES = 2
+#: The result cache is keyed by this much text before and after the cursor.
 CACHE_KEY_PREFIX_CHARS = 2000
 CACHE_KEY_SUFFIX_CHARS = 400
+#: The mode (single line, block, none) is decided from at most this many lines above the
+#: cursor's line, read from at most this many characters back.
+MODE_LINES_ABOVE = 20
+MODE_CHARS_ABOVE = 4000
+#: A cold prompt's window gives other files' snippets at most 1/COLD_CONTEXT_DIVISOR of it.
+COLD_CONTEXT_DIVISOR = 3
+#: Code after the cursor a character window keeps for a template without FIM tokens (not
+#: counted in the budget: such a prompt does not show it).
+NO_FIM_SUFFIX_CHARS = 1000
 
 Source = Literal["model", "cache", "typed", "none"]
 #: The engine key of idle-time work: a newer piece of it supersedes the older.
@@ -219,7 +233,8 @@ class InlineCompleter:
 
         spec = spec_for_language_id(item.language_id) or spec_for_path(item.path)
         tree = self._tree(item, spec)
-        prev_lines = before[max(0, line_start - 4000) : max(line_start - 1, 0)].split("\n")[-20:]
+        above = before[max(0, line_start - MODE_CHARS_ABOVE) : max(line_start - 1, 0)]
+        prev_lines = above.split("\n")[-MODE_LINES_ABOVE:]
         point = (before.count("\n"), len(line_prefix.encode("utf-8")))
         mode = decide_mode(line_prefix, line_suffix, prev_lines, tree=tree, point=point)
         if mode == "none":
@@ -249,7 +264,8 @@ class InlineCompleter:
         if cold_tokens is not None:
             parts = await self._prompt(item, replace(
                 settings, prompt_tokens=cold_tokens,
-                context_tokens=min(settings.context_tokens, cold_tokens // 3)), spec, tree)
+                context_tokens=min(settings.context_tokens, cold_tokens // COLD_CONTEXT_DIVISOR)),
+                spec, tree)
         prompt, stripped, preferred = parts.prompt, parts.stripped, parts.preferred
         preferred_bias, extra = parts.preferred_bias, parts.extra
         code_below_hints = not template.has_fim
@@ -281,7 +297,7 @@ class InlineCompleter:
             # For servers that format FIM themselves (llama-server /infill, Ollama suffix).
             infill_prefix=split_trailing_whitespace(
                 before[-settings.prompt_tokens * CHARS_PER_TOKEN:])[0],
-            infill_suffix=after[: settings.prompt_tokens * CHARS_PER_TOKEN // 5],
+            infill_suffix=after[: settings.prompt_tokens * CHARS_PER_TOKEN // FIM_SUFFIX_DIVISOR],
             infill_extra=[{"filename": path, "text": text} for path, text in extra],
         )
         chosen = await attempt(request)
@@ -428,7 +444,8 @@ def build_prompt(
 def _char_window(item: CompletionInput, settings: Settings, template: FimTemplate
                  ) -> LocalWindow:
     budget_chars = settings.prompt_tokens * CHARS_PER_TOKEN
-    suffix_chars = budget_chars // 5 if template.has_fim else 1000
+    suffix_chars = (budget_chars // FIM_SUFFIX_DIVISOR if template.has_fim
+                    else NO_FIM_SUFFIX_CHARS)
     prefix_chars = budget_chars - (suffix_chars if template.has_fim else 0)
     return local_window(item.text, item.offset, prefix_chars, suffix_chars)
 
@@ -443,8 +460,8 @@ def _token_window(
                                     line_comment=comment)
         used = counter.count(with_files) - counter.count(
             template.build("", "", path=item.path, line_comment=comment))
-    local = max(settings.prompt_tokens - used, settings.prompt_tokens // 3)
-    suffix_tokens = local // 5 if template.has_fim else 0
+    local = max(settings.prompt_tokens - used, settings.prompt_tokens // MIN_LOCAL_DIVISOR)
+    suffix_tokens = local // FIM_SUFFIX_DIVISOR if template.has_fim else 0
     first_line, end = definition if definition is not None else (None, None)
     return token_window(item.text, item.offset, local - suffix_tokens, suffix_tokens, counter,
                         keep_until=end, keep_from_line=first_line)

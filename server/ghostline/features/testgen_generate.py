@@ -54,15 +54,20 @@ log = logging.getLogger(__name__)
 TEST_COUNT = 3
 #: Lead-ins tried per round (each a separate, short generation).
 ATTEMPTS_PER_ROUND = 4
+#: Lead-ins tried in the retry round.
 RETRY_ATTEMPTS = 3
+#: Tokens a base model may write for one test, and for a test's name.
 MAX_TOKENS_PER_TEST = 96
 MAX_TOKENS_NAME = 16
 #: A generated line longer than this is the model looping inside one line.
 MAX_LINE_CHARS = 160
+#: Tokens an instruction model may write for one answer (all its tests).
 MAX_TOKENS_CHAT = 900
+#: Seconds one model call may take.
 GENERATION_TIME_LIMIT_S = 60.0
 #: Once a test is kept, no further one is started after this many seconds.
 ENOUGH_AFTER_S = 20.0
+#: What counts as an assertion, per language family: a test without one checks nothing.
 _ASSERTION = {
     "python": re.compile(r"\bassert|\.assert\w*\(|pytest\.raises|self\.fail\("),
     "js": re.compile(r"\bexpect\((?:[^;]|\n)*?\)\s*\.\s*(?:not\s*\.\s*|resolves\s*\.\s*|"

@@ -54,6 +54,7 @@ from ghostline.prompts.testgen import (
 
 log = logging.getLogger(__name__)
 
+#: Seconds one run of the tests may take.
 RUN_TIME_LIMIT_S = 60.0
 #: Runs in a row a generated test must pass to be kept.
 RELIABLE_RUNS = 3
