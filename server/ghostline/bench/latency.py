@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -22,6 +23,7 @@ import statistics
 import sysconfig
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,6 +137,23 @@ class RawLlama:
 # -- (b) the server over stdio, cursor by cursor after (a) -------------------------------
 
 
+@contextlib.asynccontextmanager
+async def _session_over(cursors: list[Cursor], settings: dict[str, Any]
+                        ) -> AsyncIterator[tuple[EditorSession, list[Path]]]:
+    """A server on a workspace holding each cursor's file (written before it starts, as a
+    user's files are: its first scan indexes them, not each request), once indexed."""
+    with tempfile.TemporaryDirectory(prefix="ghostline-bench-") as tmp:
+        root = Path(tmp)
+        paths = [root / f"{index}_{cursor.name}" for index, cursor in enumerate(cursors)]
+        for path, cursor in zip(paths, cursors, strict=True):
+            path.write_text(cursor.text, encoding="utf-8")
+        session = EditorSession(settings)
+        await session.start(root)
+        if await session.wait_indexed(len(paths), timeout=120) is None:
+            raise SystemExit(f"the server did not index the {len(paths)} files in 120 s")
+        yield session, paths
+
+
 async def run_paired(cursors: list[Cursor], raw: RawLlama, settings: dict[str, Any]
                      ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """Each scenario of each cursor through (a) and right after through (b), so drifts of a
@@ -146,15 +165,7 @@ async def run_paired(cursors: list[Cursor], raw: RawLlama, settings: dict[str, A
     results: dict[str, list[float]] = {k: [] for k in ("cold_total", "warm_total",
                                                         "typed_through", "cached_tokens",
                                                         "back_total", "back_cached")}
-    with tempfile.TemporaryDirectory(prefix="ghostline-bench-") as tmp:
-        root = Path(tmp)
-        paths = [root / f"{index}_{cursor.name}" for index, cursor in enumerate(cursors)]
-        for path, cursor in zip(paths, cursors, strict=True):
-            path.write_text(cursor.text, encoding="utf-8")
-        session = EditorSession(settings)
-        await session.start(root)
-        if await session.wait_indexed(len(paths), timeout=120) is None:
-            raise SystemExit(f"the server did not index the {len(paths)} files in 120 s")
+    async with _session_over(cursors, settings) as (session, paths):
         left: list[tuple[str, Cursor]] = []  # each file's URI and its last cursor
         try:
             for index, (path, cursor) in enumerate(zip(paths, cursors, strict=True)):
@@ -205,15 +216,7 @@ async def run_idle(cursors: list[Cursor], settings: dict[str, Any], rest_s: floa
     from it), read it for `rest_s`, accept the rest and ask again where the cursor now is."""
     results: dict[str, list[float]] = {"rest_then_type": [], "after_accept": [],
                                        "after_accept_ready": [], "typed_through": []}
-    with tempfile.TemporaryDirectory(prefix="ghostline-bench-") as tmp:
-        root = Path(tmp)
-        paths = [root / f"{index}_{cursor.name}" for index, cursor in enumerate(cursors)]
-        for path, cursor in zip(paths, cursors, strict=True):
-            path.write_text(cursor.text, encoding="utf-8")
-        session = EditorSession(settings)
-        await session.start(root)
-        if await session.wait_indexed(len(paths), timeout=120) is None:
-            raise SystemExit(f"the server did not index the {len(paths)} files in 120 s")
+    async with _session_over(cursors, settings) as (session, paths):
         try:
             for path, cursor in zip(paths, cursors, strict=True):
                 uri = session.open(path)
