@@ -5,33 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+
+from tests.inprocess_server import Transport
+from tests.inprocess_server import send as _send
 
 from ghostline.lsp.app import create_server
-
-
-class Transport:
-    """Collects what the server writes."""
-
-    def __init__(self) -> None:
-        self.written: list[bytes] = []
-
-    def write(self, data: bytes) -> None:
-        self.written.append(data)
-
-    def close(self) -> None:
-        pass
 
 
 class NeverAskedEngine:
     """Stand-in engine: these tests send no request that reaches a model."""
 
     name = "unused"
-
-
-def _send(server: Any, message: dict[str, Any]) -> None:
-    protocol = server.protocol
-    protocol.handle_message(protocol.structure_message({"jsonrpc": "2.0", **message}))
 
 
 async def test_notification_futures_are_forgotten() -> None:

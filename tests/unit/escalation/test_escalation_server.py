@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from lsprotocol import types
+from tests.inprocess_server import Transport, send
 
 from ghostline.engine.base import (
     EngineError,
@@ -68,19 +69,6 @@ class Scripted:
 
     async def close(self) -> None:
         return None
-
-
-def send(server: GhostlineServer, message: dict[str, Any]) -> None:
-    protocol = server.protocol
-    protocol.handle_message(protocol.structure_message({"jsonrpc": "2.0", **message}))
-
-
-class Transport:
-    def write(self, data: bytes) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 async def start(tmp_path: Path, settings: dict[str, Any], local: Scripted, big: Scripted,

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from lsprotocol import types
+from tests.inprocess_server import Transport
+from tests.inprocess_server import send as _send
 
 from ghostline.lsp import run_consent
 from ghostline.lsp.app import create_server
@@ -194,27 +196,6 @@ async def test_a_corrupt_answers_file_counts_as_empty_with_a_warning(
 
 
 # --- the command -------------------------------------------------------------------------------
-
-
-class Transport:
-    """Collects what the server writes."""
-
-    def __init__(self) -> None:
-        self.written: list[bytes] = []
-
-    def write(self, data: bytes) -> None:
-        self.written.append(data)
-
-    def close(self) -> None:
-        pass
-
-    def messages(self) -> list[dict[str, Any]]:
-        return [json.loads(data.split(b"\r\n\r\n", 1)[-1]) for data in self.written]
-
-
-def _send(server: GhostlineServer, message: dict[str, Any]) -> None:
-    protocol = server.protocol
-    protocol.handle_message(protocol.structure_message({"jsonrpc": "2.0", **message}))
 
 
 async def serve(root: Path, settings: dict[str, Any],

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from lsprotocol import types
+from tests.inprocess_server import Transport, send
 
 from ghostline.engine.base import Finished, GenerationRequest, ModelInfo, StreamItem, Token
 from ghostline.ledger import Counters, Ledger, local_day
@@ -44,27 +45,6 @@ class ScriptedEngine:
 
     async def close(self) -> None:
         return None
-
-
-class Transport:
-    """Collects what the server writes."""
-
-    def __init__(self) -> None:
-        self.written: list[bytes] = []
-
-    def write(self, data: bytes) -> None:
-        self.written.append(data)
-
-    def close(self) -> None:
-        pass
-
-    def messages(self) -> list[dict[str, Any]]:
-        return [json.loads(data.split(b"\r\n\r\n", 1)[-1]) for data in self.written]
-
-
-def send(server: GhostlineServer, message: dict[str, Any]) -> None:
-    protocol = server.protocol
-    protocol.handle_message(protocol.structure_message({"jsonrpc": "2.0", **message}))
 
 
 async def start(tmp_path: Path, settings: dict[str, Any] | None = None,
