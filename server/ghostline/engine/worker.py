@@ -40,16 +40,11 @@ ATTR_USER_DEFINED = 1 << 4
 SELF_TEST_PROMPT = "def add(a, b):\n    return"
 #: Logit bonus for tokens that spell the start of a preferred name (`preferred_first`), and
 #: for how many generated tokens at most it applies. Large enough to act as a constraint
-#: (logits span about 20): among the tokens that continue a member name the model's own
-#: order decides. A bonus of 6 changed nothing measurable; one of 10 let a one-letter start
-#: ("r" of "rows") be followed by the model's own guess. Logprobs are reported from the
-#: unbiased logits, so a forced, unlikely member yields a low confidence. A request may ask
-#: for a smaller bonus on the first token (`preferred_bias`: a preference, not a
-#: constraint); a name once started is then finished with this one.
+#: (logits span about 20; the values tried: docs/models.md).
 PREFERRED_BIAS = 30.0
 PREFERRED_TOKENS = 6
-#: Prompt tokens per evaluation of background work (a cancel loses at most this many; a
-#: 600-token prompt in 64-token slices took about 8% longer than in one batch).
+#: Prompt tokens per evaluation of background work: a cancel loses at most this many (the
+#: cost of smaller slices: docs/latency.md).
 BACKGROUND_CHUNK = 128
 #: Logit penalty for the tokens that start an avoided first word (`avoid_first`): a ban.
 AVOID_PENALTY = 100.0
@@ -93,7 +88,7 @@ class ModelRunner:
             n_ctx=n_ctx,
             n_threads=n_threads or (os.cpu_count() or 1),
             # The same for prompts and drafts: llama-cpp-python would use every core there,
-            # whatever `threads` says (on a busy machine, spinning threads cost 10-30x).
+            # whatever `threads` says (docs/latency.md, "Threads for prompts").
             n_threads_batch=n_threads or (os.cpu_count() or 1),
             n_batch=512,
             verbose=False,
@@ -110,10 +105,10 @@ class ModelRunner:
     def _install_abort_callback(self) -> None:
         """Let a cancel stop `llama_decode` itself, not only the loop between tokens.
 
-        Prompts are then evaluated in full 512-token batches (64-token slices between cancel
-        checks made a 600-token prompt about 8% slower on two cores) and a cancel still lands
-        within a graph node, a few milliseconds. llama.cpp drops the aborted batch's cache
-        cells and llama-cpp-python keeps its token count, so the cache stays consistent.
+        Prompts are then evaluated in full 512-token batches (slices between cancel checks
+        cost prompt speed: docs/latency.md) and a cancel still lands within a graph node, a
+        few milliseconds. llama.cpp drops the aborted batch's cache cells and
+        llama-cpp-python keeps its token count, so the cache stays consistent.
         """
         lib = self._llama_cpp
         # Keep a reference (ctypes does not); look the method up per call so tests can wrap it.
@@ -282,6 +277,8 @@ class ModelRunner:
         first_token_s: float | None = None
         reason = "length"
         preferred = [p for p in msg.get("preferred_first") or [] if p]
+        # A request may ask for a smaller bonus on the first token (a preference, not a
+        # constraint); a name once started is finished with PREFERRED_BIAS.
         start_bonus = float(msg.get("preferred_bias") or PREFERRED_BIAS)
         avoid = [w for w in msg.get("avoid_first") or [] if w]
         indent_steps = 0
@@ -338,6 +335,7 @@ class ModelRunner:
             if self.is_end_of_generation(token):
                 reason = "eos"
                 break
+            # From the unbiased logits: a forced, unlikely name gets a low confidence.
             logprob = _log_softmax_at(logits, token)
             piece = decoder.decode(self.piece(token))
             done["generated_tokens"] += 1
