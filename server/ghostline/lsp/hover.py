@@ -1,7 +1,7 @@
 """`textDocument/hover` and the "Insert docstring" code action.
 
 Thin handlers: find the document and the cursor, ask ``features.docstring_actions`` and
-``features.docstrings`` what to say or insert, build the LSP reply. A hover never fails:
+``features.docstring`` what to say or insert, build the LSP reply. A hover never fails:
 anything unexpected is logged and answered with nothing. ``ghostline.hoverStatus`` reports
 the hover's model calls and cache hits (tests count them).
 """
@@ -37,6 +37,9 @@ from ghostline.lsp.server import GhostlineServer
 log = logging.getLogger(__name__)
 
 PROVIDER = "docstring"
+#: How many documents' definitions parsed here (no index, or a file it has not opened) are
+#: kept, by version: beyond it the earliest entry is dropped, so the cache stays small.
+LOCAL_FACTS_SIZE = 32
 
 _LOCAL_FACTS: dict[str, tuple[int, list[Definition]]] = {}
 
@@ -110,7 +113,7 @@ def file_definitions(ls: GhostlineServer, doc: TextDocument) -> list[Definition]
     data = doc.source.encode("utf-8")
     definitions = extract(spec, spec.parser().parse(data), data, path).definitions
     _LOCAL_FACTS[doc.uri] = (version, definitions)
-    if len(_LOCAL_FACTS) > 32:
+    if len(_LOCAL_FACTS) > LOCAL_FACTS_SIZE:
         _LOCAL_FACTS.pop(next(iter(_LOCAL_FACTS)))
     return definitions
 
