@@ -35,7 +35,7 @@ from ghostline.features.docstring import DocstringService, Escalate
 from ghostline.features.docstring_cache import SummaryCache, default_path
 from ghostline.features.idle_work import IdleWork
 from ghostline.features.inline_completion import CompletionInput, InlineCompleter
-from ghostline.features.testgen import GenServices as TestServices
+from ghostline.features.testgen import GenServices
 from ghostline.index.languages import LanguageSpec
 from ghostline.index.model import Definition, ScanStats
 from ghostline.index.testgen_target import Target
@@ -422,14 +422,14 @@ class AppCore:
 
     def test_services(self, model_info: ModelInfo | None, read_text: Callable[[Path], str | None],
                       *, existing_tests: list[Path] | None = None,
-                      conflict: Callable[[Path], str] | None = None) -> TestServices:
+                      conflict: Callable[[Path], str] | None = None) -> GenServices:
         """What test generation needs: the routed engine, the model, the settings, other
         files' code for the target (`test_context`); `read_text` and `conflict` are the
         frontend's view of files (an editor's open documents win over the disk)."""
-        return TestServices(engine=self.engine_for("generateTests"), model_info=model_info,
-                            settings=self.settings, read_text=read_text,
-                            cross_file=self.test_context, existing_tests=existing_tests,
-                            conflict=conflict)
+        return GenServices(engine=self.engine_for("generateTests"), model_info=model_info,
+                           settings=self.settings, read_text=read_text,
+                           cross_file=self.test_context, existing_tests=existing_tests,
+                           conflict=conflict)
 
     def test_context(self, source: Path, text: str, target: Target) -> list[tuple[str, str]]:
         """Other files' code for a test target, under the ``testContextTokens`` budget."""

@@ -25,11 +25,8 @@ from ghostline.engine.base import Engine, EngineError
 from ghostline.engine.router import BackendEngine
 from ghostline.features.escalation import Decision, EscalationPolicy, completion_template
 from ghostline.features.inline_completion import CompletionInput, CompletionOutcome, InlineCompleter
-from ghostline.features.testgen import GeneratedTests
-from ghostline.features.testgen import GenError as TestGenerationError
-from ghostline.features.testgen import GenRequest as TestRequest
-from ghostline.features.testgen import GenServices as TestServices
-from ghostline.features.testgen_job import GenJob as TestGenerator
+from ghostline.features.testgen import GeneratedTests, GenError, GenRequest, GenServices
+from ghostline.features.testgen_job import GenJob
 from ghostline.index.model import Definition
 from ghostline.lsp import usage
 from ghostline.prompts.instruct import is_instruction_model
@@ -205,13 +202,13 @@ async def _completer_for(ls: GhostlineServer, backend: str) -> InlineCompleter:
 # -- generate tests ------------------------------------------------------------------------
 
 
-async def generate_tests(ls: GhostlineServer, request: TestRequest, services: TestServices,
-                         make: Callable[[TestServices], TestGenerator]) -> GeneratedTests:
+async def generate_tests(ls: GhostlineServer, request: GenRequest, services: GenServices,
+                         make: Callable[[GenServices], GenJob]) -> GeneratedTests:
     """`make(services).generate()`; when the local tests fail the checks after their retry,
     once more on the escalation backend (if allowed). Its failure re-raises the local one."""
     try:
         return await make(services).generate()
-    except TestGenerationError as exc:
+    except GenError as exc:
         if NO_USABLE_TEST not in str(exc):
             raise
         decision = _decide(ls, TESTS, request.language, str(request.path))
@@ -228,7 +225,7 @@ async def generate_tests(ls: GhostlineServer, request: TestRequest, services: Te
         except TimeoutError:
             policy.note(TESTS, backend, "timeout", f"no tests within {decision.timeout_s:g} s")
             raise exc from None
-        except (TestGenerationError, EngineError) as second:
+        except (GenError, EngineError) as second:
             policy.note(TESTS, backend, "failed", str(second))
             raise exc from None
         policy.note(TESTS, backend, "answered")

@@ -25,11 +25,11 @@ from ghostline.engine.base import EngineError
 from ghostline.features.testgen import (
     GeneratedTests,
     GenerationCancelled,
+    GenError,
+    GenFileChanged,
+    GenRequest,
 )
-from ghostline.features.testgen import GenError as TestGenerationError
-from ghostline.features.testgen import GenFileChanged as TestFileChanged
-from ghostline.features.testgen import GenRequest as TestRequest
-from ghostline.features.testgen_job import GenJob as TestGenerator
+from ghostline.features.testgen_job import GenJob
 from ghostline.features.testgen_runner import RunResult, describe_failure
 from ghostline.features.testgen_targets import target_at_cursor
 from ghostline.index.languages import spec_for_language_id, spec_for_path
@@ -158,8 +158,8 @@ async def run_generation(ls: GhostlineServer, data: dict[str, Any]) -> dict[str,
     roots = ls.workspace_roots()
     root = next((r for r in roots if path.is_relative_to(r)), None)
     existing = core.existing_tests(path)
-    request = TestRequest(path=path, text=doc.source, language=spec.name, line=line,
-                          byte_col=byte_col, root=root)
+    request = GenRequest(path=path, text=doc.source, language=spec.name, line=line,
+                         byte_col=byte_col, root=root)
     def conflict(file: Path) -> str:
         before = snapshots.setdefault(file, _snapshot(ls, file))
         return _changed(ls, file, before)
@@ -180,7 +180,7 @@ async def run_generation(ls: GhostlineServer, data: dict[str, Any]) -> dict[str,
         decision = await _await_consent(consent, cancelled, progress)
         services.run_generated = decision.run
         result = await escalation.generate_tests(
-            ls, request, services, lambda s: TestGenerator(request, s, progress, cancelled))
+            ls, request, services, lambda s: GenJob(request, s, progress, cancelled))
         if cancelled.is_set():
             raise GenerationCancelled
         if result.run is None and not decision.run:
@@ -188,12 +188,12 @@ async def run_generation(ls: GhostlineServer, data: dict[str, Any]) -> dict[str,
         outcome = await _apply(ls, result, snapshots)
     except GenerationCancelled:
         outcome = {"applied": False, "cancelled": True, "message": "cancelled"}
-    except TestFileChanged as exc:
+    except GenFileChanged as exc:
         outcome = _conflict_outcome(ls, _display(ls, exc.path), str(exc))
     except asyncio.CancelledError:
         _end(ls, token, "cancelled")
         raise
-    except TestGenerationError as exc:
+    except GenError as exc:
         outcome = _fail(ls, str(exc))
     except EngineError as exc:
         outcome = _fail(ls, f"the model failed: {exc}")
