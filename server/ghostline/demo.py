@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ghostline.demo_hover import demo_hover
-from ghostline.demo_tests import TestsEditorSession, demo_generate_tests
+from ghostline.demo_tests import GenerateTestsSession, demo_generate_tests
 from ghostline.lsp_client import EditorSession
 
 SAMPLE = Path(__file__).parent / "demo_data" / "shop"
@@ -48,7 +48,7 @@ async def run_demo() -> int:
         shutil.copytree(SAMPLE, root)
         # The session answers workspace/applyEdit too, as the Generate tests step needs;
         # generated tests are run (and failing ones repaired or left out) before applying.
-        session = TestsEditorSession({"runGeneratedTests": "always"})
+        session = GenerateTestsSession({"runGeneratedTests": "always"})
         print(f"Ghostline demo on {root}")
         ready = await session.start(root)
         print(f"server started and model loaded in {ready:.2f} s")

@@ -18,10 +18,8 @@ from ghostline.lsp_client import EditorSession, drain_stderr
 COMMAND = "ghostline.generateTests"
 
 
-class TestsEditorSession(EditorSession):
+class GenerateTestsSession(EditorSession):
     """An `EditorSession` that also answers `workspace/applyEdit` and runs code actions."""
-
-    __test__ = False  # not a pytest test class
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         super().__init__(settings)
@@ -189,7 +187,7 @@ def _utf16_to_index(line: str, units: int) -> int:
 async def demo_generate_tests(session: EditorSession, root: Path) -> None:
     """Generate tests for two functions of the sample project's inventory module (appended
     to its existing test file). Prints what happened and how long it took."""
-    if not isinstance(session, TestsEditorSession):
+    if not isinstance(session, GenerateTestsSession):
         print("Generate tests: skipped (the session does not answer workspace/applyEdit)")
         return
     print("\nGenerate tests (code action → command → workspace/applyEdit)")

@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from ghostline.context.testgen import parse_definitions
-from ghostline.demo_tests import TestsEditorSession
+from ghostline.demo_tests import GenerateTestsSession
 from ghostline.engine.model_files import cache_dir
 from ghostline.features.testgen_runner import run_tests
 from ghostline.index.testgen_locations import GenPlan
@@ -342,7 +342,7 @@ async def rerun(plan: GenPlan, text: str, names: list[str], times: int = RERUNS
     return [n for n in names if n in passing], failures
 
 
-async def run_case(session: TestsEditorSession, case: Case) -> CaseResult:
+async def run_case(session: GenerateTestsSession, case: Case) -> CaseResult:
     result = CaseResult(case=case.label, project=case.project)
     where = find_line(case.source, case.qualified, case.project)
     if where is None:
@@ -386,7 +386,7 @@ async def run_all(project: str, cases: list[tuple[str, str, str]], settings: dic
         else:
             assert cache is not None
             prepared = [prepare_ts_case(root, i, c, cache) for i, c in enumerate(cases, 1)]
-        session = TestsEditorSession(settings)
+        session = GenerateTestsSession(settings)
         ready = await session.start(root)
         results: list[CaseResult] = []
         try:
