@@ -27,7 +27,7 @@ from ghostline.features.testgen_runner import (
     RunResult,
     _has_module,
     _project_python,
-    _run,
+    run_command,
     run_tests,
 )
 from ghostline.features.testgen_sandbox import runner_environment
@@ -141,6 +141,9 @@ async def _measure(
         from ghostline.features.testgen_coverage_go import measure_go  # imports this module
 
         return await measure_go(plan, candidate, names, target, time_limit_s)
+    if plan.language == "rust":
+        return CoverageOutcome(None, "coverage not measured: cargo test has no coverage of "
+                                     "its own")
     if plan.language != "python":
         return CoverageOutcome(None, "coverage not measured: only Python, vitest and go test "
                                      "runs are measured")
@@ -165,13 +168,13 @@ async def _measure(
             return CoverageOutcome(None, f"coverage not measured: {why_not_run(run)}")
         cwd = plan.project_root or plan.path.parent
         report_path = temp / "coverage.json"
-        code, output = await _run(
+        code, output = await run_command(
             [python, "-m", "coverage", "json", f"--rcfile={rcfile}", "--show-contexts",
              "-o", str(report_path)], cwd, runner_environment(), _STEP_LIMIT_S)
         if code != 0 or not report_path.exists():
             return CoverageOutcome(None, "coverage not measured: the report failed "
                                          f"({output.strip()[-200:]})")
-        code, output = await _run([python, "-c", _ARCS_SCRIPT, str(temp / ".coverage"),
+        code, output = await run_command([python, "-c", _ARCS_SCRIPT, str(temp / ".coverage"),
                                    str(source_path)], cwd, runner_environment(), _STEP_LIMIT_S)
         if code != 0:
             return CoverageOutcome(None, "coverage not measured: reading the data failed "

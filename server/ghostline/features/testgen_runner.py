@@ -4,7 +4,9 @@ The candidate test file is written beside the real one under a temporary name (s
 project's conftest, fixtures and import paths apply), run, and removed again. Only the
 tests named are judged. Supported: pytest and unittest (through pytest when it is
 installed, else ``python -m unittest``), ``node --test`` for JavaScript, vitest and jest
-from the project's ``node_modules``, and ``go test``. Rust and Java are not run.
+from the project's ``node_modules``, ``go test``, and ``cargo test`` (Rust's tests live in
+the source file, so they run in a scratch copy of the crate: ``testgen_cargo``). Java tests
+are not run.
 """
 
 from __future__ import annotations
@@ -88,6 +90,10 @@ async def run_tests(
     options: RunOptions | None = None,
 ) -> RunResult:
     """Run the tests ``names`` of the ``candidate`` test file text for ``plan``."""
+    if plan.in_source and plan.language == "rust":
+        from ghostline.features.testgen_cargo import run_cargo_tests  # imports this module
+
+        return await run_cargo_tests(plan, candidate, names, time_limit_s)
     started = time.perf_counter()
     prepared = _prepare(plan, names, options or RunOptions())
     if isinstance(prepared, str):
@@ -101,13 +107,21 @@ async def run_tests(
         folder.mkdir(parents=True, exist_ok=True)
         temp.write_text(candidate, encoding="utf-8")
         command, cwd, env = command_for(temp)
-        code, output = await _run(command, cwd, env, time_limit_s)
+        code, output = await run_command(command, cwd, env, time_limit_s)
     finally:
         with contextlib.suppress(OSError):
             temp.unlink()
         _release_dir(folder)
     result = _parse(plan, output, names, temp)
+    settle(result, names, command, code, output, time_limit_s)
     result.seconds = time.perf_counter() - started
+    return result
+
+
+def settle(result: RunResult, names: list[str], command: list[str], code: int | None,
+           output: str, time_limit_s: float) -> None:
+    """Complete a parsed run: its command and output, and a failure for every named test
+    the output says nothing of (the run timed out, or died before reporting)."""
     result.command = command
     result.output = output[-_OUTPUT_LIMIT:]
     if code is None:
@@ -118,7 +132,6 @@ async def run_tests(
     elif not result.passed and not result.failed:
         message = _last_error(output) or f"the test run failed (exit code {code})"
         result.failed = {name: message for name in names}
-    return result
 
 
 def _release_dir(folder: Path) -> None:
@@ -244,10 +257,11 @@ def _has_module(python: str, module: str) -> bool:
     return any(lib.glob(f"python3*/site-packages/{module}"))
 
 
-async def _run(
+async def run_command(
     command: list[str], cwd: Path, env: dict[str, str], time_limit_s: float
 ) -> tuple[int | None, str]:
-    """Exit code (None on time-out) and the combined output."""
+    """Run ``command`` fenced (``testgen_sandbox``): its exit code (None on time-out) and
+    its combined output."""
     log.info("running generated tests: %s", " ".join(command))
     process = await asyncio.create_subprocess_exec(
         *isolated(command), cwd=cwd, env=env, stdin=asyncio.subprocess.DEVNULL,
@@ -354,13 +368,16 @@ def _last_error(output: str) -> str:
 
 
 _ASSERT_EQUAL = re.compile(r"\bassert (.+?) == (.+?)(?=\s+[-+?] |\s*$)")
+#: Rust's ``assert_eq!(actual, expected)`` as ``testgen_cargo`` reports it.
+_RUST_ASSERT_EQ = re.compile(r"assertion `left == right` failed.*?\bleft: (.+?) right: (.+?)$")
 _DESCRIBED_CHARS = 100
 
 
 def describe_failure(message: str) -> str:
     """A failure for the user: "expected X, got Y (a bug, or a wrong expectation?)" for a
-    failed ``assert actual == expected``, else the message, shortened."""
-    match = _ASSERT_EQUAL.search(message)
+    failed ``assert actual == expected`` (Python) or ``assert_eq!(actual, expected)``
+    (Rust), else the message, shortened."""
+    match = _ASSERT_EQUAL.search(message) or _RUST_ASSERT_EQ.search(message)
     if match:
         got, expected = (_shorten(g, 40) for g in match.groups())
         return f"expected {expected}, got {got} (a bug, or a wrong expectation?)"

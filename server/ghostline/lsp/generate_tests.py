@@ -459,6 +459,8 @@ def _run_note(result: GeneratedTests) -> str:
                     if coverage.branches_total else "")
         parts.append(f"covers {coverage.lines} of {coverage.lines_total} lines{branches} "
                      f"of {result.target}")
+    elif run.coverage_note:
+        parts.append(run.coverage_note)
     if run.mutants is not None and run.mutants.total:
         parts.append(f"caught {run.mutants.caught} of {run.mutants.total} mutants")
     note = " (" + "; ".join(parts) + ")"
