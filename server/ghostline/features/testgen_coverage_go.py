@@ -48,8 +48,11 @@ def parse_profile(text: str) -> list[Block]:
     for line in text.splitlines():
         match = _BLOCK.match(line.strip())
         if match:
-            file, start, _, end, _, statements, count = match.groups()
-            blocks.append(Block(file, int(start), int(end), int(statements), int(count)))
+            file, start, _, end, end_column, statements, count = match.groups()
+            last = int(end)
+            if int(end_column) <= 1 and last > int(start):
+                last -= 1  # the end is exclusive: "12.1" stops before line 12
+            blocks.append(Block(file, int(start), last, int(statements), int(count)))
     return blocks
 
 
