@@ -66,7 +66,7 @@ from ghostline.bench.quality_metrics import (
 from ghostline.bench.quality_report import report
 from ghostline.context.completion import ContextService
 from ghostline.context.tokenizer import TokenCounter, VocabCounter
-from ghostline.core import AppCore
+from ghostline.core import AppCore, CoreCompletionModel
 from ghostline.engine.base import Engine, GenerationRequest, ModelInfo, StreamItem, Token
 from ghostline.engine.kv_snapshots import common_prefix
 from ghostline.engine.local import LocalEngine
@@ -244,7 +244,18 @@ def _service(runtime: Runtime, index: WorkspaceIndex | None, sources: tuple[str,
 def _completer(runtime: Runtime, service: ContextService) -> InlineCompleter:
     """The server's completer (the core's recipe) on the benchmark's engine: the local
     window takes, in the model's tokens, what the snippets leave of `prompt_tokens`."""
-    return runtime.core.new_completer(service, engine=lambda: runtime.engine)
+    return runtime.core.new_completer(service, _MeasuredModel(runtime))
+
+
+class _MeasuredModel(CoreCompletionModel):
+    """The core's model for inline completion on the benchmark's measured engine."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime.core)
+        self.runtime = runtime
+
+    def engine(self) -> Engine:
+        return self.runtime.engine
 
 
 @dataclass

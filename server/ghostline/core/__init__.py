@@ -9,6 +9,7 @@ one; `ghostline complete`, `ghostline doctor` and `bench quality` build their ow
 
 from ghostline.core.app import (
     AppCore,
+    CoreCompletionModel,
     EngineFactory,
     Frontend,
     Level,
@@ -19,6 +20,7 @@ from ghostline.core.app import (
 
 __all__ = [
     "AppCore",
+    "CoreCompletionModel",
     "EngineFactory",
     "Frontend",
     "Level",

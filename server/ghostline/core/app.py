@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import enum
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Sequence
@@ -34,7 +33,7 @@ from ghostline.engine.router import FEATURES, LOCAL, EngineRouter, FallbackEvent
 from ghostline.features.docstring import DocstringService, Escalate
 from ghostline.features.docstring_cache import SummaryCache, default_path
 from ghostline.features.idle_work import IdleWork
-from ghostline.features.inline_completion import CompletionInput, InlineCompleter
+from ghostline.features.inline_completion import CompletionInput, CompletionModel, InlineCompleter
 from ghostline.features.testgen import GenServices
 from ghostline.index.languages import LanguageSpec
 from ghostline.index.model import Definition, ScanStats
@@ -53,12 +52,6 @@ ModelChooser = Callable[[int], dict[str, str]]
 Level = Literal["error", "warning", "info"]
 #: Asks one engine for a hover summary's predicate (chat or completion prompt).
 AskSummary = Callable[[Engine, bool], Awaitable[str]]
-
-
-class _Own(enum.Enum):
-    """`AppCore.new_completer`'s default for a part: the core's own."""
-
-    PART = 0
 
 
 def default_engine_factory(settings: Settings) -> Engine:
@@ -154,31 +147,16 @@ class AppCore:
                               counter=self.token_counter, template=lambda: self.template,
                               sources=sources)
 
-    def new_completer(
-        self, context: ContextService | None, *,
-        engine: Callable[[], Engine] | None = None,
-        template: Callable[[], FimTemplate] | None = None,
-        special_tokens: Callable[[], list[str]] | None = None,
-        counter: Callable[[], TokenCounter] | Literal[_Own.PART] | None = _Own.PART,
-        known_tree: bool = True,
-    ) -> InlineCompleter:
+    def new_completer(self, context: ContextService | None,
+                      model: CompletionModel | None = None, *,
+                      open_trees: bool = True) -> InlineCompleter:
         """An inline completer wired as the server's: `context`'s snippets, the receiver's
         members after ``receiver.``, paths written as the prompt shows them, the open
-        document's tree from the index. The model's parts default to this core's (the
-        routed engine, the template, the special tokens, the tokenizer); escalation (another
-        backend) and the benchmark (its measured engine) replace some of them; a `counter`
-        of None sizes the local window in characters."""
-        return InlineCompleter(
-            engine=engine or (lambda: self.engine_for("inlineCompletion")),
-            template=template or (lambda: self.remote_template or self.template),
-            special_tokens=special_tokens or (
-                lambda: self.model_info.special_tokens if self.model_info else []),
-            context=context,
-            members=context.preferred_first if context is not None else None,
-            known_tree=self.open_tree if known_tree else None,
-            counter=self.token_counter if counter is _Own.PART else counter,
-            shown_path=context.shown_path if context is not None else None,
-        )
+        document's tree from the index (unless `open_trees` is False). The `model` defaults
+        to this core's (`CoreCompletionModel`); escalation (another backend) and the
+        benchmark (its measured engine) give their own."""
+        return InlineCompleter(model if model is not None else CoreCompletionModel(self),
+                               context, self if open_trees else None)
 
     def token_counter(self) -> TokenCounter:
         """The model's tokenizer (an estimate while its vocabulary loads)."""
@@ -473,6 +451,28 @@ class AppCore:
             self.index.close()
         await self.router.close()
         await self.engine.close()
+
+
+class CoreCompletionModel:
+    """A core's model for inline completion (a `CompletionModel`), read at each request:
+    the routed engine, the template (a remote route's, if completion goes to one), the
+    local model's special tokens and its tokenizer. Subclass it to replace a part."""
+
+    def __init__(self, core: AppCore) -> None:
+        self.core = core
+
+    def engine(self) -> Engine:
+        return self.core.engine_for("inlineCompletion")
+
+    def template(self) -> FimTemplate:
+        return self.core.remote_template or self.core.template
+
+    def special_tokens(self) -> list[str]:
+        info = self.core.model_info
+        return info.special_tokens if info else []
+
+    def counter(self) -> TokenCounter | None:
+        return self.core.token_counter()
 
 
 def _scan_and_warm_up(index: WorkspaceIndex, progress: Callable[[int, int], None],

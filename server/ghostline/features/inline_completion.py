@@ -17,7 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, Protocol
 
 from tree_sitter import Tree
 
@@ -74,8 +74,48 @@ NO_FIM_SUFFIX_CHARS = 1000
 Source = Literal["model", "cache", "typed", "none"]
 #: The engine key of idle-time work: a newer piece of it supersedes the older.
 IDLE_KEY = "ghostline:idle"
-#: Cross-file context: (path, text) snippets for a cursor, most relevant last.
-ContextProvider = Callable[["CompletionInput", Settings], Awaitable[list[tuple[str, str]]]]
+
+
+class CompletionModel(Protocol):
+    """The model side of inline completion, asked at each request (a model loads, a route
+    changes): the core's model (`core.app.CoreCompletionModel`), or another backend's."""
+
+    def engine(self) -> Engine:
+        """The engine that generates."""
+
+    def template(self) -> FimTemplate:
+        """How the prompt is written (the model family's FIM tokens, or none)."""
+
+    def special_tokens(self) -> list[str]:
+        """The model's control tokens: they end a suggestion and are never shown."""
+
+    def counter(self) -> TokenCounter | None:
+        """The model's tokenizer, which sizes the local window in real tokens; None: in
+        characters."""
+
+
+class ContextProvider(Protocol):
+    """The workspace side: what the index and the other files say about a cursor
+    (`context.completion.ContextService` is one)."""
+
+    async def __call__(self, item: CompletionInput, settings: Settings
+                       ) -> list[tuple[str, str]]:
+        """Cross-file context: (path, text) snippets for a cursor, most relevant last."""
+
+    def preferred_first(self, item: CompletionInput) -> list[str] | None:
+        """The member names the first tokens should spell after ``receiver.`` (the index
+        knows the receiver's type; the model does not), else None."""
+
+    def shown_path(self, path: str) -> str:
+        """How the prompt writes the document's path (relative to its workspace folder,
+        like the snippets' paths)."""
+
+
+class OpenTrees(Protocol):
+    """Parse trees at hand (the index keeps one per open document)."""
+
+    def open_tree(self, item: CompletionInput, spec: LanguageSpec) -> Tree | None:
+        """A tree of exactly the item's text, or None: the completer parses it then."""
 
 
 @dataclass(frozen=True)
@@ -123,33 +163,14 @@ class _Shown:
 class InlineCompleter:
     """Stateful completer: result cache and last shown suggestion per document."""
 
-    def __init__(
-        self,
-        engine: Callable[[], Engine],
-        template: Callable[[], FimTemplate],
-        special_tokens: Callable[[], list[str]] = list,
-        context: ContextProvider | None = None,
-        members: Callable[[CompletionInput], list[str] | None] | None = None,
-        known_tree: Callable[[CompletionInput, LanguageSpec], Tree | None] | None = None,
-        counter: Callable[[], TokenCounter] | None = None,
-        shown_path: Callable[[str], str] | None = None,
-    ) -> None:
-        """`context` supplies cross-file snippets for a cursor (none when not given);
-        `members`, the member names the first tokens should spell after ``receiver.``
-        (the index knows the receiver's type; the model does not); `known_tree`, a parse
-        tree of exactly the item's text if one is at hand (the index keeps one per open
-        document), so a request does not parse the whole file again; `counter`, the model's
-        tokenizer, which sizes the local window in real tokens (characters without it);
-        `shown_path`, how the prompt writes the document's path (relative to its workspace
-        folder, like the snippets' paths)."""
+    def __init__(self, model: CompletionModel, context: ContextProvider | None = None,
+                 trees: OpenTrees | None = None) -> None:
+        """`model` generates; `context` gives cross-file snippets, the receiver's members
+        and the document's path as shown (without it: none, none, the path as it is);
+        `trees` spares a request parsing the whole file again where a tree is at hand."""
+        self._model = model
         self._context = context
-        self._shown_path = shown_path
-        self._counter = counter
-        self._known_tree = known_tree
-        self._members = members
-        self._engine = engine
-        self._template = template
-        self._special_tokens = special_tokens
+        self._trees = trees
         self._cache: OrderedDict[tuple[str, str, str], str] = OrderedDict()
         self._shown: dict[str, _Shown] = {}
         self.model_calls = 0
@@ -182,7 +203,7 @@ class InlineCompleter:
         """Idle time: read the prompt a request at `item` would send into the model's KV
         cache, so that request pays for what was typed since. Only the embedded worker
         keeps a cache to fill; any real request cancels this one."""
-        if not _steers_tokens(self._engine()):
+        if not _steers_tokens(self._model.engine()):
             return None
         spec = spec_for_language_id(item.language_id) or spec_for_path(item.path)
         tree = self._tree(item, spec)
@@ -190,7 +211,7 @@ class InlineCompleter:
         request = GenerationRequest(prompt=parts.prompt, max_tokens=0, key=IDLE_KEY,
                                     time_limit_s=settings.time_limit_s, background=True)
         finished: Finished | None = None
-        stream = self._engine().stream(request)
+        stream = self._model.engine().stream(request)
         self._cold.reading(parts.prompt)
         try:
             async with contextlib.aclosing(stream):  # type: ignore[type-var]
@@ -209,7 +230,7 @@ class InlineCompleter:
         it leads (the cursor after the inserted text), kept in the result cache so it is
         there the moment it is asked for. Only with the embedded worker; any real request
         cancels it."""
-        if not shown or not _steers_tokens(self._engine()):
+        if not shown or not _steers_tokens(self._model.engine()):
             return None
         accepted = replace(item, text=item.text[: item.offset] + shown + item.text[item.offset:],
                            offset=item.offset + len(shown))
@@ -256,7 +277,7 @@ class InlineCompleter:
 
         if before_model is not None and not await before_model():
             return CompletionOutcome("", "none", mode, reason="superseded by a newer request")
-        template = self._template()
+        template = self._model.template()
         parts = await self._prompt(item, settings, spec, tree)
         # A prompt the model has nothing of gets a window it can read within the budget.
         cold_tokens = (None if ahead else self._cold.window_tokens(
@@ -269,7 +290,7 @@ class InlineCompleter:
         prompt, stripped, preferred = parts.prompt, parts.stripped, parts.preferred
         preferred_bias, extra = parts.preferred_bias, parts.extra
         code_below_hints = not template.has_fim
-        special = [*self._special_tokens(), *template.markers]
+        special = [*self._model.special_tokens(), *template.markers]
         indent = block_indent(line_prefix, prev_lines)
 
         async def attempt(request: GenerationRequest) -> _Attempt:
@@ -306,7 +327,7 @@ class InlineCompleter:
         below = (_code_below(line_prefix, line_suffix, after)
                  if mode == "single" and settings.fit_code_below and code_below_hints
                  and spec is not None
-                 and spec.name == "python" and _steers_tokens(self._engine()) else None)
+                 and spec.name == "python" and _steers_tokens(self._model.engine()) else None)
         if below is not None:
             chosen = await _fit_below(attempt, request, chosen, line_prefix, below)
         completion, logprobs, finished = chosen.text, chosen.logprobs, chosen.finished
@@ -345,7 +366,7 @@ class InlineCompleter:
         pieces: list[str] = []
         logprobs: list[float] = []
         finished: Finished | None = None
-        stream = self._engine().stream(request)
+        stream = self._model.engine().stream(request)
         async with contextlib.aclosing(stream):  # type: ignore[type-var]
             async for item in stream:
                 if isinstance(item, Token):
@@ -367,15 +388,15 @@ class InlineCompleter:
     async def _prompt(self, item: CompletionInput, settings: Settings,
                       spec: LanguageSpec | None, tree: Tree | None) -> _PromptParts:
         """The prompt for `item` and the first-token hints that go with it."""
-        template = self._template()
+        template = self._model.template()
         text, offset = item.text, item.offset
-        preferred = (await asyncio.to_thread(self._members, item)
-                     if self._members is not None and settings.member_bias else None)
+        context = self._context
+        preferred = (await asyncio.to_thread(context.preferred_first, item)
+                     if context is not None and settings.member_bias else None)
         # After ``receiver.`` with known members the bias carries the workspace knowledge;
         # snippets would only take the local window's room (measured: bench quality).
-        extra = (await self._context(item, settings)
-                 if self._context is not None and not preferred and template.uses_context
-                 else [])
+        extra = (await context(item, settings)
+                 if context is not None and not preferred and template.uses_context else [])
         preferred_bias = None
         # The code-below hints stand in for the suffix a model without FIM cannot see; a
         # FIM model reads the code below itself, and there they cost exact lines (see
@@ -385,16 +406,15 @@ class InlineCompleter:
             preferred = await asyncio.to_thread(_names_below, tree, text, offset) or None
             preferred_bias = NAMES_BELOW_BIAS
         prompt, stripped = build_prompt(
-            replace(item, path=self._shown_path(item.path)) if self._shown_path else item,
-            settings, template, spec, extra,
-            counter=self._counter() if self._counter is not None else None,
+            replace(item, path=context.shown_path(item.path)) if context is not None else item,
+            settings, template, spec, extra, counter=self._model.counter(),
             definition=enclosing_definition(tree, text, offset) if tree is not None else None)
         return _PromptParts(prompt, stripped, preferred, preferred_bias, extra)
 
     def _tree(self, item: CompletionInput, spec: LanguageSpec | None) -> Tree | None:
         if spec is None:
             return None
-        known = self._known_tree(item, spec) if self._known_tree is not None else None
+        known = self._trees.open_tree(item, spec) if self._trees is not None else None
         return known if known is not None else _parse(spec, item.text)
 
     def _typed_through(self, uri: str, before: str, line_suffix: str) -> str:

@@ -20,15 +20,16 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ghostline.context.tokenizer import CounterSlot
-from ghostline.engine.base import Engine, EngineError
-from ghostline.engine.router import BackendEngine
+from ghostline.context.tokenizer import CounterSlot, TokenCounter
+from ghostline.engine.base import Engine, EngineError, ModelInfo
+from ghostline.engine.router import BackendEngine, EngineRouter
 from ghostline.features.escalation import Decision, EscalationPolicy, completion_template
 from ghostline.features.inline_completion import CompletionInput, CompletionOutcome, InlineCompleter
 from ghostline.features.testgen import GeneratedTests, GenError, GenRequest, GenServices
 from ghostline.features.testgen_job import GenJob
 from ghostline.index.model import Definition
 from ghostline.lsp import usage
+from ghostline.prompts.fim import FimTemplate
 from ghostline.prompts.instruct import is_instruction_model
 
 if TYPE_CHECKING:
@@ -184,19 +185,38 @@ async def _completer_for(ls: GhostlineServer, backend: str) -> InlineCompleter:
     if known is not None and known.spec == spec:
         return known.completer
     info = await router.info_of(backend)
-    template = completion_template(info, local=spec is not None and spec.is_local)
-    counter = ((lambda: state.counters.get(info.path)) if spec is not None and spec.is_local
-               and info.path else None)
-    completer = core.new_completer(
-        core.context,
-        engine=lambda: BackendEngine(router, backend, INLINE),
-        template=lambda: template,
-        special_tokens=lambda: info.special_tokens,
-        counter=counter,
-        known_tree=False,
-    )
+    local = spec is not None and spec.is_local
+    model = _BackendModel(router, backend, info, completion_template(info, local=local),
+                          state.counters if local and info.path else None)
+    completer = core.new_completer(core.context, model, open_trees=False)
     state.completers[backend] = _Completer(dataclasses.replace(spec) if spec else None, completer)
     return completer
+
+
+class _BackendModel:
+    """Inline completion's model on an escalation backend (a `CompletionModel`): its
+    engine through the router, its own FIM template and special tokens, and its tokenizer
+    where it is a local model with a file (`counters`; else the window is in characters)."""
+
+    def __init__(self, router: EngineRouter, backend: str, info: ModelInfo,
+                 template: FimTemplate, counters: CounterSlot | None) -> None:
+        self._router = router
+        self._backend = backend
+        self._info = info
+        self._template = template
+        self._counters = counters
+
+    def engine(self) -> Engine:
+        return BackendEngine(self._router, self._backend, INLINE)
+
+    def template(self) -> FimTemplate:
+        return self._template
+
+    def special_tokens(self) -> list[str]:
+        return self._info.special_tokens
+
+    def counter(self) -> TokenCounter | None:
+        return self._counters.get(self._info.path) if self._counters is not None else None
 
 
 # -- generate tests ------------------------------------------------------------------------

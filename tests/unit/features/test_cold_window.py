@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from tests.completion_fakes import FixedModel
+
 from ghostline.engine.base import Finished, GenerationRequest, StreamItem, Token
 from ghostline.features.cold_window import MIN_COLD_TOKENS, ColdWindow
 from ghostline.features.inline_completion import CompletionInput, InlineCompleter
@@ -59,7 +61,7 @@ def _item(name: str, lines: int) -> CompletionInput:
 
 async def test_a_cold_prompt_after_the_speed_is_known_gets_a_smaller_window() -> None:
     engine = TimedFake()
-    completer = InlineCompleter(lambda: engine, lambda: template_by_name("none"))
+    completer = InlineCompleter(FixedModel(engine, template_by_name("none")))
     settings = Settings(prompt_tokens=768, cold_budget_ms=1500)
     first = await completer.complete(_item("alpha", 400), settings)
     assert "cold_window_tokens" not in first.timings  # the speed was unknown
@@ -73,7 +75,7 @@ async def test_a_cold_prompt_after_the_speed_is_known_gets_a_smaller_window() ->
 
 async def test_no_cold_window_when_the_budget_is_off() -> None:
     engine = TimedFake()
-    completer = InlineCompleter(lambda: engine, lambda: template_by_name("none"))
+    completer = InlineCompleter(FixedModel(engine, template_by_name("none")))
     settings = Settings(prompt_tokens=768, cold_budget_ms=0)
     await completer.complete(_item("alpha", 400), settings)
     second = await completer.complete(_item("beta", 400), settings)

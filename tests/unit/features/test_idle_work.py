@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from tests.completion_fakes import FixedModel
 
 from ghostline.engine.base import Finished, GenerationRequest, StreamItem, Token
 from ghostline.engine.router import LOCAL
@@ -111,7 +112,7 @@ def _item(text: str = SOURCE, offset: int = CURSOR) -> CompletionInput:
 
 async def test_prefill_sends_the_prompt_the_request_would_send_as_background_work() -> None:
     engine = LocalFake({"return": " width * height"})
-    completer = InlineCompleter(lambda: engine, lambda: template_by_name("qwen2.5-coder"))
+    completer = InlineCompleter(FixedModel(engine, template_by_name("qwen2.5-coder")))
     finished = await completer.prefill(_item(), Settings())
     assert finished is not None and finished.reason == "length"
     await completer.complete(_item(), Settings())
@@ -123,7 +124,7 @@ async def test_prefill_sends_the_prompt_the_request_would_send_as_background_wor
 
 async def test_the_suggestion_after_an_accepted_one_is_ready_from_the_cache() -> None:
     engine = LocalFake({"return": " width * height", "return width * height": ""})
-    completer = InlineCompleter(lambda: engine, lambda: template_by_name("none"))
+    completer = InlineCompleter(FixedModel(engine, template_by_name("none")))
     shown = await completer.complete(_item(), Settings())
     assert shown.text == "width * height"
     ahead = await completer.complete_ahead(_item(), shown.text, Settings())
@@ -141,7 +142,7 @@ async def test_the_suggestion_after_an_accepted_one_is_ready_from_the_cache() ->
 
 async def test_after_acceptance_the_prepared_answer_is_served_without_the_model() -> None:
     engine = LocalFake({"return": " width * height", "return width * height": " + 1"})
-    completer = InlineCompleter(lambda: engine, lambda: template_by_name("none"))
+    completer = InlineCompleter(FixedModel(engine, template_by_name("none")))
     shown = await completer.complete(_item(), Settings())
     await completer.complete_ahead(_item(), shown.text, Settings())
     accepted = SOURCE[:CURSOR] + shown.text + SOURCE[CURSOR:]
@@ -153,7 +154,7 @@ async def test_after_acceptance_the_prepared_answer_is_served_without_the_model(
 async def test_no_idle_work_for_a_remote_backend() -> None:
     engine = LocalFake({})
     engine.name = "team"  # type: ignore[misc]
-    completer = InlineCompleter(lambda: engine, lambda: template_by_name("qwen2.5-coder"))
+    completer = InlineCompleter(FixedModel(engine, template_by_name("qwen2.5-coder")))
     assert await completer.prefill(_item(), Settings()) is None
     assert await completer.complete_ahead(_item(), "x", Settings()) is None
     assert engine.requests == []

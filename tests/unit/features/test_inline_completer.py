@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
+from tests.completion_fakes import FakeContext, FixedModel
+
 from ghostline.engine.base import Finished, GenerationRequest, StreamItem, Token
 from ghostline.features.inline_completion import (
     FIT_RETRIES,
@@ -52,7 +54,7 @@ class FakeEngine:
 
 
 def _completer(engine: FakeEngine) -> InlineCompleter:
-    return InlineCompleter(lambda: engine, lambda: template_by_name("none"))
+    return InlineCompleter(FixedModel(engine, template_by_name("none")))
 
 
 def _input(text: str = SOURCE, offset: int = CURSOR) -> CompletionInput:
@@ -75,8 +77,9 @@ async def test_the_prompt_writes_the_documents_path_as_shown_path_gives_it() -> 
         return [("lib/shapes.py", "def scale(): ...")]
 
     engine = FakeEngine(["width * height"])
-    completer = InlineCompleter(lambda: engine, lambda: template_by_name("none"),
-                                context=context, shown_path=lambda path: "src/" + Path(path).name)
+    completer = InlineCompleter(
+        FixedModel(engine, template_by_name("none")),
+        FakeContext(context, shown=lambda path: "src/" + Path(path).name))
     item = replace(_input(), path="/home/someone/project/src/a.py")
     await completer.complete(item, Settings())
     prompt = engine.requests[0].prompt or ""
@@ -112,8 +115,8 @@ async def test_low_confidence_is_suppressed() -> None:
 
 async def test_leaked_template_tokens_never_reach_the_user() -> None:
     engine = FakeEngine([" width * height", "<end_of_turn>", "junk"])
-    completer = InlineCompleter(lambda: engine, lambda: template_by_name("none"),
-                                lambda: ["<end_of_turn>", "<eos>"])
+    completer = InlineCompleter(
+        FixedModel(engine, template_by_name("none"), ["<end_of_turn>", "<eos>"]))
     outcome = await completer.complete(_input(), Settings())
     assert outcome.text == "width * height"
 
@@ -134,15 +137,15 @@ async def test_known_members_replace_the_snippets_and_names_below_are_preferred(
         return [("other.py", "def helper(): pass\n")]
 
     engine = FakeEngine(["rows"], ["total = 0"])
-    completer = InlineCompleter(lambda: engine, lambda: template_by_name("none"),
-                                context=context, members=lambda item: ["rows", "clear"])
+    completer = InlineCompleter(FixedModel(engine, template_by_name("none")),
+                                FakeContext(context, members=lambda item: ["rows", "clear"]))
     text = "class Ledger:\n    def size(self):\n        return self.\n"
     await completer.complete(_input(text, text.index("self.") + 5), Settings())
     assert asked == [] and engine.requests[0].preferred_first == ["rows", "clear"]
     assert engine.requests[0].preferred_bias is None  # the worker's constraint
 
     text = "def f(xs):\n    \n    for x in xs:\n        total += x\n    return total\n"
-    plain = InlineCompleter(lambda: engine, lambda: template_by_name("none"), context=context)
+    plain = InlineCompleter(FixedModel(engine, template_by_name("none")), FakeContext(context))
     await plain.complete(_input(text, text.index("\n    \n") + 5), Settings())
     assert asked == ["    "]
     assert engine.requests[1].preferred_first == ["total"]
@@ -253,10 +256,10 @@ async def test_a_template_without_context_asks_no_snippets_and_gives_the_window_
 
     qwen = template_by_name("qwen")
     engine = FakeEngine([" width * height"], [" width * height"])
-    with_context = InlineCompleter(lambda: engine, lambda: qwen, context=context)
+    with_context = InlineCompleter(FixedModel(engine, qwen), FakeContext(context))
     await with_context.complete(_input(), Settings())
-    without = InlineCompleter(lambda: engine, lambda: replace(qwen, uses_context=False),
-                              context=context)
+    without = InlineCompleter(FixedModel(engine, replace(qwen, uses_context=False)),
+                              FakeContext(context))
     await without.complete(_input(), Settings())
     assert asked == ["a.py"]
     assert "helper_zq" in (engine.requests[0].prompt or "")
