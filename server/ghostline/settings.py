@@ -89,6 +89,10 @@ class Settings:
     #: prompt speed measured on this machine, so its first token is due within this many
     #: milliseconds (0: always the full window; `features/cold_window.py`).
     cold_budget_ms: int = 1500
+    #: A single-line completion's FIM suffix, in model tokens, at most (0: the block's
+    #: share of the window). Every keystroke re-reads the suffix of a prefix-suffix-middle
+    #: prompt, so a shorter one makes a warm keystroke cheaper (docs/latency.md).
+    line_suffix_tokens: int = 0
     max_tokens: int = 64
     max_tokens_multiline: int = 128
     temperature: float = 0.0

@@ -115,7 +115,8 @@ class RawLlama:
                                language_id="python", text=cursor.text, offset=offset)
         tree = self.spec.parser().parse(cursor.text.encode("utf-8"))
         return build_prompt(item, self.settings, self.template, self.spec, counter=self.counter,
-                            definition=enclosing_definition(tree, cursor.text, offset))[0]
+                            definition=enclosing_definition(tree, cursor.text, offset),
+                            mode="single")[0]  # every cursor asks for one line
 
     def tokens(self, prompt: str) -> int:
         return len(self.llm.tokenize(prompt.encode(), special=True))
@@ -281,18 +282,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rest", type=float, default=2.0,
                         help="seconds the cursor rests before typing, and a suggestion is "
                         "read before it is accepted (the idle-time scenarios)")
+    parser.add_argument("--line-suffix-tokens", type=int, default=Settings().line_suffix_tokens,
+                        help="a single-line completion's FIM suffix at most this many tokens, "
+                        "on both sides (0: the block's share)")
     parser.add_argument("--no-idle", action="store_true",
                         help="skip the idle-time scenarios (prefill, the suggestion ahead)")
     args = parser.parse_args(argv)
     model = resolve_model_path(args.model)
     threads = os.cpu_count() or 1
     settings = Settings(model=args.model, prompt_tokens=args.prompt_tokens, time_limit_s=30.0,
-                        threads=threads)
+                        threads=threads, line_suffix_tokens=args.line_suffix_tokens)
     # The same prompt on both sides: raw llama-cpp-python gets the server's local window, so
     # the server runs without cross-file context here (`bench quality` measures that).
     server_settings = {"model": args.model, "promptTokens": args.prompt_tokens,
                        "timeLimitS": 30.0, "threads": threads, "contextTokens": 0,
-                       "contextSources": [], "idlePrefill": False, "coldBudgetMs": 0}
+                       "contextSources": [], "idlePrefill": False, "coldBudgetMs": 0,
+                       "lineSuffixTokens": args.line_suffix_tokens}
     cursors = pick_cursors(args.cursors)
     print(f"{len(cursors)} cursors in {', '.join(sorted({c.name for c in cursors}))} "
           f"(Python {sysconfig.get_python_version()} standard library); model {model.name}; "

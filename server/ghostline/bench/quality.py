@@ -587,6 +587,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--fim-layout", default="", choices=["", "line", "prefix"],
                         help="where the cursor line's start goes (default: the template's "
                         "own): after the middle token (line) or at the end of the prefix")
+    parser.add_argument("--line-suffix-tokens", type=int, default=None,
+                        help="a single-line completion's FIM suffix at most this many tokens "
+                        "(0: the block's share; default: the setting's default)")
     parser.add_argument("--threads", type=int, default=0,
                         help="llama.cpp threads (0: its default; 1 is faster on a busy machine)")
     parser.add_argument("--seed", type=int, default=0)
@@ -614,6 +617,8 @@ def main(argv: list[str] | None = None) -> int:
         conditions=tuple(c for c in args.conditions.split(",") if c),
         member_bias=not args.no_member_bias, typing_items=args.typing_items, seed=args.seed,
         ours_sources=tuple(s for s in args.ours_sources.split(",") if s),
+        settings_extra=({} if args.line_suffix_tokens is None
+                        else {"line_suffix_tokens": args.line_suffix_tokens}),
     )
     unknown = set(config.conditions) - set(CONDITIONS)
     if unknown:

@@ -160,6 +160,29 @@ class _Shown:
     text: str
 
 
+@dataclass(frozen=True)
+class _Cursor:
+    """The cursor's line around it, the lines above, and the mode they call for."""
+
+    line_prefix: str
+    line_suffix: str
+    prev_lines: list[str]
+    mode: CompletionMode
+
+
+def _at_cursor(item: CompletionInput, tree: Tree | None) -> _Cursor:
+    before, after = item.text[: item.offset], item.text[item.offset :]
+    line_start = before.rfind("\n") + 1
+    line_end = after.find("\n")
+    line_prefix = before[line_start:]
+    line_suffix = after if line_end == -1 else after[:line_end]
+    above = before[max(0, line_start - MODE_CHARS_ABOVE) : max(line_start - 1, 0)]
+    prev_lines = above.split("\n")[-MODE_LINES_ABOVE:]
+    point = (before.count("\n"), len(line_prefix.encode("utf-8")))
+    mode = decide_mode(line_prefix, line_suffix, prev_lines, tree=tree, point=point)
+    return _Cursor(line_prefix, line_suffix, prev_lines, mode)
+
+
 class InlineCompleter:
     """Stateful completer: result cache and last shown suggestion per document."""
 
@@ -207,7 +230,10 @@ class InlineCompleter:
             return None
         spec = spec_for_language_id(item.language_id) or spec_for_path(item.path)
         tree = self._tree(item, spec)
-        parts = await self._prompt(item, settings, spec, tree)
+        mode = _at_cursor(item, tree).mode
+        if mode == "none":
+            return None
+        parts = await self._prompt(item, settings, spec, tree, mode)
         request = GenerationRequest(prompt=parts.prompt, max_tokens=0, key=IDLE_KEY,
                                     time_limit_s=settings.time_limit_s, background=True)
         finished: Finished | None = None
@@ -247,17 +273,11 @@ class InlineCompleter:
         started = time.perf_counter()
         text, offset = item.text, item.offset
         before, after = text[:offset], text[offset:]
-        line_start = before.rfind("\n") + 1
-        line_end = after.find("\n")
-        line_prefix = before[line_start:]
-        line_suffix = after if line_end == -1 else after[:line_end]
-
         spec = spec_for_language_id(item.language_id) or spec_for_path(item.path)
         tree = self._tree(item, spec)
-        above = before[max(0, line_start - MODE_CHARS_ABOVE) : max(line_start - 1, 0)]
-        prev_lines = above.split("\n")[-MODE_LINES_ABOVE:]
-        point = (before.count("\n"), len(line_prefix.encode("utf-8")))
-        mode = decide_mode(line_prefix, line_suffix, prev_lines, tree=tree, point=point)
+        cursor = _at_cursor(item, tree)
+        line_prefix, line_suffix, mode = cursor.line_prefix, cursor.line_suffix, cursor.mode
+        prev_lines = cursor.prev_lines
         if mode == "none":
             return CompletionOutcome("", "none", mode, reason="no completion at this position")
 
@@ -278,7 +298,7 @@ class InlineCompleter:
         if before_model is not None and not await before_model():
             return CompletionOutcome("", "none", mode, reason="superseded by a newer request")
         template = self._model.template()
-        parts = await self._prompt(item, settings, spec, tree)
+        parts = await self._prompt(item, settings, spec, tree, mode)
         # A prompt the model has nothing of gets a window it can read within the budget.
         cold_tokens = (None if ahead else self._cold.window_tokens(
             parts.prompt, settings.cold_budget_ms, settings.prompt_tokens))
@@ -286,7 +306,7 @@ class InlineCompleter:
             parts = await self._prompt(item, replace(
                 settings, prompt_tokens=cold_tokens,
                 context_tokens=min(settings.context_tokens, cold_tokens // COLD_CONTEXT_DIVISOR)),
-                spec, tree)
+                spec, tree, mode)
         prompt, stripped, preferred = parts.prompt, parts.stripped, parts.preferred
         preferred_bias, extra = parts.preferred_bias, parts.extra
         code_below_hints = not template.has_fim
@@ -386,7 +406,8 @@ class InlineCompleter:
         return "".join(pieces), logprobs, finished
 
     async def _prompt(self, item: CompletionInput, settings: Settings,
-                      spec: LanguageSpec | None, tree: Tree | None) -> _PromptParts:
+                      spec: LanguageSpec | None, tree: Tree | None, mode: CompletionMode
+                      ) -> _PromptParts:
         """The prompt for `item` and the first-token hints that go with it."""
         template = self._model.template()
         text, offset = item.text, item.offset
@@ -408,7 +429,8 @@ class InlineCompleter:
         prompt, stripped = build_prompt(
             replace(item, path=context.shown_path(item.path)) if context is not None else item,
             settings, template, spec, extra, counter=self._model.counter(),
-            definition=enclosing_definition(tree, text, offset) if tree is not None else None)
+            definition=enclosing_definition(tree, text, offset) if tree is not None else None,
+            mode=mode)
         return _PromptParts(prompt, stripped, preferred, preferred_bias, extra)
 
     def _tree(self, item: CompletionInput, spec: LanguageSpec | None) -> Tree | None:
@@ -437,6 +459,7 @@ def build_prompt(
     item: CompletionInput, settings: Settings, template: FimTemplate,
     spec: LanguageSpec | None, extra_files: Sequence[tuple[str, str]] = (),
     counter: TokenCounter | None = None, definition: tuple[int, int] | None = None,
+    mode: CompletionMode = "multi",
 ) -> tuple[str, str]:
     """The prompt for a cursor, and the whitespace cut at the cursor (see `healing`).
 
@@ -445,14 +468,15 @@ def build_prompt(
     With a `counter`, `settings.prompt_tokens` is the whole prompt: the local window gets
     what the snippets leave (at least a third), counted in the model's tokens, and keeps
     `definition` (first line, end offset: the enclosing one) whole where it fits.
-    Without one, the window is sized in characters.
+    Without one, the window is sized in characters. A ``single``-line `mode` keeps the
+    suffix within `settings.line_suffix_tokens` (the prefix is the same in either mode).
     """
     comment = spec.line_comment if spec else "#"
     if counter is None:
-        window = _char_window(item, settings, template)
+        window = _char_window(item, settings, template, mode)
     else:
         window = _token_window(item, settings, template, counter, extra_files, comment,
-                               definition)
+                               definition, mode)
     clean_prefix, stripped = split_trailing_whitespace(window.prefix)
     prompt = template.build(
         clean_prefix, window.suffix, path=item.path, extra_files=extra_files,
@@ -461,18 +485,29 @@ def build_prompt(
     return prompt, stripped
 
 
-def _char_window(item: CompletionInput, settings: Settings, template: FimTemplate
-                 ) -> LocalWindow:
+def _char_window(item: CompletionInput, settings: Settings, template: FimTemplate,
+                 mode: CompletionMode) -> LocalWindow:
     budget_chars = settings.prompt_tokens * CHARS_PER_TOKEN
-    suffix_chars = (budget_chars // FIM_SUFFIX_DIVISOR if template.has_fim
-                    else NO_FIM_SUFFIX_CHARS)
-    prefix_chars = budget_chars - (suffix_chars if template.has_fim else 0)
-    return local_window(item.text, item.offset, prefix_chars, suffix_chars)
+    if not template.has_fim:
+        return local_window(item.text, item.offset, budget_chars, NO_FIM_SUFFIX_CHARS)
+    share = budget_chars // FIM_SUFFIX_DIVISOR
+    suffix_chars = _line_suffix_cap(share, settings, mode, CHARS_PER_TOKEN)
+    return local_window(item.text, item.offset, budget_chars - share, suffix_chars)
+
+
+def _line_suffix_cap(share: int, settings: Settings, mode: CompletionMode, unit: int = 1
+                     ) -> int:
+    """The suffix's room: the window's `share`, or less for a single line (`unit`:
+    characters per token when the window is sized in characters)."""
+    if mode == "single" and settings.line_suffix_tokens > 0:
+        return min(share, settings.line_suffix_tokens * unit)
+    return share
 
 
 def _token_window(
     item: CompletionInput, settings: Settings, template: FimTemplate, counter: TokenCounter,
     extra_files: Sequence[tuple[str, str]], comment: str, definition: tuple[int, int] | None,
+    mode: CompletionMode,
 ) -> LocalWindow:
     used = 0
     if extra_files:
@@ -481,9 +516,10 @@ def _token_window(
         used = counter.count(with_files) - counter.count(
             template.build("", "", path=item.path, line_comment=comment))
     local = max(settings.prompt_tokens - used, settings.prompt_tokens // MIN_LOCAL_DIVISOR)
-    suffix_tokens = local // FIM_SUFFIX_DIVISOR if template.has_fim else 0
+    share = local // FIM_SUFFIX_DIVISOR if template.has_fim else 0
     first_line, end = definition if definition is not None else (None, None)
-    return token_window(item.text, item.offset, local - suffix_tokens, suffix_tokens, counter,
+    return token_window(item.text, item.offset, local - share,
+                        _line_suffix_cap(share, settings, mode), counter,
                         keep_until=end, keep_from_line=first_line)
 
 

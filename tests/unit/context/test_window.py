@@ -85,3 +85,21 @@ def test_prompt_keeps_the_enclosing_definition_whole_when_it_fits() -> None:
     suffix = kept.split(" <SUF>")[1]
     end = definition[1] if definition is not None else 0
     assert suffix.startswith(PY[CURSOR:end])  # the definition to its end, then what fits
+
+
+def test_a_single_line_request_keeps_its_suffix_short_and_its_prefix_as_it_is() -> None:
+    template = template_by_name("codellama")
+    spec = spec_for_path("a.py")
+    settings = Settings(prompt_tokens=400, line_suffix_tokens=20)
+    block, _ = build_prompt(_item(), settings, template, spec, counter=COUNTER, mode="multi")
+    line, _ = build_prompt(_item(), settings, template, spec, counter=COUNTER, mode="single")
+    block_prefix, block_suffix = block.split(" <SUF>")
+    line_prefix, line_suffix = line.split(" <SUF>")
+    assert line_prefix == block_prefix  # the KV cache keeps the same prefix in either mode
+    assert len(block_suffix) > 40 and 0 < len(line_suffix.split(" <MID>")[0]) <= 20
+    assert block_suffix.startswith(line_suffix.split(" <MID>")[0])  # whole lines, cut
+    off, _ = build_prompt(_item(), Settings(prompt_tokens=400), template, spec,
+                          counter=COUNTER, mode="single")
+    assert off == block  # 0: the block's share
+    chars, _ = build_prompt(_item(), settings, template, spec, mode="single")
+    assert len(chars.split(" <SUF>")[1].split(" <MID>")[0]) <= 20 * 3  # in characters

@@ -39,6 +39,7 @@ export const SERVER_SETTING_KEYS = [
   'lookupDraft',
   'idlePrefill',
   'coldBudgetMs',
+  'lineSuffixTokens',
 ] as const;
 
 export type ServerSettingKey = (typeof SERVER_SETTING_KEYS)[number];
