@@ -8,7 +8,9 @@ Two project types (``--project``):
   environment (packaging, pathspec, tqdm, sortedcontainers). Tests are pytest tests.
 * ``typescript``: 16 exported functions from the ``.ts`` sources that three npm packages ship
   (compare-versions, ts-dedent, @tanstack/query-core; exact versions in ``TS_PACKAGES``).
-  Tests are vitest tests. The packages and vitest are installed once, with npm, into
+  Tests are vitest tests, and each case project has vitest's coverage provider
+  (@vitest/coverage-v8), so coverage is measured as in a project that configured it. The
+  packages, vitest and the provider are installed once, with npm, into
   ``~/.cache/ghostline/bench-tests-ts/`` (``GHOSTLINE_CACHE_DIR`` moves it): on the first run,
   or ahead of it with ``--fetch``. Nothing is downloaded when that cache is there, and the
   server downloads nothing.
@@ -88,6 +90,9 @@ CASES: tuple[tuple[str, str, str], ...] = (
 #: and the test runner; exact versions.
 TS_PACKAGES: dict[str, str] = {
     "vitest": "3.2.4",
+    # vitest's coverage provider at vitest's version: the cases measure coverage, as a
+    # project that has it configured does.
+    "@vitest/coverage-v8": "3.2.4",
     "compare-versions": "6.1.1",
     "ts-dedent": "2.3.0",
     "@tanstack/query-core": "5.108.4",
@@ -272,7 +277,8 @@ def prepare_ts_case(root: Path, index: int, case: tuple[str, str, str], cache: P
     folder.mkdir(parents=True)
     (folder / "package.json").write_text(json.dumps({
         "name": f"case{index:02d}", "private": True, "type": "module",
-        "devDependencies": {"vitest": TS_PACKAGES["vitest"]}}, indent=2) + "\n",
+        "devDependencies": {name: TS_PACKAGES[name]
+                            for name in ("vitest", "@vitest/coverage-v8")}}, indent=2) + "\n",
         encoding="utf-8")
     shutil.copytree(ts_case_source(cache, package, file).parent, folder / "src",
                     ignore=shutil.ignore_patterns("__tests__", "*.test.ts", "*.spec.ts"))
@@ -536,8 +542,9 @@ def main(argv: list[str] | None = None) -> int:
         where = "stdlib, packaging, pathspec, tqdm, sortedcontainers"
     else:
         fetch_ts_cache(cache)
-        where = ", ".join(f"{p}@{v}" for p, v in TS_PACKAGES.items() if p != "vitest")
-        where += f"; vitest@{TS_PACKAGES['vitest']}"
+        tools = ("vitest", "@vitest/coverage-v8")
+        where = ", ".join(f"{p}@{v}" for p, v in TS_PACKAGES.items() if p not in tools)
+        where += "; " + ", ".join(f"{p}@{TS_PACKAGES[p]}" for p in tools)
     print(f"Generate tests on {len(cases)} {args.project} functions ({where}); "
           f"{os.cpu_count()} CPUs, {args.threads} llama.cpp threads; "
           f"runGeneratedTests={settings['runGeneratedTests']}; "

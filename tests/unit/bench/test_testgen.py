@@ -154,7 +154,8 @@ def test_a_typescript_case_is_a_vitest_project_linked_to_the_cache(tmp_path: Pat
     assert prepared.project == "typescript" and prepared.qualified == "twice"
     manifest = json.loads((folder / "package.json").read_text(encoding="utf-8"))
     assert manifest["type"] == "module"
-    assert manifest["devDependencies"] == {"vitest": TS_PACKAGES["vitest"]}
+    assert manifest["devDependencies"] == {"vitest": TS_PACKAGES["vitest"],
+                                           "@vitest/coverage-v8": TS_PACKAGES["vitest"]}
     assert (folder / "node_modules").is_symlink()
     assert (folder / "node_modules" / ".bin" / "vitest").exists()
     assert not (folder / "src" / "__tests__").exists()  # the package's own tests stay out
