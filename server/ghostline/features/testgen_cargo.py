@@ -78,21 +78,22 @@ async def run_cargo_tests(
         return RunResult(False, reason=crate)
     scratch = _scratch_folder(crate.root)
     lock = _locks.setdefault(scratch, asyncio.Lock())
+    source = plan.path.resolve().relative_to(crate.root)
     async with lock:
-        copied = await asyncio.to_thread(_mirror, crate.root, scratch / "crate")
+        copied = await asyncio.to_thread(_mirror, crate.root, scratch / "crate", source)
         if copied:
             return RunResult(False, reason=copied)
-        result = await _build_and_run(cargo, crate, plan, scratch, candidate, names,
-                                      time_limit_s)
+        result = await _build_and_run(cargo, crate, scratch / "crate" / source, scratch,
+                                      candidate, names, time_limit_s)
     result.seconds = time.perf_counter() - started
     return result
 
 
 async def _build_and_run(
-    cargo: str, crate: _Crate, plan: GenPlan, scratch: Path, candidate: str,
+    cargo: str, crate: _Crate, copy: Path, scratch: Path, candidate: str,
     names: list[str], time_limit_s: float,
 ) -> RunResult:
-    copy = scratch / "crate" / plan.path.resolve().relative_to(crate.root)
+    """Build the crate's copy with ``candidate`` at ``copy`` and run ``names``."""
     base = [cargo, "test", "--offline", "-p", crate.package, *crate.targets]
     env = runner_environment({"CARGO_TARGET_DIR": str(scratch / "target"),
                               "RUST_BACKTRACE": "0", "CARGO_TERM_COLOR": "never"})
@@ -191,9 +192,11 @@ def _scratch_folder(root: Path) -> Path:
     return folder
 
 
-def _mirror(source: Path, copy: Path) -> str:
+def _mirror(source: Path, copy: Path, candidate: Path) -> str:
     """Make ``copy`` hold ``source``'s files (rewriting only those that differ, removing
-    those gone); "" when done, else why not."""
+    those gone), except the file at ``candidate`` (relative), which the run writes: left as
+    the last run wrote it, an unchanged candidate is not rebuilt. "" when done, else why
+    not."""
     files: list[Path] = []
     size = 0
     for folder, subfolders, names in os.walk(source):
@@ -207,15 +210,17 @@ def _mirror(source: Path, copy: Path) -> str:
             if len(files) > MAX_COPIED_FILES or size > MAX_COPIED_BYTES:
                 return (f"the crate is too large to copy for a test run (over "
                         f"{MAX_COPIED_FILES} files or {MAX_COPIED_BYTES >> 20} MiB)")
-    wanted = set(files)
+    wanted = set(files) | {candidate}
     for relative in files:
+        if relative == candidate:
+            continue
         with contextlib.suppress(OSError):
             _write_bytes_if_changed(copy / relative, (source / relative).read_bytes())
     if copy.exists():
         for folder, _, names in os.walk(copy):
             for name in names:
                 path = Path(folder) / name
-                if path.relative_to(copy) not in wanted:
+                if path.relative_to(copy) not in wanted and name != "Cargo.lock":  # cargo's
                     with contextlib.suppress(OSError):
                         path.unlink()
     return ""

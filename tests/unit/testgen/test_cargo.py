@@ -14,7 +14,12 @@ import pytest
 
 from ghostline.engine.base import GenerationRequest
 from ghostline.features.testgen import GenError
-from ghostline.features.testgen_cargo import _parse, _test_spans, _without_tests
+from ghostline.features.testgen_cargo import (
+    _parse,
+    _scratch_folder,
+    _test_spans,
+    _without_tests,
+)
 from ghostline.features.testgen_job import GenJob
 from ghostline.features.testgen_runner import describe_failure, run_tests
 from ghostline.index.testgen_locations import plan_test_file
@@ -131,6 +136,24 @@ async def test_named_tests_are_judged_and_one_that_does_not_compile_condemns_no_
     assert "not_asked_for" not in result.failed  # ran (it is not filtered out) but not judged
     assert source.read_text(encoding="utf-8") == LIB  # the user's file is untouched
     assert not (tmp_path / "target").exists()  # the build is not in the user's crate
+
+
+@needs_cargo
+async def test_the_same_candidate_again_leaves_the_copy_as_it_was(tmp_path: Path) -> None:
+    """The three runs of a kept test compile once: cargo rebuilds what changed, and an
+    unchanged candidate (or source file) is not rewritten in the copy."""
+    source = crate(tmp_path)
+    plan = plan_test_file(source, "rust", tmp_path, [])
+    assert plan is not None
+    copy = _scratch_folder(tmp_path.resolve()) / "crate"
+    compiling = LIB + _without_tests(TESTS, {"calls_a_missing_function"})
+    await run_tests(plan, compiling, ["adds_small"], 120)
+    written = {p: p.stat().st_mtime_ns for p in copy.rglob("*") if p.is_file()}
+    assert copy / "Cargo.lock" in written  # cargo's own, kept in the copy
+    again = await run_tests(plan, compiling, ["adds_small"], 120)
+    assert again.passed == ["adds_small"]
+    assert {p: p.stat().st_mtime_ns for p in copy.rglob("*") if p.is_file()} == written
+    assert (copy / "src" / "lib.rs").read_text(encoding="utf-8") == compiling
 
 
 @needs_cargo
