@@ -147,27 +147,32 @@ class Generation:
         self, context: GenContext, style: GenStyle, needs: list[ImportNeed], note: str
     ) -> list[Unit]:
         messages = chat_messages(context, style, needs, self.request.root, TEST_COUNT, note)
-        answer, _ = await self._stream(GenerationRequest(
+        answer, truncated = await self._stream(GenerationRequest(
             messages=messages, max_tokens=MAX_TOKENS_CHAT, temperature=0.0,
             time_limit_s=GENERATION_TIME_LIMIT_S, feature="generateTests"), watch_loops=False)
-        return self._chat_units(answer, context, style, [])[:TEST_COUNT + 2]
+        return self._chat_units(answer, context, style, [], truncated)[:TEST_COUNT + 2]
 
     def _chat_units(
         self, answer: str, context: GenContext, style: GenStyle, accepted: list[Unit],
+        truncated: bool = False,
     ) -> list[Unit]:
         """The tests of a chat answer's code block that pass the checks (each checked
-        against ``accepted`` and the ones before it)."""
+        against ``accepted`` and the ones before it). ``truncated``: the answer was cut
+        off (its token or time limit)."""
         code = extract_code(answer, style.unit_start)
         kept: list[Unit] = []
         starts = [m.start() for m in style.unit_start.finditer(code)]
         for start in starts:
             piece = _reindent(code[start:], style.frame.indent)
-            unit = complete_unit(piece, style.language, style.frame.indent)
+            # the last test of a cut answer ends on a line that may be cut too
+            unit = complete_unit(piece, style.language, style.frame.indent,
+                                 truncated and start == starts[-1])
             checked = self._check(unit, context, style, [*accepted, *kept])
             if checked is not None:
                 kept.append(checked)
         if not starts:
-            self.rejected.append("the answer held no test")
+            log.info("the answer held no test: %r", answer[:300])
+            self.rejected.append(_no_test_reason(code, truncated))
         return kept
 
     async def _name(self, prompt: str, style: GenStyle, attempt: int) -> str:
@@ -363,3 +368,16 @@ def _reindent(code: str, indent: str) -> str:
         stripped = line[current:] if keep_relative else line.lstrip()
         result.append(indent + stripped if line.strip() else "")
     return "\n".join(result)
+
+
+def _no_test_reason(code: str, truncated: bool) -> str:
+    """Why an answer held no test, worded for the retry prompt and the user. The 1.5B
+    model can fill its whole answer with one parametrize table that never ends (seen on
+    glob.has_magic and difflib.get_close_matches in `bench tests`)."""
+    if "parametrize(" in code:
+        return ("the answer was cut off inside a parametrize list, before its first test: "
+                "write a few short test functions, without parametrize")
+    if truncated:
+        return "the answer was cut off before its first test: write shorter tests"
+    return "the answer held no test"
+

@@ -221,6 +221,43 @@ async def test_instruction_model_gets_a_chat_request(tmp_path: Path) -> None:
     ast.parse(result.new_text)
 
 
+async def test_an_answer_lost_in_a_parametrize_list_is_asked_again_without_one(
+        tmp_path: Path) -> None:
+    source = project(tmp_path)
+    info = ModelInfo(name="coder-instruct", path="/m/coder-instruct.gguf",
+                     has_chat_template=True)
+    endless = ("```python\nimport pytest\n\n@pytest.mark.parametrize('n, expected', [\n"
+               + "".join(f"    ({n}, {n + 1}),\n" for n in range(40)))
+
+    def answer(request: GenerationRequest) -> str:
+        assert request.messages is not None
+        if len(engine.requests) == 1:
+            return endless  # cut off by its token limit before any test function
+        assert "cut off inside a parametrize list" in request.messages[-1].content
+        assert "without parametrize" in request.messages[-1].content
+        return ("```python\ndef test_restock_adds():\n"
+                "    assert restock(Item('a', 1.0, 1), 1).quantity == 2\n```\n")
+
+    gen, engine = generator(tmp_path, source, answer, info=info)
+    result = await gen.generate()
+    assert result.tests == ["test_restock_adds"] and len(engine.requests) == 2
+
+
+async def test_the_last_test_of_a_cut_answer_loses_its_cut_line(tmp_path: Path) -> None:
+    source = project(tmp_path)
+    info = ModelInfo(name="coder-instruct", path="/m/coder-instruct.gguf",
+                     has_chat_template=True)
+    line = "    assert restock(Item('a', 1.0, 1), 1).quantity == 2\n"
+    # longer than the answer's token limit: cut in the middle of an assert
+    long_test = "```python\ndef test_restock_adds():\n" + line * 100
+
+    gen, engine = generator(tmp_path, source, lambda request: long_test, info=info)
+    result = await gen.generate()
+    assert result.tests == ["test_restock_adds"] and len(engine.requests) == 1
+    ast.parse(result.new_text)
+    assert 20 < result.new_text.count(line) < 100
+
+
 async def test_typescript_vitest_file(tmp_path: Path) -> None:
     (tmp_path / "package.json").write_text('{"devDependencies": {"vitest": "^2"}}')
     source = tmp_path / "src" / "cart.ts"
