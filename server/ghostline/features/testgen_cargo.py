@@ -29,7 +29,7 @@ from pathlib import Path
 
 import tree_sitter
 
-from ghostline.features.testgen_runner import RunResult, run_command, settle
+from ghostline.features.testgen_runner import RunResult, last_error, run_command, settle
 from ghostline.features.testgen_sandbox import runner_environment
 from ghostline.index.languages import spec_by_name
 from ghostline.index.testgen_locations import GenPlan
@@ -111,11 +111,12 @@ async def _build_and_run(
         code, output = await run_command(build, copy.parent, env, BUILD_TIME_LIMIT_S)
         if code != 0:
             return _failed_build(names, output, code, broken, build)
-    run = [*base, "--", *names]
+    to_run = [name for name in names if name not in broken]
+    run = [*base, "--", *to_run]
     code, output = await run_command(run, copy.parent, env, time_limit_s)
-    result = _parse(output, names)
+    result = _parse(output, to_run)
+    settle(result, to_run, run, code, output, time_limit_s)
     result.failed.update(broken)
-    settle(result, names, run, code, output, time_limit_s)
     return result
 
 
@@ -125,7 +126,8 @@ def _failed_build(names: list[str], output: str, code: int | None, broken: dict[
         message = f"the build did not finish within {BUILD_TIME_LIMIT_S:.0f} s"
     else:
         errors = [m.group("message") for m in _ERROR_LINE.finditer(output)]
-        message = "does not compile: " + (errors[0] if errors else _last_line(output))
+        message = "does not compile: " + (errors[0] if errors else last_error(output)
+                                         or "the build failed")
     failed = {name: broken.get(name, message) for name in names}
     return RunResult(True, failed=failed, command=command, output=output[-_OUTPUT_LIMIT:],
                      reason=message if code is None else "")
@@ -344,8 +346,3 @@ def _is_wanted(function: tree_sitter.Node, above: bytes, names: set[str] | None)
         return _TEST_ATTRIBUTE.search(above) is not None
     name = function.child_by_field_name("name")
     return name is not None and name.text is not None and name.text.decode() in names
-
-
-def _last_line(output: str) -> str:
-    lines = [line.strip() for line in output.strip().split("\n") if line.strip()]
-    return lines[-1][:400] if lines else "the build failed"

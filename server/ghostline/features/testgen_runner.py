@@ -129,8 +129,8 @@ def settle(result: RunResult, names: list[str], command: list[str], code: int | 
         for name in names:
             if name not in result.passed:
                 result.failed.setdefault(name, result.reason)
-    elif not result.passed and not result.failed:
-        message = _last_error(output) or f"the test run failed (exit code {code})"
+    elif not any(name in result.passed or name in result.failed for name in names):
+        message = last_error(output) or f"the test run failed (exit code {code})"
         result.failed = {name: message for name in names}
 
 
@@ -317,7 +317,7 @@ def _parse(plan: GenPlan, output: str, names: list[str], temp: Path) -> RunResul
                 if match.group(3) == "ok":
                     result.passed.append(name)
                 else:
-                    result.failed[name] = _last_error(output)
+                    result.failed[name] = last_error(output)
     elif plan.language == "go":
         for status, name in _GO_LINE.findall(output):
             if name in wanted:
@@ -332,13 +332,13 @@ def _parse(plan: GenPlan, output: str, names: list[str], temp: Path) -> RunResul
                     if status == "ok":
                         result.passed.append(name)
                     else:
-                        result.failed[name] = _last_error(output)
+                        result.failed[name] = last_error(output)
         for mark, title in _JEST_LINE.findall(output):
             if title.strip() in wanted:
                 if mark in "✓✔√":
                     result.passed.append(title.strip())
                 else:
-                    result.failed[title.strip()] = _last_error(output)
+                    result.failed[title.strip()] = last_error(output)
     result.passed = list(dict.fromkeys(result.passed))
     return result
 
@@ -351,7 +351,7 @@ def _failure_message(output: str, node: str) -> str:
     errors = [line[1:].strip() for line in text.split("\n") if line.startswith("E ")]
     if errors:
         return " ".join(errors[:4])[:400]
-    return _last_error(text)
+    return last_error(text)
 
 
 def _go_failure(output: str, name: str) -> str:
@@ -359,7 +359,8 @@ def _go_failure(output: str, name: str) -> str:
     return " ".join(lines[:3])[:400] or f"{name} failed"
 
 
-def _last_error(output: str) -> str:
+def last_error(output: str) -> str:
+    """The last line of a run's output that reads like an error (else its last line)."""
     lines = [line.strip() for line in output.strip().split("\n") if line.strip()]
     for line in reversed(lines):
         if re.search(r"Error|error:|assert|Exception|FAIL|expected", line):

@@ -57,3 +57,8 @@ def lead_of(request: GenerationRequest) -> str:
     """The last line of a completion prompt (the lead-in the model continues)."""
     assert request.prompt is not None
     return request.prompt.rsplit("\n", 1)[-1]
+
+
+def instruct_model() -> ModelInfo:
+    """An instruction-tuned model with a chat template: "Generate tests" asks it in chat."""
+    return ModelInfo(name="coder-instruct", path="/m/coder-instruct.gguf", has_chat_template=True)

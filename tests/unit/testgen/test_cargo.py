@@ -139,6 +139,25 @@ async def test_named_tests_are_judged_and_one_that_does_not_compile_condemns_no_
 
 
 @needs_cargo
+async def test_a_run_that_dies_fails_its_tests_beside_one_that_does_not_compile(
+        tmp_path: Path) -> None:
+    """A test that kills the test binary leaves no report: the tests that ran fail with the
+    run's last error, as they would without a broken test beside them."""
+    source = crate(tmp_path)
+    aborts = ("\n#[cfg(test)]\nmod more {\n    #[test]\n    fn aborts() {\n"
+              "        std::process::abort();\n    }\n}\n")
+    plan = plan_test_file(source, "rust", tmp_path, [])
+    assert plan is not None
+    result = await run_tests(plan, LIB + TESTS + aborts, ["aborts", "calls_a_missing_function"],
+                             120)
+    assert result.ran, result.reason
+    assert result.passed == []
+    assert set(result.failed) == {"aborts", "calls_a_missing_function"}
+    assert result.failed["calls_a_missing_function"].startswith("does not compile")
+    assert not result.failed["aborts"].startswith("does not compile")
+
+
+@needs_cargo
 async def test_the_same_candidate_again_leaves_the_copy_as_it_was(tmp_path: Path) -> None:
     """The three runs of a kept test compile once: cargo rebuilds what changed, and an
     unchanged candidate (or source file) is not rewritten in the copy."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ghostline.context.testgen import find_target, parse_definitions
-from ghostline.engine.base import GenerationRequest, ModelInfo
+from ghostline.engine.base import GenerationRequest
 from ghostline.features.testgen_coverage import (
     CoverageReport,
     measure_coverage,
@@ -30,6 +30,7 @@ from ghostline.index.testgen_locations import plan_test_file
 from ghostline.index.testgen_target import Target
 from ghostline.lsp.generate_tests import _run_note
 
+from .scripted_engine import instruct_model
 from .test_generator import generator
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "generate_tests"
@@ -255,8 +256,7 @@ async def test_generated_vitest_tests_are_kept_whole_with_the_run_s_coverage(
                 '  it("others pay a big total", () => {\n'
                 "    expect(discount(500, false)).toBe(500);\n  });\n});\n```\n")
 
-    info = ModelInfo(name="coder-instruct", path="/m/coder-instruct.gguf",
-                     has_chat_template=True)
+    info = instruct_model()
     gen, _ = generator(project, source, answer, line=2, language="typescript", info=info,
                        run_generated=True)
     result = await gen.generate()

@@ -20,7 +20,7 @@ from ghostline.index.testgen_target import Target
 from ghostline.postprocess.testgen_output import syntax_errors
 from ghostline.settings import Settings
 
-from .scripted_engine import Answer, ScriptedEngine, lead_of
+from .scripted_engine import Answer, ScriptedEngine, instruct_model, lead_of
 
 INVENTORY = '''from dataclasses import dataclass
 
@@ -201,8 +201,7 @@ async def test_no_target_at_the_position(tmp_path: Path) -> None:
 
 async def test_instruction_model_gets_a_chat_request(tmp_path: Path) -> None:
     source = project(tmp_path)
-    info = ModelInfo(name="coder-instruct", path="/m/coder-instruct.gguf",
-                     has_chat_template=True)
+    info = instruct_model()
 
     def answer(request: GenerationRequest) -> str:
         assert request.messages is not None and request.prompt is None
@@ -224,8 +223,7 @@ async def test_instruction_model_gets_a_chat_request(tmp_path: Path) -> None:
 async def test_an_answer_lost_in_a_parametrize_list_is_asked_again_without_one(
         tmp_path: Path) -> None:
     source = project(tmp_path)
-    info = ModelInfo(name="coder-instruct", path="/m/coder-instruct.gguf",
-                     has_chat_template=True)
+    info = instruct_model()
     endless = ("```python\nimport pytest\n\n@pytest.mark.parametrize('n, expected', [\n"
                + "".join(f"    ({n}, {n + 1}),\n" for n in range(40)))
 
@@ -245,8 +243,7 @@ async def test_an_answer_lost_in_a_parametrize_list_is_asked_again_without_one(
 
 async def test_the_last_test_of_a_cut_answer_loses_its_cut_line(tmp_path: Path) -> None:
     source = project(tmp_path)
-    info = ModelInfo(name="coder-instruct", path="/m/coder-instruct.gguf",
-                     has_chat_template=True)
+    info = instruct_model()
     line = "    assert restock(Item('a', 1.0, 1), 1).quantity == 2\n"
     # longer than the answer's token limit: cut in the middle of an assert
     long_test = "```python\ndef test_restock_adds():\n" + line * 100

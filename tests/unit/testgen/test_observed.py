@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from ghostline.engine.base import GenerationRequest, ModelInfo
+from ghostline.engine.base import GenerationRequest
 from ghostline.features.testgen_observed import Comparison, observe, with_observed_value
 from ghostline.index.testgen_locations import plan_test_file
 from ghostline.lsp.generate_tests import _run_note, _run_summary
 
+from .scripted_engine import instruct_model
 from .test_generator import generator, project
 
 
@@ -58,8 +59,7 @@ async def test_the_run_records_both_sides_of_each_failing_comparison(tmp_path: P
 
 async def test_when_no_test_passes_the_code_gives_the_expected_values(tmp_path: Path) -> None:
     source = project(tmp_path)
-    info = ModelInfo(name="coder-instruct", path="/m/coder-instruct.gguf",
-                     has_chat_template=True)
+    info = instruct_model()
     wrong = ("```python\ndef test_restock_adds():\n"
              "    assert restock(Item('a', 1.0, 1), 2).quantity == 4\n```\n")
 
@@ -80,8 +80,7 @@ async def test_when_no_test_passes_the_code_gives_the_expected_values(tmp_path: 
 
 async def test_each_round_takes_the_next_failing_assert(tmp_path: Path) -> None:
     source = project(tmp_path)
-    info = ModelInfo(name="coder-instruct", path="/m/coder-instruct.gguf",
-                     has_chat_template=True)
+    info = instruct_model()
     wrong = ("```python\ndef test_restock_adds():\n"
              "    item = restock(Item('a', 1.0, 1), 2)\n"
              "    assert item.quantity == 4\n"
@@ -100,8 +99,7 @@ async def test_each_round_takes_the_next_failing_assert(tmp_path: Path) -> None:
 async def test_the_failing_assert_is_found_by_its_line(tmp_path: Path) -> None:
     """Two asserts expect 1; only the second fails: the first must stay as it is."""
     source = project(tmp_path)
-    info = ModelInfo(name="coder-instruct", path="/m/coder-instruct.gguf",
-                     has_chat_template=True)
+    info = instruct_model()
     wrong = ("```python\ndef test_restock_adds():\n"
              "    item = restock(Item('a', 1.0, 0), 1)\n"
              "    assert item.quantity == 1\n"

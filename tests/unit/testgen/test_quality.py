@@ -16,6 +16,7 @@ from ghostline.index.testgen_locations import GenPlan, plan_test_file
 from ghostline.index.testgen_target import Target
 from ghostline.lsp.generate_tests import _run_note, _run_summary
 
+from .scripted_engine import instruct_model
 from .test_generator import generator
 
 SHAPES = '''class Scale:
@@ -51,8 +52,7 @@ def sign(x):
 '''
 SIGN_LINE = SHAPES.split("\n").index("def sign(x):")
 EXACT = "def test_sign_all():\n    assert (sign(3), sign(-2), sign(0)) == (1, -1, 0)\n"
-INSTRUCT = ModelInfo(name="coder-instruct", path="/m/coder-instruct.gguf",
-                     has_chat_template=True)
+INSTRUCT = instruct_model()
 
 
 @pytest.fixture(autouse=True)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from ghostline.engine.base import GenerationRequest, ModelInfo
+from ghostline.engine.base import GenerationRequest
 from ghostline.features.testgen_runner import run_tests
 from ghostline.index.testgen_locations import plan_test_file
 
-from .scripted_engine import lead_of
+from .scripted_engine import instruct_model, lead_of
 from .test_generator import generator, project
 
 CANDIDATE = '''from inventory import Item, restock
@@ -78,8 +78,7 @@ async def test_failing_test_is_repaired_once_then_kept(tmp_path: Path) -> None:
 async def test_an_instruction_model_corrects_its_failing_tests_seeing_what_the_run_showed(
         tmp_path: Path) -> None:
     source = project(tmp_path)
-    info = ModelInfo(name="coder-instruct", path="/m/coder-instruct.gguf",
-                     has_chat_template=True)
+    info = instruct_model()
     first = ("```python\n"
              "def test_restock_adds():\n"
              "    assert restock(Item('a', 1.0, 1), 2).quantity == 3\n\n"
@@ -115,8 +114,7 @@ async def test_an_instruction_model_corrects_its_failing_tests_seeing_what_the_r
 
 async def test_a_second_repair_round_only_while_no_test_passes(tmp_path: Path) -> None:
     source = project(tmp_path)
-    info = ModelInfo(name="coder-instruct", path="/m/coder-instruct.gguf",
-                     has_chat_template=True)
+    info = instruct_model()
     answers = iter([
         "```python\ndef test_restock_adds():\n"
         "    assert restock(Item('a', 1.0, 1), 2).quantity == 4\n```\n",
@@ -142,8 +140,7 @@ async def test_a_second_repair_round_only_while_no_test_passes(tmp_path: Path) -
 
 async def test_lines_left_uncovered_get_a_round_of_their_own(tmp_path: Path) -> None:
     source = project(tmp_path)
-    info = ModelInfo(name="coder-instruct", path="/m/coder-instruct.gguf",
-                     has_chat_template=True)
+    info = instruct_model()
     asked: list[str] = []
 
     def answer(request: GenerationRequest) -> str:
