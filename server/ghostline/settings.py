@@ -81,6 +81,11 @@ class Settings:
     #: Off by default: it did not pay on the CPUs measured, and batched logits round
     #: differently, so a near tie can change the text (docs/latency.md).
     lookup_draft: bool = False
+    #: A smaller model with the same vocabulary (a GGUF path or a packaged name such as
+    #: ``qwen2.5-coder-0.5b`` for the 1.5B) that drafts tokens for greedy requests of
+    #: local models, checked by the model in one batch. Empty (off) by default: on the
+    #: CPUs measured a batch costs more than the tokens it saves (docs/latency.md).
+    draft_model: str = ""
     #: Idle-time work for inline completion (local models): read the prompt of the place
     #: the cursor rests at into the KV cache, and prepare the suggestion for where
     #: accepting the shown one leads (`features/idle_work.py`).

@@ -1,8 +1,10 @@
-"""`ghostline bench speculative`: does prompt-lookup drafting speed up decoding here?
+"""`ghostline bench speculative`: does speculative decoding speed up decoding here?
 
 Runs the worker's own decode loop in process (`ModelRunner.generate`) on two kinds of
-decode-bound requests, each twice — drafting off and on, in alternating order — from the
-same KV state (the prompt is evaluated first and kept, so only decoding is timed):
+decode-bound requests, each without drafts, with drafts from the prompt (lookup) and, with
+``--draft-model``, with drafts from a smaller model — in alternating order, from the same
+KV state (the prompt is evaluated first and kept, by the draft model too, so only decoding
+is timed; the draft model's reading of the prompts is reported apart):
 
 - multi-line completions: HumanEval multi-line infilling prompts (the model's FIM template,
   up to ``--tokens`` tokens);
@@ -42,20 +44,35 @@ class _Collector(FrameWriter):
             self.done = message
 
 
+#: The arms measured: the request flags that turn each kind of drafting on.
+ARMS: dict[str, dict[str, bool]] = {
+    "off": {},
+    "lookup": {"lookup_draft": True},
+    "draft model": {"model_draft": True},
+}
+
+
+@dataclass
+class Arm:
+    """One item decoded one way."""
+
+    seconds: float
+    drafted: int
+    kept: int
+    same: bool  # the same text as without drafts
+
+
 @dataclass
 class Outcome:
     kind: str
     item: str
     tokens: int
     plain_s: float
-    draft_s: float
-    drafted: int
-    kept: int
-    same: bool
+    arms: dict[str, Arm]
 
-    @property
-    def ratio(self) -> float:
-        return self.plain_s / self.draft_s if self.draft_s else 0.0
+    def ratio(self, arm: str) -> float:
+        seconds = self.arms[arm].seconds
+        return self.plain_s / seconds if seconds else 0.0
 
 
 def requests(count: int, seed: int, tokens: int) -> list[tuple[str, str, dict[str, Any]]]:
@@ -79,48 +96,73 @@ def requests(count: int, seed: int, tokens: int) -> list[tuple[str, str, dict[st
     return made
 
 
-def _timed(runner: ModelRunner, message: dict[str, Any], lookup: bool) -> tuple[str, float,
-                                                                               dict[str, Any]]:
+def _timed(runner: ModelRunner, message: dict[str, Any]) -> tuple[str, float, dict[str, Any]]:
     collector = _Collector()
     started = time.perf_counter()
-    runner.generate(Job(id=1, message={**message, "lookup_draft": lookup}), collector)
+    runner.generate(Job(id=1, message=message), collector)
     return "".join(collector.tokens), time.perf_counter() - started, collector.done
 
 
-def run(model: str, threads: int, count: int, seed: int, tokens: int) -> list[Outcome]:
-    runner = ModelRunner(str(resolve_model_path(model)), 4096, threads)
+def run(model: str, threads: int, count: int, seed: int, tokens: int,
+        draft_model: str = "") -> list[Outcome]:
+    draft_path = str(resolve_model_path(draft_model)) if draft_model else ""
+    runner = ModelRunner(str(resolve_model_path(model)), 4096, threads, draft_path)
+    if runner.draft_model_error:
+        raise SystemExit(f"bench speculative: {runner.draft_model_error}")
+    arms = [name for name in ARMS if name != "draft model" or runner.draft_model is not None]
     outcomes: list[Outcome] = []
+    draft_reading_s = 0.0
     for number, (kind, item, message) in enumerate(requests(count, seed, tokens)):
-        _timed(runner, {**message, "max_tokens": 1}, False)  # the prompt, kept in the cache
-        order = (False, True) if number % 2 == 0 else (True, False)
-        results = {lookup: _timed(runner, message, lookup) for lookup in order}
-        (plain_text, plain_s, plain_done), (draft_text, draft_s, draft_done) = (
-            results[False], results[True])
-        outcome = Outcome(kind, item, int(plain_done.get("generated_tokens", 0)), plain_s,
-                          draft_s, int(draft_done.get("drafted_tokens", 0)),
-                          int(draft_done.get("kept_draft_tokens", 0)), plain_text == draft_text)
+        # The prompt, kept in the cache (and read by the draft model: timed apart).
+        _timed(runner, {**message, "max_tokens": 1})
+        if runner.draft_model is not None:
+            started = time.perf_counter()
+            runner.draft_model.draft(runner.tokenize(_prompt_of(runner, message)), 1,
+                                     lambda: False)
+            draft_reading_s += time.perf_counter() - started
+        # Alternating order, so a machine that slows down does not favour one arm.
+        order = arms if number % 2 == 0 else list(reversed(arms))
+        results = {name: _timed(runner, {**message, **ARMS[name]}) for name in order}
+        plain_text, plain_s, plain_done = results["off"]
+        outcome = Outcome(kind, item, int(plain_done.get("generated_tokens", 0)), plain_s, {
+            name: Arm(seconds, int(done.get("drafted_tokens", 0)),
+                      int(done.get("kept_draft_tokens", 0)), text == plain_text)
+            for name, (text, seconds, done) in results.items() if name != "off"})
         outcomes.append(outcome)
-        print(f"  {kind:10} {item:32} {outcome.tokens:4} tok  off {plain_s:6.2f} s  "
-              f"on {draft_s:6.2f} s  x{outcome.ratio:4.2f}  kept {outcome.kept}/"
-              f"{outcome.drafted}  {'same' if outcome.same else 'DIFFERENT'}", flush=True)
+        figures = "  ".join(
+            f"{name} {arm.seconds:6.2f} s x{outcome.ratio(name):4.2f} kept {arm.kept}/"
+            f"{arm.drafted} {'same' if arm.same else 'DIFFERENT'}"
+            for name, arm in outcome.arms.items())
+        print(f"  {kind:10} {item:20} {outcome.tokens:4} tok  off {plain_s:6.2f} s  {figures}",
+              flush=True)
+    if runner.draft_model is not None:
+        print(f"  the draft model read the {len(outcomes)} prompts in {draft_reading_s:.1f} s "
+              "(not in the timings above)")
     return outcomes
 
 
+def _prompt_of(runner: ModelRunner, message: dict[str, Any]) -> str:
+    prompt = message.get("prompt")
+    return prompt if prompt is not None else runner.chat_prompt(message["messages"])
+
+
 def report(outcomes: list[Outcome]) -> str:
-    lines = [f"{'kind':12}{'n':>3} {'tok/s off':>10} {'tok/s on':>9} {'x median':>9} "
-             f"{'kept':>6} {'same':>6}"]
+    lines = [f"{'kind':12}{'drafts':13}{'n':>3} {'tok/s off':>10} {'tok/s on':>9} "
+             f"{'x median':>9} {'kept':>6} {'same':>6}"]
     for kind in ("multi-line", "test file"):
         group = [o for o in outcomes if o.kind == kind]
         if not group:
             continue
         tokens = sum(o.tokens for o in group)
         off = tokens / sum(o.plain_s for o in group)
-        on = tokens / sum(o.draft_s for o in group)
-        drafted = sum(o.drafted for o in group)
-        kept = sum(o.kept for o in group) / drafted if drafted else 0.0
-        lines.append(f"{kind:12}{len(group):3} {off:10.1f} {on:9.1f} "
-                     f"{statistics.median(o.ratio for o in group):9.2f} {kept:6.0%} "
-                     f"{sum(o.same for o in group):3}/{len(group)}")
+        for name in group[0].arms:
+            arms = [o.arms[name] for o in group]
+            on = tokens / sum(a.seconds for a in arms)
+            drafted = sum(a.drafted for a in arms)
+            kept = sum(a.kept for a in arms) / drafted if drafted else 0.0
+            lines.append(f"{kind:12}{name:13}{len(group):3} {off:10.1f} {on:9.1f} "
+                         f"{statistics.median(o.ratio(name) for o in group):9.2f} "
+                         f"{kept:6.0%} {sum(a.same for a in arms):3}/{len(group)}")
     return "\n".join(lines)
 
 
@@ -133,9 +175,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokens", type=int, default=128,
                         help="tokens per multi-line item (test files: twice as many)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--draft-model", default="",
+                        help="also measure drafts from this model (same vocabulary), e.g. "
+                        "qwen2.5-coder-0.5b for the 1.5B")
     args = parser.parse_args(argv)
-    print(f"Prompt-lookup drafting on {args.model}, {args.threads or 'default'} threads")
-    outcomes = run(args.model, args.threads, args.items, args.seed, args.tokens)
+    print(f"Speculative decoding on {args.model}, {args.threads or 'default'} threads"
+          + (f", draft model {args.draft_model}" if args.draft_model else ""))
+    outcomes = run(args.model, args.threads, args.items, args.seed, args.tokens,
+                   args.draft_model)
     print(report(outcomes))
     return 0
 

@@ -56,7 +56,7 @@ AskSummary = Callable[[Engine, bool], Awaitable[str]]
 
 def default_engine_factory(settings: Settings) -> Engine:
     return LocalEngine(settings.model, context_size=settings.context_size, threads=settings.threads,
-                       lookup_draft=settings.lookup_draft)
+                       lookup_draft=settings.lookup_draft, draft_model=settings.draft_model)
 
 
 class Frontend(Protocol):
@@ -190,11 +190,13 @@ class AppCore:
 
     @staticmethod
     def engine_settings_key(settings: Settings) -> tuple[object, ...]:
-        return (settings.model, settings.context_size, settings.threads)
+        return (settings.model, settings.context_size, settings.threads, settings.lookup_draft,
+                settings.draft_model)
 
     async def apply_settings(self, engine_key_before: tuple[object, ...]) -> bool:
         """Bring the routes and the local engine in line with `settings`; returns whether
-        the local engine was replaced (its model, context size or threads changed)."""
+        the local engine was replaced (its model, context size, threads or drafting
+        changed)."""
         changed = self.engine_settings_key(self.settings) != engine_key_before
         if changed:
             self.router.auto_models = None  # the model setting changed: choose again
@@ -217,7 +219,9 @@ class AppCore:
 
     def _engine_for_model(self, model: str) -> Engine:
         """A local engine of another model (a second worker), for a backend of kind local."""
-        return self.engine_factory(dataclasses.replace(self.settings, model=model))
+        draft = "" if model == self.settings.draft_model else self.settings.draft_model
+        return self.engine_factory(dataclasses.replace(self.settings, model=model,
+                                                       draft_model=draft))
 
     async def choose_models(self) -> None:
         """Under the `auto` model setting, learn which model each feature uses on this

@@ -92,6 +92,9 @@ class Finished:
     first_token_s: float | None = None
     total_s: float = 0.0
     backend: str = ""
+    #: Speculative decoding (local models): tokens drafted, and of them kept by the model.
+    drafted_tokens: int = 0
+    kept_draft_tokens: int = 0
 
 
 StreamItem = Token | Finished

@@ -58,6 +58,7 @@ class LocalEngine:
         threads: int = 0,
         self_test: bool = True,
         lookup_draft: bool = False,
+        draft_model: str = "",
     ) -> None:
         self.model = model
         self.context_size = context_size
@@ -65,6 +66,11 @@ class LocalEngine:
         self.self_test = self_test
         #: Speculative decoding with drafts from the prompt (the worker's decode loop).
         self.lookup_draft = lookup_draft
+        #: A smaller model of the same vocabulary that drafts for speculative decoding
+        #: (a GGUF path or a packaged model's name; empty: none).
+        self.draft_model = draft_model
+        #: Why the worker serves without the draft model asked for ("" when it uses it).
+        self.draft_model_error = ""
         self.info: ModelInfo | None = None
         self.restarts = 0
         self._process: asyncio.subprocess.Process | None = None
@@ -128,6 +134,14 @@ class LocalEngine:
                 "--n-ctx", str(self.context_size), "--threads", str(self.threads)]
         if not self.self_test:
             args.append("--no-self-test")
+        if self.draft_model:
+            try:
+                draft_path = await asyncio.to_thread(resolve_model_path, self.draft_model)
+            except ModelNotAvailable as exc:
+                self.draft_model_error = f"draft model: {exc}"
+                log.warning("serving without a draft model: %s", self.draft_model_error)
+            else:
+                args += ["--draft-model", str(draft_path)]
         if self._process is not None:
             self.restarts += 1
         process = await asyncio.create_subprocess_exec(
@@ -162,6 +176,12 @@ class LocalEngine:
         )
         log.info("model %s loaded in %.2fs (self-test: %s)", info.name,
                  raw.get("load_s", 0.0), info.self_test)
+        if raw.get("draft_model_error"):
+            self.draft_model_error = str(raw["draft_model_error"])
+            log.warning("serving without a draft model: %s", self.draft_model_error)
+        elif raw.get("draft_model"):
+            self.draft_model_error = ""
+            log.info("draft model %s drafts for speculative decoding", raw["draft_model"])
         return info
 
     def terminate(self) -> None:
@@ -267,6 +287,7 @@ class LocalEngine:
             "avoid_first": request.avoid_first,
             "reuse_cache": request.reuse_cache,
             "lookup_draft": self.lookup_draft,
+            "model_draft": bool(self.draft_model),
             "background": request.background,
         }
         if request.prompt is not None:
@@ -331,6 +352,8 @@ class LocalEngine:
                         first_token_s=frame.get("first_token_s"),
                         total_s=frame.get("total_s", 0.0),
                         backend=self.name,
+                        drafted_tokens=frame.get("drafted_tokens", 0),
+                        kept_draft_tokens=frame.get("kept_draft_tokens", 0),
                     )
                     return
                 elif kind == "error":

@@ -27,11 +27,14 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ghostline.engine.kv_snapshots import PromptSnapshots
 from ghostline.engine.lookup_draft import DraftLength, lookup_draft
 from ghostline.engine.protocol import encode_frame, read_frame_sync
+
+if TYPE_CHECKING:
+    from ghostline.engine.draft_model import DraftModel
 
 #: llama.cpp token attributes (llama_token_attr) that mark control / user-defined tokens.
 ATTR_CONTROL = 1 << 3
@@ -79,7 +82,8 @@ class FrameWriter:
 class ModelRunner:
     """Owns one llama.cpp context and runs generations on it, one at a time."""
 
-    def __init__(self, model_path: str, n_ctx: int, n_threads: int) -> None:
+    def __init__(self, model_path: str, n_ctx: int, n_threads: int,
+                 draft_model_path: str = "") -> None:
         import llama_cpp
 
         self._llama_cpp = llama_cpp
@@ -101,6 +105,27 @@ class ModelRunner:
         self._by_piece: dict[str, list[int]] | None = None
         self._running: Job | None = None
         self._install_abort_callback()
+        #: A smaller model of the same vocabulary that drafts for speculative decoding
+        #: (`engine/draft_model.py`); why it is not used when one was asked for.
+        self.draft_model: DraftModel | None = None
+        self.draft_model_error = ""
+        if draft_model_path:
+            self._load_draft_model(draft_model_path, n_ctx, n_threads)
+
+    def _load_draft_model(self, path: str, n_ctx: int, n_threads: int) -> None:
+        """Load the draft model, or keep serving without one and say why."""
+        from ghostline.engine.draft_model import DraftModel
+
+        threads = n_threads or (os.cpu_count() or 1)
+        try:
+            if not os.path.isfile(path):
+                raise FileNotFoundError(f"draft model file not found: {path}")
+            draft = DraftModel(self._llama_cpp, path, n_ctx, threads)
+            draft.check_serves(self.llm)
+        except Exception as exc:  # a wrong draft model must not stop completions
+            self.draft_model_error = str(exc) or type(exc).__name__
+            return
+        self.draft_model = draft
 
     def _install_abort_callback(self) -> None:
         """Let a cancel stop `llama_decode` itself, not only the loop between tokens.
@@ -282,9 +307,12 @@ class ModelRunner:
         start_bonus = float(msg.get("preferred_bias") or PREFERRED_BIAS)
         avoid = [w for w in msg.get("avoid_first") or [] if w]
         indent_steps = 0
-        # Prompt lookup (greedy only, the output unchanged): `drafts` were evaluated after
-        # the last chosen token and wait to be confirmed; `rows` are the logits after each.
-        speculate = temperature <= 0 and bool(msg.get("lookup_draft", False))
+        # Speculative decoding (greedy only): drafts from the prompt (lookup) or from the
+        # draft model; `drafts` were evaluated after the last chosen token and wait to be
+        # confirmed; `rows` are the logits after each.
+        lookup = bool(msg.get("lookup_draft", False))
+        draft_model = self.draft_model if msg.get("model_draft") else None
+        speculate = temperature <= 0 and (lookup or draft_model is not None)
         history = list(tokens)
         drafts: deque[int] = deque()
         rows: deque[Any] = deque()
@@ -353,7 +381,8 @@ class ModelRunner:
                 break  # nothing will read the logits of the last token: do not evaluate it
             if rows:
                 continue  # the token was drafted and is evaluated already
-            draft = (lookup_draft(history, min(drafting.length, max_tokens - step - 2))
+            draft = (self._draft(history, min(drafting.length, max_tokens - step - 2),
+                                 lookup, draft_model, job)
                      if speculate and not (preferred or avoid) and drafting.worth_it else [])
             # Evaluated after it was sent, so the editor sees each token one decode sooner.
             if draft:
@@ -371,6 +400,16 @@ class ModelRunner:
         done["drafted_tokens"], done["kept_draft_tokens"] = drafting.drafted, drafting.kept
         send.send({"type": "done", "id": job.id, "reason": reason, **done,
                    "first_token_s": first_token_s, "total_s": time.perf_counter() - started})
+
+    @staticmethod
+    def _draft(history: list[int], length: int, lookup: bool, draft_model: DraftModel | None,
+               job: Job) -> list[int]:
+        """The next draft: the prompt's own continuation where the text repeats (free),
+        else the draft model's guess."""
+        found = lookup_draft(history, length) if lookup else []
+        if not found and draft_model is not None:
+            found = draft_model.draft(history, length, job.cancelled.is_set)
+        return found
 
     def _indents(self, logits: Any) -> bool:
         """Whether the model's own choice is a piece of indentation (spaces or tabs)."""
@@ -506,7 +545,7 @@ def serve(args: argparse.Namespace) -> None:
         with open(args.model, "rb") as handle:
             if handle.read(4) != b"GGUF":
                 raise ValueError(f"not a GGUF file: {args.model}")
-        runner = ModelRunner(args.model, args.n_ctx, args.threads)
+        runner = ModelRunner(args.model, args.n_ctx, args.threads, args.draft_model)
     except Exception as exc:
         send.send({"type": "load_error", "message": str(exc) or type(exc).__name__})
         return
@@ -523,6 +562,9 @@ def serve(args: argparse.Namespace) -> None:
             "has_chat_template": "tokenizer.chat_template" in runner.llm.metadata,
             "self_test": self_test,
             "load_s": time.perf_counter() - started,
+            "draft_model": (runner.draft_model.path if runner.draft_model is not None
+                            else ""),
+            "draft_model_error": runner.draft_model_error,
         },
     })
 
@@ -554,6 +596,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n-ctx", type=int, default=2048)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--no-self-test", dest="self_test", action="store_false")
+    parser.add_argument("--draft-model", default="",
+                        help="a GGUF of the same vocabulary that drafts for speculative decoding")
     serve(parser.parse_args(argv))
 
 

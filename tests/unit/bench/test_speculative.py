@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ghostline.bench.speculative import Outcome, report, requests
+from ghostline.bench.speculative import Arm, Outcome, report, requests
 
 
 def test_requests_pair_a_fim_completion_with_a_test_file_per_item() -> None:
@@ -18,11 +18,18 @@ def test_requests_pair_a_fim_completion_with_a_test_file_per_item() -> None:
     assert requests(2, 0, 64) == made  # reproducible
 
 
-def test_report_gives_speed_ratio_kept_share_and_sameness() -> None:
-    outcomes = [Outcome("multi-line", "a", 100, 4.0, 2.0, 80, 60, True),
-                Outcome("multi-line", "b", 100, 4.0, 4.0, 20, 5, False)]
-    text = report(outcomes)
-    line = text.split("\n")[1]
-    assert line.split()[:2] == ["multi-line", "2"]
-    assert "25.0" in line and "33.3" in line  # 200 tokens in 8 s off, in 6 s on
-    assert "65%" in line and "1/2" in line  # 65 of 100 drafted kept; one output differed
+def test_report_gives_speed_ratio_kept_share_and_sameness_per_kind_of_draft() -> None:
+    outcomes = [
+        Outcome("multi-line", "a", 100, 4.0, {"lookup": Arm(2.0, 80, 60, True),
+                                              "draft model": Arm(8.0, 50, 50, True)}),
+        Outcome("multi-line", "b", 100, 4.0, {"lookup": Arm(4.0, 20, 5, False),
+                                              "draft model": Arm(8.0, 50, 40, True)}),
+    ]
+    lines = report(outcomes).split("\n")
+    lookup, draft = lines[1], lines[2]
+    assert lookup.split()[:3] == ["multi-line", "lookup", "2"]
+    assert "25.0" in lookup and "33.3" in lookup  # 200 tokens in 8 s off, in 6 s on
+    assert "65%" in lookup and "1/2" in lookup  # 65 of 100 drafted kept; one output differed
+    assert draft.split()[:4] == ["multi-line", "draft", "model", "2"]
+    assert "12.5" in draft and "0.50" in draft  # 200 tokens in 16 s, half the speed
+    assert "90%" in draft and "2/2" in draft

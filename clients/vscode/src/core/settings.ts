@@ -37,6 +37,7 @@ export const SERVER_SETTING_KEYS = [
   'ledger',
   'escalate',
   'lookupDraft',
+  'draftModel',
   'idlePrefill',
   'coldBudgetMs',
   'lineSuffixTokens',
