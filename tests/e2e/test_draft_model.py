@@ -55,6 +55,16 @@ def test_drafts_of_a_second_model_change_nothing_in_the_output(runner: ModelRunn
     assert drafted.done["kept_draft_tokens"] >= drafted.done["drafted_tokens"] * 3 // 4
 
 
+def test_idle_time_prefill_has_the_draft_model_read_the_prompt_too(runner: ModelRunner) -> None:
+    prompt = OTHER_PROMPT + "    'April',\n"
+    runner.generate(Job(id=2, message={"prompt": prompt, "max_tokens": 0, "background": True,
+                                       "model_draft": True}), Collector())
+    tokens = runner.tokenize(prompt)
+    assert runner.draft_model is not None
+    assert runner.draft_model.llm.n_tokens == len(tokens)
+    assert list(runner.draft_model.llm.input_ids[:len(tokens)]) == tokens
+
+
 def test_a_draft_model_of_another_vocabulary_is_refused_and_the_model_serves(
         gemma: str) -> None:
     runner = ModelRunner(gemma, n_ctx=2048, n_threads=1,

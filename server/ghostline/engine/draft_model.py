@@ -62,7 +62,7 @@ class DraftModel:
         """Up to ``length`` tokens the draft model picks greedily after ``history`` (the
         main model's prompt and text so far, its last token included); fewer when it
         picks an end of generation, none when ``cancelled`` turns true."""
-        if length <= 0 or not history or not self._catch_up(history, cancelled):
+        if length <= 0 or not history or not self.catch_up(history, cancelled):
             return []
         lib = self._llama_cpp
         drafted: list[int] = []
@@ -80,9 +80,10 @@ class DraftModel:
         self.drafting_s += time.perf_counter() - started
         return drafted
 
-    def _catch_up(self, history: Sequence[int], cancelled: Callable[[], bool]) -> bool:
+    def catch_up(self, history: Sequence[int], cancelled: Callable[[], bool]) -> bool:
         """Bring the draft model's cache to ``history``: keep the longest common prefix
-        (but evaluate the last token again for its logits), read the rest."""
+        (but evaluate the last token again for its logits), read the rest. False when
+        cancelled or when ``history`` is longer than the draft model's context."""
         llm = self.llm
         if len(history) >= llm.n_ctx():
             return False  # past the draft's context: no guesses for this text

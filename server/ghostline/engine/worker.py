@@ -293,6 +293,10 @@ class ModelRunner:
                        "total_s": time.perf_counter() - started})
             return
         done["cached_tokens"] = cached
+        if msg.get("background") and msg.get("model_draft") and self.draft_model is not None:
+            # Idle time: the draft model reads the prompt too, so the request that follows
+            # gets drafts from its first token on.
+            self.draft_model.catch_up(tokens, job.cancelled.is_set)
         # The limit is on generating, as llama-server's t_max_predict_ms: a prompt read
         # slowly (a busy machine) still gets its first line instead of nothing.
         deadline = time.perf_counter() + float(time_limit) if time_limit else math.inf
