@@ -210,7 +210,8 @@ async def start_runtime(model: str, context_size: int = 2048, threads: int = 0,
         template = replace(template, file_context=snippet_style,  # type: ignore[arg-type]
                            context_in_prefix=True)
     if fim_layout:
-        template = replace(template, line_in_middle=fim_layout == "line")
+        template = replace(template, line_in_middle=fim_layout == "line",
+                           suffix_first=fim_layout == "spm")
     counter = VocabCounter.load(resolve_model_path(model))
     core.use_model(info, template, counter)
     return Runtime(BenchEngine(core.engine, counter.tokenize), info, template, counter, core)
@@ -584,9 +585,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--snippet-style", default="", choices=["", "comment", "path_comment"],
                         help="how snippets are written (default: the template's own); for a "
                         "model with repo-level tokens, as comments inside the FIM prefix")
-    parser.add_argument("--fim-layout", default="", choices=["", "line", "prefix"],
+    parser.add_argument("--fim-layout", default="", choices=["", "line", "prefix", "spm"],
                         help="where the cursor line's start goes (default: the template's "
-                        "own): after the middle token (line) or at the end of the prefix")
+                        "own): after the middle token (line), at the end of the prefix "
+                        "(prefix), or the suffix before the prefix (spm)")
     parser.add_argument("--line-suffix-tokens", type=int, default=None,
                         help="a single-line completion's FIM suffix at most this many tokens "
                         "(0: the block's share; default: the setting's default)")
@@ -656,8 +658,10 @@ async def _run(args: argparse.Namespace, config: BenchConfig) -> int:
     results["seconds"] = time.perf_counter() - started
     results["config"] = {**asdict(config), "model": runtime.info.name,
                          "template": (f"{runtime.template.name} ({runtime.template.file_context}"
-                                      + (", line in middle)" if runtime.template.line_in_middle
-                                         else ")")),
+                                      + (", line in middle" if runtime.template.line_in_middle
+                                         else "")
+                                      + (", suffix first" if runtime.template.suffix_first
+                                         else "") + ")"),
                          "corpora": [str(r) for r in roots],
                          "cpus": os.cpu_count()}
     print(report(results))

@@ -102,6 +102,12 @@ class FimTemplate:
         head = self._context(extra_files, path, repo_name, line_comment)
         if not self.has_fim:
             return head + prefix
+        if self.suffix_first and self.middle_token:
+            # Suffix-prefix-middle with a middle token (an SPM order for a PSM-trained
+            # family, measured in docs/latency.md): the context stays first, where the
+            # KV cache keeps it.
+            return (f"{head}{self.suffix_token}{suffix}{self.prefix_token}{prefix}"
+                    f"{self.middle_token}")
         if self.suffix_first:
             return f"{self.suffix_token}{suffix}{self.prefix_token}{head}{prefix}"
         if self.file_context == "starcoder2" and (extra_files or path):

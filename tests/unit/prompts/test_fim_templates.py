@@ -47,6 +47,18 @@ def test_line_in_middle_at_a_line_start_and_on_the_first_line() -> None:
     assert t.build("import o", "") == "<|fim_prefix|><|fim_suffix|><|fim_middle|>import o"
 
 
+def test_suffix_first_with_a_middle_token_keeps_other_files_first() -> None:
+    """The SPM order measured for Qwen (`bench quality --fim-layout spm`, docs/latency.md):
+    the suffix, then the prefix and the middle token, other files' code still first."""
+    t = replace(template_by_name("qwen2.5-coder"), suffix_first=True)
+    assert t.build(PRE, SUF) == f"<|fim_suffix|>{SUF}<|fim_prefix|>{PRE}<|fim_middle|>"
+    prompt = t.build(PRE, SUF, extra_files=[("lib/util.py", "x = 1")], path="app/main.py",
+                     repo_name="demo")
+    assert prompt.startswith("<|repo_name|>demo\n<|file_sep|>lib/util.py\nx = 1\n")
+    assert prompt.endswith(f"<|file_sep|>app/main.py\n<|fim_suffix|>{SUF}<|fim_prefix|>"
+                           f"{PRE}<|fim_middle|>")
+
+
 def test_qwen_repo_level_prompt_puts_other_files_first() -> None:
     t = template_by_name("qwen")
     prompt = t.build(
