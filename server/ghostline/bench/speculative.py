@@ -155,7 +155,7 @@ def report(outcomes: list[Outcome]) -> str:
             continue
         tokens = sum(o.tokens for o in group)
         off = tokens / sum(o.plain_s for o in group)
-        for name in group[0].arms:
+        for name in (name for name in ARMS if name in group[0].arms):
             arms = [o.arms[name] for o in group]
             on = tokens / sum(a.seconds for a in arms)
             drafted = sum(a.drafted for a in arms)
