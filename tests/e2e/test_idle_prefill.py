@@ -28,6 +28,16 @@ def cursor_idle(client: LanguageClient, uri: str, line: int, character: int) -> 
         "textDocument": {"uri": uri}, "position": {"line": line, "character": character}})
 
 
+def insert(client: LanguageClient, uri: str, version: int, line: int, character: int,
+           text: str) -> None:
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+        content_changes=[types.TextDocumentContentChangePartial(
+            range=types.Range(start=types.Position(line=line, character=character),
+                              end=types.Position(line=line, character=character)),
+            text=text)]))
+
+
 async def idle_work(client: LanguageClient, settle_s: float = 120) -> dict[str, object]:
     """The server's idle-work counters once nothing runs (waits for the piece running)."""
     for _ in range(int(settle_s * 10)):
@@ -48,6 +58,23 @@ async def wait_ready(client: LanguageClient) -> None:
     raise AssertionError("the model never loaded")
 
 
+async def shown_and_prepared(client: LanguageClient, project: Path, body: str, line: int,
+                             column: int) -> tuple[str, str, int]:
+    """A session where a one-line suggestion was shown at (line, column) of a new file and
+    its idle-time sequel (one generation) has finished: the file's URI, the suggestion,
+    the model calls so far."""
+    await start_session(client, project, {"minConfidence": 0})
+    await wait_ready(client)
+    uri = open_document(client, project / "geometry.py", body)
+    shown = await inline_suggestion(client, uri, line, column)
+    assert shown and "\n" not in shown
+    work = await idle_work(client)
+    assert work["aheadCalls"] == 1
+    calls = (await server_status(client))["modelCalls"]
+    assert isinstance(calls, int)
+    return uri, shown, calls
+
+
 async def test_a_cursor_at_rest_has_its_prompt_read_before_it_is_asked(
         client: LanguageClient, project: Path) -> None:
     await start_session(client, project)
@@ -65,24 +92,39 @@ async def test_a_cursor_at_rest_has_its_prompt_read_before_it_is_asked(
 
 async def test_the_suggestion_after_an_accepted_one_is_prepared_while_it_is_read(
         client: LanguageClient, project: Path) -> None:
-    await start_session(client, project, {"minConfidence": 0})
-    await wait_ready(client)
-    uri = open_document(client, project / "geometry.py", BODY)
-    shown = await inline_suggestion(client, uri, LINE, COLUMN)
-    assert shown and "\n" not in shown
-    work = await idle_work(client)
-    assert work["aheadCalls"] == 1
-    calls = (await server_status(client))["modelCalls"]
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
-        content_changes=[types.TextDocumentContentChangePartial(
-            range=types.Range(start=types.Position(line=LINE, character=COLUMN),
-                              end=types.Position(line=LINE, character=COLUMN)),
-            text=shown)]))
+    uri, shown, calls = await shown_and_prepared(client, project, BODY, LINE, COLUMN)
+    insert(client, uri, 2, LINE, COLUMN, shown)
     await inline_suggestion(client, uri, LINE, COLUMN + len(shown))
     status = await server_status(client)
     last = status["lastCompletion"]
     assert isinstance(last, dict) and last["source"] == "cache"
+    assert status["modelCalls"] == calls
+
+
+AREA_BODY = (
+    "import math\n\n\n"
+    "def circle_area(radius: float) -> float:\n"
+    '    """Return the area of a circle with the given radius."""\n'
+    "    area = \n"
+)
+AREA_LINE, AREA_COLUMN = 5, 11
+
+
+async def test_after_accepting_a_line_the_line_below_is_ready_from_the_models_continuation(
+        client: LanguageClient, project: Path) -> None:
+    """The model goes on from where the shown line ended (decoding only), so pressing Enter
+    after accepting finds the next line without another request."""
+    uri, shown, calls = await shown_and_prepared(client, project, AREA_BODY, AREA_LINE,
+                                                 AREA_COLUMN)
+    insert(client, uri, 2, AREA_LINE, AREA_COLUMN, shown)
+    end = AREA_COLUMN + len(shown)
+    await inline_suggestion(client, uri, AREA_LINE, end)
+    assert (await server_status(client))["lastCompletion"]["source"] == "cache"
+    insert(client, uri, 3, AREA_LINE, end, "\n    ")  # Enter, indented as the editor does
+    below = await inline_suggestion(client, uri, AREA_LINE + 1, 4)
+    status = await server_status(client)
+    assert isinstance(status["lastCompletion"], dict)
+    assert status["lastCompletion"]["source"] == "cache" and below.strip()
     assert status["modelCalls"] == calls
 
 

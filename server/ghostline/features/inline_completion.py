@@ -32,6 +32,7 @@ from ghostline.context.window import LocalWindow, enclosing_definition, local_wi
 from ghostline.engine.base import Engine, Finished, GenerationRequest, Token
 from ghostline.engine.router import LOCAL
 from ghostline.features.cold_window import ColdWindow
+from ghostline.features.next_line import Generated, continuation_done, split_continuation
 from ghostline.index.languages import LanguageSpec, spec_for_language_id, spec_for_path
 from ghostline.index.names_below import preferred_starts
 from ghostline.postprocess.cleanup import clean_completion
@@ -183,6 +184,17 @@ def _at_cursor(item: CompletionInput, tree: Tree | None) -> _Cursor:
     return _Cursor(line_prefix, line_suffix, prev_lines, mode)
 
 
+def _entered(accepted: CompletionInput, cursor: _Cursor) -> CompletionInput:
+    """The document after Enter at the end of the accepted line, indented as editors do:
+    as that line, one level deeper when it opens a block."""
+    line = cursor.line_prefix
+    indent = line[: len(line) - len(line.lstrip(" \t"))]
+    if cursor.mode == "multi":
+        indent += "\t" if indent.startswith("\t") else "    "
+    before = accepted.text[: accepted.offset] + "\n" + indent
+    return replace(accepted, text=before + accepted.text[accepted.offset:], offset=len(before))
+
+
 class InlineCompleter:
     """Stateful completer: result cache and last shown suggestion per document."""
 
@@ -201,23 +213,23 @@ class InlineCompleter:
         self._cold = ColdWindow()
         #: Generations done in idle time (`complete_ahead`), not counted in `model_calls`.
         self.idle_calls = 0
+        #: Per document, the generation behind the suggestion shown last (`next_line`).
+        self._generated: dict[str, Generated] = {}
 
     def forget(self, uri: str) -> None:
         self._shown.pop(uri, None)
+        self._generated.pop(uri, None)
 
     def clear_cache(self) -> None:
         self._cache.clear()
         self._shown.clear()
+        self._generated.clear()
 
     def adopt(self, item: CompletionInput, mode: CompletionMode, completion: str) -> None:
         """Take `completion` (another backend's, see escalation) as this cursor's answer: the
         result cache and typing through the shown suggestion answer with it from now on."""
         before, after = item.text[: item.offset], item.text[item.offset :]
-        key = (before[-CACHE_KEY_PREFIX_CHARS:], after[:CACHE_KEY_SUFFIX_CHARS], mode)
-        self._cache[key] = completion
-        self._cache.move_to_end(key)
-        if len(self._cache) > RESULT_CACHE_SIZE:
-            self._cache.popitem(last=False)
+        self._store(before, after, mode, completion)
         line_end = after.find("\n")
         self._remember(item.uri, before, after if line_end == -1 else after[:line_end],
                        completion)
@@ -260,7 +272,115 @@ class InlineCompleter:
             return None
         accepted = replace(item, text=item.text[: item.offset] + shown + item.text[item.offset:],
                            offset=item.offset + len(shown))
+        generated = self._generated.get(item.uri)
+        if generated is not None and generated.leads_to(item.text[: item.offset],
+                                                        item.text[item.offset:], shown):
+            continued = await self._continue_ahead(generated, accepted, settings)
+            if continued is not None:
+                return continued
         return await self.complete(accepted, settings, ahead=True)
+
+    async def _continue_ahead(self, generated: Generated, accepted: CompletionInput,
+                              settings: Settings) -> CompletionOutcome | None:
+        """Idle time after a suggestion that ended its line: let the model go on writing
+        from where it stopped (decoding only: its prompt and text are in the KV cache) and
+        keep what it writes as the answers at the end of the accepted line and at the start
+        of the line below (`features/next_line.py`). None where nothing is completed at
+        the accepted position."""
+        started = time.perf_counter()
+        spec = spec_for_language_id(accepted.language_id) or spec_for_path(accepted.path)
+        cursor = _at_cursor(accepted, _parse(spec, accepted.text) if spec else None)
+        if cursor.mode == "none":
+            return None
+        before, after = accepted.text[: accepted.offset], accepted.text[accepted.offset:]
+        template = self._model.template()
+        special = [*self._model.special_tokens(), *template.markers]
+        multi = cursor.mode == "multi"
+        request = GenerationRequest(
+            prompt=generated.continuation_prompt,
+            max_tokens=settings.max_tokens_multiline if multi else 2 * settings.max_tokens,
+            temperature=settings.temperature, stop=list(template.stop_tokens), key=IDLE_KEY,
+            background=True, time_limit_s=settings.time_limit_s)
+        if multi:
+            # The block the accepted line opens: the same stop rules as a request there.
+            stopper = StreamingStopper(
+                "multi", block_indent=block_indent(cursor.line_prefix, cursor.prev_lines),
+                suffix=after, line_prefix=cursor.line_prefix, stop_tokens=special)
+            text, logprobs, finished = await self._generate(
+                request, StreamingReattacher(""), stopper, [])
+        else:
+            text, logprobs, finished = await self._line_and_next(request)
+        timings = {"total_s": time.perf_counter() - started}
+        confidence = math.exp(sum(logprobs) / len(logprobs)) if logprobs else None
+        if finished is not None and finished.reason == "cancelled":
+            return CompletionOutcome("", "none", cursor.mode, confidence, timings, finished,
+                                     "cancelled")
+        if (confidence is not None and settings.min_confidence > 0
+                and confidence < settings.min_confidence):
+            return CompletionOutcome("", "none", cursor.mode, confidence, timings, finished,
+                                     f"confidence {confidence:.2f} below the threshold")
+        if multi:
+            answer = clean_completion(text, prefix=before, suffix=after, mode="multi",
+                                      special_tokens=special)
+            below = answer[1:] if answer.startswith("\n") else ""
+        else:
+            continuation = split_continuation(
+                text, ended=finished is not None and finished.reason in ("eos", "stop"))
+            answer = clean_completion(continuation.same_line, prefix=before, suffix=after,
+                                      mode="single", special_tokens=special)
+            below = (continuation.next_indent or "") + (continuation.next_line or "")
+        self._store(before, after, cursor.mode, answer)
+        if below.strip():
+            self._store_below(accepted, spec, below, special)
+        elif not text and finished is not None and finished.reason in ("eos", "stop"):
+            # The model ended its middle with the accepted text: the code below is there
+            # already. The line a user opens with Enter is a new place: ask there afresh.
+            return await self.complete(_entered(accepted, cursor), settings, ahead=True)
+        return CompletionOutcome(answer, "model", cursor.mode, confidence, timings, finished)
+
+    async def _line_and_next(self, request: GenerationRequest
+                             ) -> tuple[str, list[float], Finished | None]:
+        """Stream until the rest of the line and the line below are written."""
+        self.idle_calls += 1
+        text, logprobs, finished = "", [], None
+        stream = self._model.engine().stream(request)
+        async with contextlib.aclosing(stream):  # type: ignore[type-var]
+            async for event in stream:
+                if isinstance(event, Token):
+                    text += event.text
+                    if event.logprob is not None:
+                        logprobs.append(event.logprob)
+                    if continuation_done(text):
+                        break
+                elif isinstance(event, Finished):
+                    finished = event
+        return text, logprobs, finished
+
+    def _store_below(self, accepted: CompletionInput, spec: LanguageSpec | None, below: str,
+                     special: list[str]) -> None:
+        """Keep ``below`` (the model's lines after the accepted line, indentation first) as
+        the answer at the start of the line below, after Enter at the model's indentation."""
+        body = below.lstrip(" \t")
+        indent = below[: len(below) - len(body)]
+        before, after = accepted.text[: accepted.offset], accepted.text[accepted.offset:]
+        entered_before = before + "\n" + indent
+        entered = replace(accepted, text=entered_before + after, offset=len(entered_before))
+        mode = _at_cursor(entered, _parse(spec, entered.text) if spec else None).mode
+        if mode == "none":
+            return
+        text = body if mode == "multi" else body.split("\n", 1)[0]
+        answer = clean_completion(text, prefix=entered_before, suffix=after, mode=mode,
+                                  special_tokens=special)
+        if answer:
+            self._store(entered_before, after, mode, answer)
+
+    def _store(self, before: str, after: str, mode: CompletionMode, completion: str) -> None:
+        """Keep `completion` as the answer at the cursor between `before` and `after`."""
+        key = (before[-CACHE_KEY_PREFIX_CHARS:], after[:CACHE_KEY_SUFFIX_CHARS], mode)
+        self._cache[key] = completion
+        self._cache.move_to_end(key)
+        while len(self._cache) > RESULT_CACHE_SIZE:
+            self._cache.popitem(last=False)
 
     async def complete(
         self, item: CompletionInput, settings: Settings,
@@ -316,11 +436,12 @@ class InlineCompleter:
         async def attempt(request: GenerationRequest) -> _Attempt:
             stopper = StreamingStopper(mode, block_indent=indent, suffix=after,
                                        line_prefix=line_prefix, stop_tokens=special)
+            streamed: list[str] = []
             raw, logprobs, finished = await self._generate(
-                request, StreamingReattacher(stripped), stopper)
+                request, StreamingReattacher(stripped), stopper, streamed)
             text = clean_completion(raw, prefix=before, suffix=after, mode=mode,
                                     special_tokens=special)
-            return _Attempt(text, logprobs, finished)
+            return _Attempt(text, logprobs, finished, "".join(streamed))
 
         request = GenerationRequest(
             prompt=prompt,
@@ -366,19 +487,20 @@ class InlineCompleter:
                 and confidence < settings.min_confidence):
             return CompletionOutcome("", "none", mode, confidence, timings, finished,
                                      f"confidence {confidence:.2f} below the threshold")
-        self._cache[key] = completion
-        if len(self._cache) > RESULT_CACHE_SIZE:
-            self._cache.popitem(last=False)
+        self._store(before, after, mode, completion)
         if completion and not ahead:
             self._remember(item.uri, before, line_suffix, completion)
+            self._generated[item.uri] = Generated(prompt, chosen.streamed, before, after,
+                                                  completion)
         reason = "" if completion else "the model had nothing useful to add"
         return CompletionOutcome(completion, "model", mode, confidence, timings, finished, reason)
 
     async def _generate(
         self, request: GenerationRequest, reattacher: StreamingReattacher,
-        stopper: StreamingStopper,
+        stopper: StreamingStopper, streamed: list[str],
     ) -> tuple[str, list[float], Finished | None]:
-        """Stream through the stop rules; closing the stream early cancels the generation."""
+        """Stream through the stop rules; closing the stream early cancels the generation.
+        `streamed` receives the model's pieces as they came (before any rule)."""
         if request.background:
             self.idle_calls += 1
         else:
@@ -390,6 +512,7 @@ class InlineCompleter:
         async with contextlib.aclosing(stream):  # type: ignore[type-var]
             async for item in stream:
                 if isinstance(item, Token):
+                    streamed.append(item.text)
                     if item.logprob is not None:
                         logprobs.append(item.logprob)
                     emitted, stop = stopper.feed(reattacher.feed(item.text))
@@ -530,6 +653,8 @@ class _Attempt:
     text: str
     logprobs: list[float]
     finished: Finished | None
+    #: The model's text as streamed, before the stop rules and cleanup.
+    streamed: str = ""
 
     @property
     def cancelled(self) -> bool:

@@ -137,7 +137,11 @@ async def test_the_suggestion_after_an_accepted_one_is_ready_from_the_cache() ->
     typed = await completer.complete(_item(SOURCE[:CURSOR] + "w" + SOURCE[CURSOR:], CURSOR + 1),
                                      Settings())
     assert typed.source == "typed" and typed.text == "idth * height"
-    assert completer.model_calls == 1 and completer.idle_calls == 1
+    # Two idle generations: the model going on from the suggestion (it ended there), then
+    # the line a user opens with Enter below it, asked afresh.
+    assert completer.model_calls == 1 and completer.idle_calls == 2
+    entered = engine.requests[-1].prompt or ""
+    assert entered.endswith("return width * height\n")  # (the indentation goes back on the answer)
 
 
 async def test_after_acceptance_the_prepared_answer_is_served_without_the_model() -> None:
