@@ -146,6 +146,7 @@ BENCH_SUITES = {
     "tests": "ghostline.bench.testgen",
     "load": "ghostline.bench.load",
     "speculative": "ghostline.bench.speculative",
+    "next-line": "ghostline.bench.next_line",
 }
 
 

@@ -217,6 +217,7 @@ async def run_idle(cursors: list[Cursor], settings: dict[str, Any], rest_s: floa
     from it), read it for `rest_s`, accept the rest and ask again where the cursor now is."""
     results: dict[str, list[float]] = {"rest_then_type": [], "rest_then_type_first": [],
                                        "after_accept": [], "after_accept_ready": [],
+                                       "after_enter": [], "after_enter_ready": [],
                                        "typed_through": []}
     async with _session_over(cursors, settings) as (session, paths):
         try:
@@ -245,6 +246,19 @@ async def run_idle(cursors: list[Cursor], settings: dict[str, Any], rest_s: floa
                 source = ((await session.status()).get("lastCompletion") or {}).get("source")
                 results["after_accept_ready"].append(1.0 if source in ("cache", "typed")
                                                      else 0.0)
+                # Enter, indented as an editor indents (as the line; deeper after a colon),
+                # and ask at the start of the new line.
+                end = column + len(shown)
+                line_text = cursor.text.split("\n")[cursor.line][: cursor.column] + \
+                    cursor.truth[0] + shown
+                indent = line_text[: len(line_text) - len(line_text.lstrip())]
+                indent += "    " if line_text.rstrip().endswith(":") else ""
+                session.insert(uri, cursor.line, end, "\n" + indent)
+                _, latency = await session.complete(uri, cursor.line + 1, len(indent))
+                results["after_enter"].append(latency)
+                source = ((await session.status()).get("lastCompletion") or {}).get("source")
+                results["after_enter_ready"].append(1.0 if source in ("cache", "typed")
+                                                    else 0.0)
         finally:
             await session.stop()
     return results
@@ -375,10 +389,13 @@ def _print_idle(idle: dict[str, dict[str, list[float]]], rest_s: float) -> None:
             ("  the same, first token [on]", "on", "rest_then_type_first", ""),
             ("typing through, idle work running [on]", "on", "typed_through",
              "arm p50 <= 20 ms"),
-            ("after accepting a suggestion [on]", "on", "after_accept", "arm p50 <= 50 ms"))
+            ("after accepting a suggestion [on]", "on", "after_accept", "arm p50 <= 50 ms"),
+            ("  then Enter: the line below [on]", "on", "after_enter", ""))
     for name, arm, key, target in rows:
         print(_row(name, off[key], idle[arm][key], target, width=44))
-    ready = idle["on"]["after_accept_ready"]
-    if ready:
-        print(f"after accepting: the next suggestion was ready (cache) for "
-              f"{sum(ready):.0f} of {len(ready)}")
+    for key, what in (("after_accept_ready", "after accepting"),
+                      ("after_enter_ready", "then Enter")):
+        ready = idle["on"][key]
+        if ready:
+            print(f"{what}: the next suggestion was ready (cache) for {sum(ready):.0f} of "
+                  f"{len(ready)}")
