@@ -214,7 +214,8 @@ async def run_idle(cursors: list[Cursor], settings: dict[str, Any], rest_s: floa
     """The scenarios idle-time work is for, each cursor in a file of its own (cold):
     open the file, let the cursor rest `rest_s` (the client's ``ghostline/cursorIdle``),
     type one character and ask; with the suggestion shown, type its first character (served
-    from it), read it for `rest_s`, accept the rest and ask again where the cursor now is."""
+    from it), read it for `rest_s`, accept the rest and ask again where the cursor now is;
+    then press Enter and ask on the new line."""
     results: dict[str, list[float]] = {"rest_then_type": [], "rest_then_type_first": [],
                                        "after_accept": [], "after_accept_ready": [],
                                        "after_enter": [], "after_enter_ready": [],

@@ -13,7 +13,6 @@ forgets its own guesses past the first token the main model did not keep).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -38,10 +37,6 @@ class DraftModel:
         self.llm = llama_cpp.Llama(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads,
                                    n_threads_batch=n_threads, n_batch=512, verbose=False)
         self.n_vocab = self.llm.n_vocab()
-        #: Seconds spent reading text the draft model had not seen (the prompt, mostly)
-        #: and drafting, since it was loaded (`bench speculative` reports them).
-        self.catch_up_s = 0.0
-        self.drafting_s = 0.0
 
     def check_serves(self, main: Any) -> None:
         """Raise DraftModelMismatch unless ``main`` (a llama_cpp.Llama) has this vocabulary."""
@@ -66,7 +61,6 @@ class DraftModel:
             return []
         lib = self._llama_cpp
         drafted: list[int] = []
-        started = time.perf_counter()
         for position in range(length):
             logits = np.ctypeslib.as_array(lib.llama_get_logits_ith(self.llm.ctx, -1),
                                            shape=(self.n_vocab,))
@@ -77,7 +71,6 @@ class DraftModel:
             if position == length - 1 or cancelled():
                 break
             self.llm.eval([token])
-        self.drafting_s += time.perf_counter() - started
         return drafted
 
     def catch_up(self, history: Sequence[int], cancelled: Callable[[], bool]) -> bool:
@@ -91,13 +84,9 @@ class DraftModel:
         differs = np.flatnonzero(llm.input_ids[:limit] != np.asarray(history[:limit]))
         common = int(differs[0]) if differs.size else limit
         llm.n_tokens = common
-        started = time.perf_counter()
-        try:
-            # In slices, so a cancel waits for one slice, not for a whole prompt.
-            for start in range(common, len(history), CATCH_UP_SLICE):
-                if cancelled():
-                    return False
-                llm.eval(list(history[start:start + CATCH_UP_SLICE]))
-        finally:
-            self.catch_up_s += time.perf_counter() - started
+        # In slices, so a cancel waits for one slice, not for a whole prompt.
+        for start in range(common, len(history), CATCH_UP_SLICE):
+            if cancelled():
+                return False
+            llm.eval(list(history[start:start + CATCH_UP_SLICE]))
         return True
