@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ from ghostline.demo_tests import GenerateTestsSession, demo_generate_tests
 from ghostline.lsp_client import EditorSession
 
 SAMPLE = Path(__file__).parent / "demo_data" / "shop"
+#: Seconds a user spends reading a suggestion before taking it.
+READING_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ async def _completions(session: EditorSession, root: Path) -> None:
         if len(first_line) < 3:
             continue
         typed = first_line[:2]
+        await asyncio.sleep(READING_S)  # the suggestion is read before it is taken
         session.insert(uri, line, column, typed)
         column += len(typed)
         rest, latency = await session.complete(uri, line, column)
@@ -83,7 +87,9 @@ async def _completions(session: EditorSession, root: Path) -> None:
         session.insert(uri, line, column, first_line[2:])  # Tab: the line accepted
         column += len(first_line) - 2
         after, latency = await session.complete(uri, line, column)
-        print(f"    accepted, asked again     {latency * 1000:6.0f} ms  {_show(after)!r}"
-              "  (warm: cached prompt prefix)")
+        source = ((await session.status()).get("lastCompletion") or {}).get("source")
+        how = ("prepared while the suggestion was read" if source == "cache"
+               else "warm: cached prompt prefix")
+        print(f"    accepted, asked again     {latency * 1000:6.0f} ms  {_show(after)!r}  ({how})")
     for name, uri in uris.items():  # the edits were a demonstration: back to the files
         session.reopen(uri, (root / name).read_text(encoding="utf-8"))
