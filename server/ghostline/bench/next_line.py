@@ -22,21 +22,17 @@ one, and the time each took (the continuation until its line is written).
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import random
 import statistics
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from ghostline.bench.quality_humaneval import default_data_dir
+from ghostline.bench.quality_humaneval import load_multi_line_rows
 from ghostline.engine.model_files import resolve_model_path
 from ghostline.engine.worker import FrameWriter, Job, ModelRunner
 from ghostline.features.next_line import continuation_done, split_continuation
 from ghostline.prompts.fim import detect_template
-
-MULTI_LINE_FILE = "HumanEval-MultiLineInfilling.jsonl.gz"
 
 
 class _Timed(FrameWriter):
@@ -74,10 +70,9 @@ class Outcome:
 
 
 def _items(count: int, seed: int) -> list[dict[str, Any]]:
-    with gzip.open(default_data_dir() / MULTI_LINE_FILE, "rt", encoding="utf-8") as handle:
-        rows = [json.loads(line) for line in handle if line.strip()]
-    rows = [r for r in rows if sum(1 for x in r["canonical_solution"].split("\n") if x.strip())
-            >= 2 and r["canonical_solution"].split("\n")[1].strip()]
+    rows = [r for r in load_multi_line_rows()
+            if sum(1 for x in r["canonical_solution"].split("\n") if x.strip()) >= 2
+            and r["canonical_solution"].split("\n")[1].strip()]
     return random.Random(seed).sample(rows, min(count, len(rows)))
 
 

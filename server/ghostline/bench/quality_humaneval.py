@@ -16,6 +16,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "human-eval-infilling"
 SINGLE_LINE_FILE = "HumanEval-SingleLineInfilling.jsonl.gz"
@@ -39,6 +40,12 @@ def default_data_dir() -> Path:
     """The HumanEval infilling sets shipped in this package (``bench/data/``, MIT, see its
     README and LICENSE); ``bench quality --humaneval-data`` reads another folder instead."""
     return DATA_DIR
+
+
+def load_multi_line_rows() -> list[dict[str, Any]]:
+    """The multi-line infilling set's rows as they are in the file (packaged data)."""
+    with gzip.open(DATA_DIR / MULTI_LINE_FILE, "rt", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
 
 
 def load_items(data_dir: Path, limit: int | None, seed: int = 0) -> list[HumanEvalItem]:

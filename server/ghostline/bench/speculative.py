@@ -17,19 +17,15 @@ of drafted tokens the model kept, and whether every output was the same token fo
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import random
 import statistics
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from ghostline.bench.quality_humaneval import default_data_dir
+from ghostline.bench.quality_humaneval import load_multi_line_rows
 from ghostline.engine.model_files import resolve_model_path
 from ghostline.engine.worker import FrameWriter, Job, ModelRunner
-
-MULTI_LINE_FILE = "HumanEval-MultiLineInfilling.jsonl.gz"
 
 
 class _Collector(FrameWriter):
@@ -77,8 +73,7 @@ class Outcome:
 
 def requests(count: int, seed: int, tokens: int) -> list[tuple[str, str, dict[str, Any]]]:
     """(kind, item, worker message) for ``count`` multi-line items and ``count`` test files."""
-    with gzip.open(default_data_dir() / MULTI_LINE_FILE, "rt", encoding="utf-8") as handle:
-        rows = [json.loads(line) for line in handle if line.strip()]
+    rows = load_multi_line_rows()
     chosen = random.Random(seed).sample(rows, min(count, len(rows)))
     made: list[tuple[str, str, dict[str, Any]]] = []
     for row in chosen:
