@@ -118,8 +118,7 @@ class ModelRunner:
 
         threads = n_threads or (os.cpu_count() or 1)
         try:
-            if not os.path.isfile(path):
-                raise FileNotFoundError(f"draft model file not found: {path}")
+            check_model_file(path, "draft model")
             draft = DraftModel(self._llama_cpp, path, n_ctx, threads)
             draft.check_serves(self.llm)
         except Exception as exc:  # a wrong draft model must not stop completions
@@ -533,6 +532,15 @@ def _reader(stream: BinaryIO, jobs: queue.Queue[Job | None], live: dict[int, Job
         jobs.put(job)
 
 
+def check_model_file(path: str, what: str = "model") -> None:
+    """Raise a clear error unless `path` is a GGUF file (before llama.cpp reads it)."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{what} file not found: {path}")
+    with open(path, "rb") as handle:
+        if handle.read(4) != b"GGUF":
+            raise ValueError(f"not a GGUF file: {path}")
+
+
 def serve(args: argparse.Namespace) -> None:
     protocol_out = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)  # anything printed from now on (llama.cpp, Python) goes to stderr
@@ -544,11 +552,7 @@ def serve(args: argparse.Namespace) -> None:
     live: dict[int, Job] = {}
     threading.Thread(target=_reader, args=(sys.stdin.buffer, jobs, live), daemon=True).start()
     try:
-        if not os.path.isfile(args.model):
-            raise FileNotFoundError(f"model file not found: {args.model}")
-        with open(args.model, "rb") as handle:
-            if handle.read(4) != b"GGUF":
-                raise ValueError(f"not a GGUF file: {args.model}")
+        check_model_file(args.model)
         runner = ModelRunner(args.model, args.n_ctx, args.threads, args.draft_model)
     except Exception as exc:
         send.send({"type": "load_error", "message": str(exc) or type(exc).__name__})

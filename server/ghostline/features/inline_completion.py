@@ -184,6 +184,29 @@ def _at_cursor(item: CompletionInput, tree: Tree | None) -> _Cursor:
     return _Cursor(line_prefix, line_suffix, prev_lines, mode)
 
 
+def _cache_key(before: str, after: str, mode: CompletionMode) -> tuple[str, str, str]:
+    """The result cache's key for the cursor between `before` and `after`."""
+    return (before[-CACHE_KEY_PREFIX_CHARS:], after[:CACHE_KEY_SUFFIX_CHARS], mode)
+
+
+def _confidence(logprobs: list[float]) -> float | None:
+    """The mean token probability of an answer (None without logprobs)."""
+    return math.exp(sum(logprobs) / len(logprobs)) if logprobs else None
+
+
+def _not_shown(mode: CompletionMode, confidence: float | None, timings: dict[str, float],
+               finished: Finished | None, settings: Settings) -> CompletionOutcome | None:
+    """The outcome of an answer that is not shown (cancelled, or below `minConfidence`);
+    None for one that is."""
+    if finished is not None and finished.reason == "cancelled":
+        return CompletionOutcome("", "none", mode, confidence, timings, finished, "cancelled")
+    if (confidence is not None and settings.min_confidence > 0
+            and confidence < settings.min_confidence):
+        return CompletionOutcome("", "none", mode, confidence, timings, finished,
+                                 f"confidence {confidence:.2f} below the threshold")
+    return None
+
+
 def _entered(accepted: CompletionInput, cursor: _Cursor) -> CompletionInput:
     """The document after Enter at the end of the accepted line, indented as editors do:
     as that line, one level deeper when it opens a block."""
@@ -311,14 +334,10 @@ class InlineCompleter:
         else:
             text, logprobs, finished = await self._line_and_next(request)
         timings = {"total_s": time.perf_counter() - started}
-        confidence = math.exp(sum(logprobs) / len(logprobs)) if logprobs else None
-        if finished is not None and finished.reason == "cancelled":
-            return CompletionOutcome("", "none", cursor.mode, confidence, timings, finished,
-                                     "cancelled")
-        if (confidence is not None and settings.min_confidence > 0
-                and confidence < settings.min_confidence):
-            return CompletionOutcome("", "none", cursor.mode, confidence, timings, finished,
-                                     f"confidence {confidence:.2f} below the threshold")
+        confidence = _confidence(logprobs)
+        unshown = _not_shown(cursor.mode, confidence, timings, finished, settings)
+        if unshown is not None:
+            return unshown
         if multi:
             answer = clean_completion(text, prefix=before, suffix=after, mode="multi",
                                       special_tokens=special)
@@ -376,7 +395,7 @@ class InlineCompleter:
 
     def _store(self, before: str, after: str, mode: CompletionMode, completion: str) -> None:
         """Keep `completion` as the answer at the cursor between `before` and `after`."""
-        key = (before[-CACHE_KEY_PREFIX_CHARS:], after[:CACHE_KEY_SUFFIX_CHARS], mode)
+        key = _cache_key(before, after, mode)
         self._cache[key] = completion
         self._cache.move_to_end(key)
         while len(self._cache) > RESULT_CACHE_SIZE:
@@ -406,7 +425,7 @@ class InlineCompleter:
             return CompletionOutcome(typed, "typed", mode,
                                      timings={"total_s": time.perf_counter() - started})
 
-        key = (before[-CACHE_KEY_PREFIX_CHARS:], after[:CACHE_KEY_SUFFIX_CHARS], mode)
+        key = _cache_key(before, after, mode)
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
@@ -475,18 +494,15 @@ class InlineCompleter:
         if (mode == "single" and settings.names_below_bias and code_below_hints
                 and spec is not None and spec.name == "python" and completion):
             completion = await asyncio.to_thread(_rebound, completion, text, offset, spec)
-        confidence = math.exp(sum(logprobs) / len(logprobs)) if logprobs else None
+        confidence = _confidence(logprobs)
         timings = {"total_s": time.perf_counter() - started}
         if finished and finished.first_token_s is not None:
             timings["first_token_s"] = finished.first_token_s
         if cold_tokens is not None:
             timings["cold_window_tokens"] = cold_tokens
-        if finished and finished.reason == "cancelled":
-            return CompletionOutcome("", "none", mode, confidence, timings, finished, "cancelled")
-        if (confidence is not None and settings.min_confidence > 0
-                and confidence < settings.min_confidence):
-            return CompletionOutcome("", "none", mode, confidence, timings, finished,
-                                     f"confidence {confidence:.2f} below the threshold")
+        unshown = _not_shown(mode, confidence, timings, finished, settings)
+        if unshown is not None:
+            return unshown
         self._store(before, after, mode, completion)
         if completion and not ahead:
             self._remember(item.uri, before, line_suffix, completion)
